@@ -1,0 +1,469 @@
+"""Files → store: read every source file, reconcile areas across editions, write SQLite atomically.
+
+The store is what reporters' numbers rest on, so this module is strict where the files are
+sloppy: a code printed against the wrong place is filed by the place, not merged; a missing marker
+stays NULL; a newer edition replaces an older one and the figure remembers which edition it came
+from. The store is built in a temporary file and swapped in only when every file loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.offences import CATALOGUE
+from bot.tables import (
+    Edition,
+    FileContents,
+    LookupRow,
+    Observation,
+    UnreadableFile,
+    read_file,
+    slug,
+)
+
+ENGLAND_AND_WALES = "K04000001"
+LA_CODE = re.compile(r"^(E06|E07|E08|E09|W06)\d{6}$")
+GSS_CODE = re.compile(r"^[EWKNS]\d{8}$")
+KIND_BY_PREFIX = {"K04": "england_and_wales", "E92": "country", "W92": "country",
+                  "E12": "region", "E23": "pfa", "W15": "pfa"}
+
+SCHEMA_VERSION = "1"
+
+
+class IngestError(Exception):
+    """A build that must not replace the store; the message is for the person at the terminal."""
+
+
+@dataclass
+class Area:
+    code: str
+    name: str
+    kind: str
+    force_code: str | None
+    offered: bool
+    former_names: set[str] = field(default_factory=set)
+    note: str | None = None
+
+
+@dataclass
+class Report:
+    """What a build did, for the one-screen summary."""
+
+    files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    periods: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    areas_by_kind: dict[str, int] = field(default_factory=dict)
+    editions: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def norm(name: str) -> str:
+    """A comparison form of a place name: "Bristol, City of" and "City of Bristol" agree."""
+    name = name.lower().replace("&", " and ").replace("’", "'")
+    name = re.sub(r"^(.*), city of$", r"city of \1", name.strip())
+    return re.sub(r"[^a-z0-9']+", " ", name).strip()
+
+
+def edition_rank(edition: Edition) -> tuple[str, str, str]:
+    """Newer editions win: by the period they cover, then publication date, then key."""
+    return (edition.period_end, edition.published or "", edition.key)
+
+
+# --- reconciling areas ---------------------------------------------------------------------
+
+
+class Geography:
+    """What the lookups say, used to decide whether a printed CSP code really names that place."""
+
+    def __init__(self, lookups: Iterable[LookupRow]) -> None:
+        self.rows = list(lookups)
+        self.names: dict[str, set[str]] = defaultdict(set)
+        self.las_of_csp: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self.csps_of_la: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self.forces: dict[str, str] = {}
+        for row in self.rows:
+            self.names[row.csp_code].add(norm(row.csp_name))
+            self.las_of_csp[row.year, row.csp_code].add(row.la_code)
+            self.csps_of_la[row.year, row.la_code].add(row.csp_code)
+            self.forces.setdefault(norm(row.force_name), row.force_code)
+        self.years = sorted({row.year for row in self.rows})
+
+    def same_place(self, code: str, name: str, la_code: str) -> bool:
+        """True when the printed code belongs to the printed place (allowing a renamed CSP).
+
+        A rename (Shepway → Folkestone and Hythe) keeps its single local authority; a reused
+        code (Stroud's code printed for West Northamptonshire) does not.
+        """
+        if code not in self.names or norm(name) in self.names[code]:
+            return True
+        return any(
+            self.las_of_csp.get((year, code)) == {la_code}
+            and self.csps_of_la.get((year, la_code)) == {code}
+            for year in self.years
+        )
+
+
+class Areas:
+    """Turns each observation's printed area into one stable area code."""
+
+    def __init__(self, geography: Geography, observations: list[tuple[Edition, Observation]]):
+        self.geography = geography
+        self.areas: dict[str, Area] = {}
+        self.notes: list[str] = []
+        self.force_by_name: dict[str, str] = dict(geography.forces)
+        for _, obs in observations:
+            if obs.force_code[:3] in {"E23", "W15"} and obs.force_name:
+                self.force_by_name.setdefault(norm(obs.force_name), obs.force_code)
+        self._seen_conflicts: set[tuple[str, str]] = set()
+
+    def force_code(self, name: str) -> str | None:
+        return self.force_by_name.get(norm(name)) or self.force_by_name.get(
+            norm(re.sub(r"\bpolice\b", "", name, flags=re.I)))
+
+    def _add(self, code: str, name: str, kind: str, force: str | None, *, offered: bool = True,
+             newer: bool = True, note: str | None = None) -> str:
+        area = self.areas.get(code)
+        if area is None:
+            self.areas[code] = Area(code, name, kind, force, offered, note=note)
+        elif norm(area.name) != norm(name):
+            if newer:
+                area.former_names.add(area.name)
+                area.name = name
+            else:
+                area.former_names.add(name)
+        return code
+
+    def resolve(self, obs: Observation, newer: bool, where: str) -> str:
+        if obs.level == "csp":
+            return self._csp(obs, newer, where)
+        code = obs.code
+        if not code:
+            forced = self.force_code(obs.name)
+            if forced:
+                code = forced
+            else:
+                code = f"x-{slug(obs.name)}"
+                offered = "british transport" in obs.name.lower()
+                return self._add(code, obs.name, "other", None, offered=offered, newer=newer)
+        kind = KIND_BY_PREFIX.get(code[:3], "other")
+        name = {"england_and_wales": "England and Wales"}.get(kind, obs.name)
+        if kind == "country":
+            name = name.title()
+        return self._add(code, name, kind, code if kind == "pfa" else None, newer=newer)
+
+    def _csp(self, obs: Observation, newer: bool, where: str) -> str:
+        force = obs.force_code or self.force_code(obs.force_name)
+        if obs.name.lower().startswith("unassigned"):
+            owner = obs.name[len("unassigned"):].strip()
+            force = self.force_code(owner) or force
+            return self._add(f"unassigned-{force or slug(owner)}", f"Unassigned ({owner})",
+                             "unassigned", force, offered=False, newer=newer)
+        if not obs.code:
+            return self._add(f"x-{slug(obs.name)}", obs.name, "other", force, newer=newer)
+        if GSS_CODE.match(obs.code) and self.geography.same_place(obs.code, obs.name, obs.la_code):
+            return self._add(obs.code, obs.name, "csp", force, newer=newer)
+        if LA_CODE.match(obs.la_code):
+            code = obs.la_code
+            whose = ("which the lookups give to another place" if GSS_CODE.match(obs.code)
+                     else "which is not an area code")
+            why = (f"{where}: {obs.name} is printed with CSP code {obs.code!r}, {whose}; "
+                   f"filed under its local authority code {code}")
+        else:
+            code = f"{obs.code}-{slug(obs.name)}"
+            why = f"{where}: {obs.name} is printed with code {obs.code!r}; filed as {code}"
+        if (obs.code, obs.name) not in self._seen_conflicts:
+            self._seen_conflicts.add((obs.code, obs.name))
+            self.notes.append(why)
+        return self._add(code, obs.name, "csp", force, newer=newer,
+                         note=f"ONS printed the code {obs.code!r} for this area")
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+def source_files(sources: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            files += sorted(p for p in source.iterdir()
+                            if p.is_file() and not p.name.startswith("."))
+        elif source.is_file():
+            files.append(source)
+        else:
+            raise IngestError(f"{source}: no such file or directory")
+    return files
+
+
+def read_all(
+    files: list[Path], progress: Callable[[int, int, str], None]
+) -> tuple[list[FileContents], list[str]]:
+    contents: list[FileContents] = []
+    skipped: list[str] = []
+    for index, path in enumerate(files, start=1):
+        progress(index, len(files), path.name)
+        try:
+            found = read_file(path)
+        except UnreadableFile as error:
+            raise IngestError(str(error)) from error
+        except (OSError, ValueError, KeyError, IndexError) as error:
+            raise IngestError(
+                f"{path.name}: could not be read ({type(error).__name__}: {error})") from error
+        if found is None:
+            skipped.append(path.name)
+        else:
+            contents.append(found)
+    return contents, skipped
+
+
+def build(sources: Iterable[Path], db_path: Path, *, progress: bool = False) -> Report:
+    """Build the store from source files and swap it in atomically; raise IngestError on failure."""
+    started = time.perf_counter()
+    files = source_files(sources)
+    if not files:
+        raise IngestError("no source files found")
+    contents, skipped = read_all(files, _progress_bar if progress else _quiet)
+    if not any(c.observations for c in contents):
+        raise IngestError("none of the source files holds police recorded crime figures")
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in db_path.parent.glob(f".{db_path.name}.building-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    handle, temp_name = tempfile.mkstemp(prefix=f".{db_path.name}.building-", dir=db_path.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        report = write_store(contents, temp)
+        os.chmod(temp, 0o644)
+        with open(temp, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temp, db_path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    report.files = [c.edition.file for c in contents]
+    report.skipped = skipped
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _quiet(index: int, total: int, name: str) -> None:
+    return None
+
+
+def _progress_bar(index: int, total: int, name: str) -> None:
+    width = 30
+    filled = width * index // total
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {index}/{total} {name[:40]:<40}")
+    if index == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def write_store(contents: list[FileContents], path: Path) -> Report:
+    import sqlite_utils
+
+    contents = sorted(contents, key=lambda c: edition_rank(c.edition))
+    geography = Geography(row for c in contents for row in c.lookups)
+    observations = [(c.edition, o) for c in contents for o in c.observations]
+    areas = Areas(geography, observations)
+    counts: dict[tuple[str, str, str], tuple[tuple[str, str, str], int | None, str]] = {}
+    rates: dict[tuple[str, str, str], tuple[tuple[str, str, str], float, str, str]] = {}
+    report = Report()
+    for edition, obs in observations:
+        rank = edition_rank(edition)
+        where = f"{edition.file}"
+        code = areas.resolve(obs, newer=True, where=where)
+        key = (code, obs.offence, obs.period_end)
+        if obs.rate is not None:
+            held = rates.get(key)
+            if held is None or held[0] <= rank:
+                rates[key] = (rank, obs.rate, obs.rate_basis or "published by ONS", edition.key)
+            continue
+        if obs.rate_basis is not None:
+            continue
+        held_count = counts.get(key)
+        if held_count is not None and held_count[0] == rank and held_count[1] != obs.count:
+            report.notes.append(f"{where}: two different {obs.offence} figures for {obs.name} "
+                                f"({obs.period_end}); kept the first")
+            continue
+        if held_count is None or held_count[0] < rank:
+            counts[key] = (rank, obs.count, edition.key)
+    report.notes = areas.notes + report.notes
+
+    db = sqlite_utils.Database(str(path))
+    db.conn.execute("PRAGMA journal_mode=DELETE")
+    db["meta"].insert_all([{"key": "schema", "value": SCHEMA_VERSION}], pk="key")
+    db["editions"].insert_all(
+        ({"key": c.edition.key, "title": c.edition.title, "dataset": c.edition.dataset,
+          "period_end": c.edition.period_end, "published": c.edition.published,
+          "file": c.edition.file, "sha256": c.edition.sha256} for c in contents),
+        pk="key", columns={"published": str})
+    db["areas"].insert_all(
+        ({"code": a.code, "name": a.name, "kind": a.kind, "force_code": a.force_code,
+          "offered": int(a.offered), "note": a.note}
+         for a in sorted(areas.areas.values(), key=lambda a: a.code)),
+        pk="code", columns={"force_code": str, "note": str})
+    db["area_names"].insert_all(
+        ({"name": name, "code": a.code, "source": "former name"}
+         for a in sorted(areas.areas.values(), key=lambda a: a.code)
+         for name in sorted(a.former_names)),
+        pk=("name", "code"), columns={"name": str, "code": str, "source": str})
+    _write_offences(db, contents)
+    db["figures"].insert_all(
+        _figure_rows(counts, rates), pk=("area", "offence", "period_end"),
+        columns={"count": int, "rate": float, "rate_basis": str, "rate_edition": str},
+        batch_size=5000)
+    _write_geography(db, geography, areas, contents)
+    db["figures"].create_index(["offence", "period_end"])
+    db["areas"].create_index(["kind"])
+    db["local_authorities"].create_index(["name"])
+    db["figures"].create_index(["edition"])
+    db["ingest_notes"].insert_all(({"note": n} for n in report.notes), columns={"note": str})
+    db.conn.commit()
+    db.vacuum()
+    _fill_report(db, report)
+    db.close()
+    return report
+
+
+def _figure_rows(counts: dict, rates: dict) -> Iterable[dict]:
+    for key in sorted(set(counts) | set(rates)):
+        area, offence, period_end = key
+        count = counts.get(key)
+        rate = rates.get(key)
+        yield {
+            "area": area, "offence": offence, "period_end": period_end,
+            "count": count[1] if count else None,
+            "edition": count[2] if count else rate[3],
+            "rate": rate[1] if rate else None,
+            "rate_basis": rate[2] if rate else None,
+            "rate_edition": rate[3] if rate else None,
+        }
+
+
+def _write_offences(db: object, contents: list[FileContents]) -> None:
+    rows = {o.key: {"key": o.key, "label": o.label, "parent": o.parent, "level": o.level,
+                    "ons_code": None} for o in CATALOGUE}
+    for content in contents:
+        for extra in content.offences:
+            row = rows.setdefault(extra.key, {"key": extra.key, "label": extra.label,
+                                              "parent": None, "level": "national",
+                                              "ons_code": extra.ons_code})
+            if row["parent"] is None and extra.parent:
+                row["parent"] = extra.parent
+    db["offences"].insert_all(  # type: ignore[index]
+        sorted(rows.values(), key=lambda r: r["key"]), pk="key",
+        columns={"parent": str, "ons_code": str})
+
+
+def _write_geography(db: object, geography: Geography, areas: Areas,
+                     contents: list[FileContents]) -> None:
+    """Local authorities → CSP, and populations for every area we can add up honestly.
+
+    A CSP gets a population only when each of its local authorities lies wholly inside it in the
+    latest lookup; a force gets the sum of its local authorities. Areas filed under their local
+    authority code take that authority's population directly.
+    """
+    las: dict[tuple[str, str, int], dict] = {}
+    for row in geography.rows:
+        las[row.la_code, row.csp_code, row.year] = {
+            "code": row.la_code, "name": row.la_name, "csp_code": row.csp_code,
+            "force_code": row.force_code, "year": row.year}
+    for code, area in areas.areas.items():
+        if LA_CODE.match(code):
+            las[code, code, 9999] = {"code": code, "name": area.name, "csp_code": code,
+                                     "force_code": area.force_code, "year": 9999}
+    db["local_authorities"].insert_all(  # type: ignore[index]
+        (las[k] for k in sorted(las)), pk=("code", "csp_code", "year"))
+
+    people: dict[tuple[str, int], tuple[tuple[str, str, str], int, str]] = {}
+    names: dict[str, str] = {}
+    for content in contents:
+        rank = edition_rank(content.edition)
+        for pop in content.populations:
+            names.setdefault(pop.code, pop.name)
+            held = people.get((pop.code, pop.year))
+            if held is None or held[0] <= rank:
+                people[pop.code, pop.year] = (rank, pop.people, content.edition.key)
+    rows = [{"code": code, "year": year, "people": value, "basis": "ONS estimate",
+             "edition": edition} for (code, year), (_, value, edition) in people.items()]
+    latest = geography.years[-1] if geography.years else None
+    years = sorted({year for _, year in people})
+    if latest is not None:
+        members: dict[str, set[str]] = defaultdict(set)
+        force_members: dict[str, set[str]] = defaultdict(set)
+        for row in geography.rows:
+            if row.year != latest:
+                continue
+            members[row.csp_code].add(row.la_code)
+            force_members[row.force_code].add(row.la_code)
+        whole = {csp: las_ for csp, las_ in members.items()
+                 if all(geography.csps_of_la[latest, la] == {csp} for la in las_)}
+        for group, basis in ((whole, "sum of local authority estimates"),
+                             (force_members, "sum of local authority estimates")):
+            for code, las_ in group.items():
+                if code not in areas.areas:
+                    continue
+                for year in years:
+                    values = [people.get((la, year)) for la in las_]
+                    if all(values) and (code, year) not in people:
+                        rows.append({"code": code, "year": year,
+                                     "people": sum(v[1] for v in values if v),
+                                     "basis": basis, "edition": values[0][2] if values[0] else ""})
+    db["population"].insert_all(  # type: ignore[index]
+        sorted(rows, key=lambda r: (r["code"], r["year"])), pk=("code", "year"))
+
+
+def _fill_report(db: object, report: Report) -> None:
+    conn = db.conn  # type: ignore[attr-defined]
+    report.areas_by_kind = dict(conn.execute(
+        "select kind, count(*) from areas group by kind order by kind").fetchall())
+    report.counts = {
+        "figures": conn.execute("select count(*) from figures").fetchone()[0],
+        "figures_missing": conn.execute(
+            "select count(*) from figures where count is null").fetchone()[0],
+        "offences": conn.execute("select count(*) from offences").fetchone()[0],
+        "local_authorities": conn.execute(
+            "select count(distinct code) from local_authorities").fetchone()[0],
+    }
+    for kind, first, last, n in conn.execute(
+        "select a.kind, min(f.period_end), max(f.period_end), count(distinct f.period_end) "
+        "from figures f join areas a on a.code = f.area group by a.kind order by a.kind"
+    ):
+        report.periods[kind] = (first, last, n)
+    report.editions = conn.execute(
+        "select key, title from editions order by period_end, key").fetchall()
+
+
+def summary(report: Report, db_path: Path) -> str:
+    """The one-screen summary printed after a build."""
+    lines = [f"Built {db_path} from {len(report.files)} files in {report.seconds:.1f} s."]
+    kinds = ", ".join(f"{n} {kind}" for kind, n in report.areas_by_kind.items())
+    lines.append(f"Areas: {kinds}; {report.counts['local_authorities']} local authorities.")
+    lines.append(f"Offences: {report.counts['offences']}.  Figures: {report.counts['figures']:,} "
+                 f"({report.counts['figures_missing']:,} not available as published).")
+    lines.append("Periods (12 months ending):")
+    for kind, (first, last, n) in report.periods.items():
+        lines.append(f"  {kind:<18} {first} … {last}  ({n} periods)")
+    lines.append(f"Editions ({len(report.editions)}):")
+    lines += [f"  {key:<28} {title[:90]}" for key, title in report.editions]
+    if report.skipped:
+        lines.append("Skipped (no reader recognised them): " + ", ".join(report.skipped))
+    if report.notes:
+        lines.append(f"Notes ({len(report.notes)}):")
+        lines += [f"  - {note}" for note in report.notes[:12]]
+        if len(report.notes) > 12:
+            lines.append(f"  … and {len(report.notes) - 12} more in the ingest_notes table")
+    return "\n".join(lines)

@@ -1,0 +1,240 @@
+"""The offence catalogue: one place that knows ONS offence groups, newsroom words and caveats.
+
+Ingest uses it to give every column or row label a stable key; understanding uses it to turn
+"sex crimes" into `sexual`; the answer uses it for the caveat. Keeping the three together means a
+new label in next quarter's tables is one line here, not a hunt through three modules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Offence:
+    """An ONS offence group or subgroup as the bot knows it.
+
+    `level` says where ONS publishes it: "local" groups appear in the CSP tables, "force" ones
+    only at police force area level, "national" ones only for England and Wales.
+    """
+
+    key: str
+    label: str
+    parent: str | None
+    ons_labels: tuple[str, ...]
+    words: tuple[str, ...] = ()
+    caveat: str = "general"
+    level: str = "local"
+    plural: str = field(default="")
+
+    @property
+    def noun(self) -> str:
+        """The phrase used in a sentence: "536 sexual offences"."""
+        return self.plural or self.label[0].lower() + self.label[1:]
+
+
+CATALOGUE: tuple[Offence, ...] = (
+    Offence(
+        "all_crime", "Total recorded crime (excluding fraud)", None,
+        ("total recorded crime (excluding fraud)", "total recorded crime",
+         "total recorded crime - all offences excluding fraud and computer misuse"),
+        ("all crime", "total crime", "crime", "crimes", "overall crime", "recorded crime",
+         "offences", "crime rate", "all offences"),
+        plural="crimes (excluding fraud)",
+    ),
+    Offence(
+        "violence", "Violence against the person", "all_crime",
+        ("violence against the person", "total violence against the person"),
+        ("violent crime", "violent crimes", "violence", "vatp", "violent offences", "assaults"),
+        caveat="violence", plural="violence against the person offences",
+    ),
+    Offence("homicide", "Homicide", "violence", ("homicide",),
+            ("homicides", "murder", "murders", "killings", "manslaughter"),
+            caveat="violence", plural="homicides"),
+    Offence(
+        "death_driving", "Death or serious injury caused by unlawful driving", "violence",
+        ("death or serious injury caused by illegal driving",
+         "death or serious injury - unlawful driving"),
+        ("death by dangerous driving", "dangerous driving deaths", "unlawful driving"),
+        caveat="violence", plural="offences of death or serious injury by unlawful driving",
+    ),
+    Offence("violence_with_injury", "Violence with injury", "violence",
+            ("violence with injury",),
+            ("violence with injury", "assault with injury", "gbh", "abh"),
+            caveat="violence", plural="violence with injury offences"),
+    Offence("violence_without_injury", "Violence without injury", "violence",
+            ("violence without injury",),
+            ("violence without injury", "assault without injury", "common assault"),
+            caveat="violence", plural="violence without injury offences"),
+    Offence("stalking_harassment", "Stalking and harassment", "violence",
+            ("stalking and harassment",),
+            ("stalking", "harassment", "stalking and harassment", "malicious communications"),
+            caveat="violence", plural="stalking and harassment offences"),
+    Offence(
+        "sexual", "Sexual offences", "all_crime",
+        ("sexual offences", "total sexual offences"),
+        ("sex crimes", "sex crime", "sexual crimes", "sexual crime", "sex offences",
+         "sexual offences", "sexual offence", "sex offence", "sexual assaults", "sexual violence"),
+        caveat="sexual",
+    ),
+    Offence("rape", "Rape", "sexual", ("rape",), ("rape", "rapes"), caveat="sexual",
+            level="national", plural="rapes"),
+    Offence("other_sexual", "Other sexual offences", "sexual", ("other sexual offences",),
+            ("other sexual offences",), caveat="sexual", level="national"),
+    Offence("robbery", "Robbery", "all_crime", ("robbery", "total robbery"),
+            ("robbery", "robberies", "muggings", "mugging"), caveat="acquisitive",
+            plural="robberies"),
+    Offence("theft", "Theft offences", "all_crime", ("theft offences", "total theft offences"),
+            ("theft", "thefts", "stealing", "theft offences"), caveat="acquisitive"),
+    Offence("burglary", "Burglary", "theft", ("burglary",),
+            ("burglary", "burglaries", "break-ins", "break ins", "break-in", "break in",
+             "housebreaking", "burgled"),
+            caveat="burglary", plural="burglaries"),
+    Offence("residential_burglary", "Residential burglary", "burglary",
+            ("residential burglary",),
+            ("residential burglary", "residential burglaries", "home burglaries",
+             "house burglaries", "domestic burglaries", "domestic burglary", "home break-ins"),
+            caveat="burglary", plural="residential burglaries"),
+    Offence("non_residential_burglary", "Non-residential burglary", "burglary",
+            ("non-residential burglary",),
+            ("non-residential burglary", "non residential burglary", "business burglaries",
+             "commercial burglaries", "shed break-ins"),
+            caveat="burglary", plural="non-residential burglaries"),
+    Offence("domestic_burglary", "Domestic burglary (pre-2017 category)", "burglary",
+            ("domestic burglary",), (), caveat="burglary", level="force",
+            plural="domestic burglaries (pre-2017 category)"),
+    Offence("non_domestic_burglary", "Non-domestic burglary (pre-2017 category)", "burglary",
+            ("non-domestic burglary",), (), caveat="burglary", level="force",
+            plural="non-domestic burglaries (pre-2017 category)"),
+    Offence("vehicle", "Vehicle offences", "theft", ("vehicle offences",),
+            ("car crime", "car crimes", "vehicle crime", "vehicle offences", "car theft",
+             "car thefts", "vehicle theft", "stolen cars", "theft from vehicles"),
+            caveat="acquisitive"),
+    Offence("theft_person", "Theft from the person", "theft", ("theft from the person",),
+            ("theft from the person", "pickpocketing", "pickpockets", "snatch theft",
+             "phone snatching"),
+            caveat="acquisitive", plural="thefts from the person"),
+    Offence("bicycle", "Bicycle theft", "theft", ("bicycle theft",),
+            ("bicycle theft", "bike theft", "bike thefts", "bicycle thefts", "cycle theft",
+             "stolen bikes"),
+            caveat="acquisitive", plural="bicycle thefts"),
+    Offence("shoplifting", "Shoplifting", "theft", ("shoplifting",),
+            ("shoplifting", "shoplifters", "shop theft", "retail crime", "shop lifting"),
+            caveat="shoplifting", plural="shoplifting offences"),
+    Offence("other_theft", "All other theft offences", "theft",
+            ("all other theft offences", "other theft offences"),
+            ("other theft", "other thefts", "all other theft"), caveat="acquisitive"),
+    Offence("criminal_damage", "Criminal damage and arson", "all_crime",
+            ("criminal damage and arson", "total criminal damage and arson"),
+            ("criminal damage", "arson", "vandalism", "criminal damage and arson", "graffiti"),
+            caveat="acquisitive", plural="criminal damage and arson offences"),
+    Offence("drugs", "Drug offences", "all_crime", ("drug offences", "total drug offences"),
+            ("drugs", "drug offences", "drug crime", "drug crimes", "drug offence",
+             "drug possession", "drug dealing"),
+            caveat="enforcement"),
+    Offence("weapons", "Possession of weapons offences", "all_crime",
+            ("possession of weapons offences", "total possession of weapons offences"),
+            ("weapons", "weapon offences", "weapons offences", "possession of weapons",
+             "carrying weapons", "weapon possession"),
+            caveat="enforcement"),
+    Offence("public_order", "Public order offences", "all_crime",
+            ("public order offences", "total public order offences"),
+            ("public order", "public order offences", "disorder", "affray"),
+            caveat="general"),
+    Offence("misc", "Miscellaneous crimes against society", "all_crime",
+            ("miscellaneous crimes against society", "miscellaneous crimes",
+             "total miscellaneous crimes against society"),
+            ("miscellaneous crimes", "miscellaneous crimes against society", "other crimes"),
+            plural="miscellaneous crimes against society"),
+    Offence("knife", "Selected serious offences involving a knife or sharp instrument", None,
+            ("total of selected serious offences involving a knife",),
+            ("knife crime", "knife crimes", "knife offences", "stabbings", "knives",
+             "knife attacks", "blade crime"),
+            caveat="knife", level="force",
+            plural="selected serious offences involving a knife or sharp instrument"),
+    Offence("fraud", "Fraud and computer misuse", None,
+            ("total fraud and computer misuse offences", "fraud offences"),
+            ("fraud", "frauds", "scams", "scam", "computer misuse", "cyber crime", "cybercrime",
+             "online fraud"),
+            caveat="fraud", level="national", plural="fraud and computer misuse offences"),
+)
+
+BY_KEY: dict[str, Offence] = {o.key: o for o in CATALOGUE}
+
+_NOTE = re.compile(r"\[\s*note[^\]]*\]", re.IGNORECASE)
+
+
+def clean_label(text: object) -> str:
+    """Normalise a table label: no "[note n]" markers, no line breaks, single spaces, lower case.
+
+    ONS headers wrap lines and append note markers differently in each edition; comparing
+    cleaned labels is what lets next quarter's workbook load without code changes.
+    """
+    text = _NOTE.sub(" ", str(text))
+    text = text.replace("–", "-").replace("excludinging", "excluding")
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+_BY_LABEL: dict[str, str] = {
+    clean_label(label): o.key for o in CATALOGUE for label in o.ons_labels
+}
+
+
+def key_for_label(label: object) -> str | None:
+    """The catalogue key of an ONS column or row label, or None when we do not know it."""
+    return _BY_LABEL.get(clean_label(label))
+
+
+CAVEATS: dict[str, str] = {
+    "general": (
+        "Police recorded crime counts crimes reported to and recorded by the police, so it "
+        "reflects reporting and recording as well as crime; it has not been accredited official "
+        "statistics since 2014, and better recording since then has pushed figures up. For most "
+        "offences the Crime Survey for England and Wales is the better guide to trends."
+    ),
+    "sexual": (
+        "Rises in sexual offences can reflect better recording by police and more victims coming "
+        "forward, including after high-profile cases, rather than more offences; ONS urges "
+        "caution in interpreting them."
+    ),
+    "violence": (
+        "Improvements in recording, especially of harassment and malicious communications, drove "
+        "much of the recent rise in recorded violence."
+    ),
+    "enforcement": (
+        "Drug and weapons possession figures depend heavily on police activity such as stop and "
+        "search and operations, so they measure enforcement more than how common the offence is."
+    ),
+    "acquisitive": (
+        "Theft, robbery, vehicle offences and criminal damage are generally well reported and "
+        "recorded, so recorded trends are more reliable for these offences."
+    ),
+    "burglary": (
+        "Burglary is generally well reported and recorded; its categories changed in April 2017 "
+        "(residential and non-residential), so older local figures are not directly comparable."
+    ),
+    "shoplifting": (
+        "Shoplifting figures depend on retailers reporting offences to the police."
+    ),
+    "knife": (
+        "Knife crime is a separate ONS measure of selected serious offences involving a knife or "
+        "sharp instrument, published for police force areas, not for local areas."
+    ),
+    "fraud": (
+        "Fraud is recorded centrally by Action Fraud and industry bodies, not by local police "
+        "areas, so no local figures exist."
+    ),
+}
+
+LOCAL_CAUTION = (
+    "Local counts can be small and volatile; treat year-to-year changes in small numbers with "
+    "caution."
+)
+
+
+def caveat_for(key: str) -> str:
+    """The offence-specific caveat (the general one is added separately, once per reply)."""
+    offence = BY_KEY.get(key)
+    name = offence.caveat if offence else "general"
+    return CAVEATS.get(name, CAVEATS["general"]) if name != "general" else ""

@@ -1,0 +1,37 @@
+"""Shared fixtures: one real store built from the real ONS files, once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.ingest import Report, build
+from bot.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = Path(os.environ.get("CRIMEBOT_SOURCES") or ROOT.parent / "shared" / "data" / "ons")
+
+
+@pytest.fixture(scope="session")
+def sources() -> Path:
+    if not SOURCES.is_dir():
+        pytest.fail(f"ONS source files not found at {SOURCES}; set CRIMEBOT_SOURCES")
+    return SOURCES
+
+
+@pytest.fixture(scope="session")
+def built(sources: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
+    path = tmp_path_factory.mktemp("store") / "crime.db"
+    return path, build([sources], path)
+
+
+@pytest.fixture(scope="session")
+def db_path(built: tuple[Path, Report]) -> Path:
+    return built[0]
+
+
+@pytest.fixture(scope="session")
+def store(db_path: Path) -> Store:
+    return Store(db_path)
