@@ -44,6 +44,57 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine(args: argparse.Namespace):
+    """Open the store for answering; build it first when CRIMEBOT_SOURCES says where from."""
+    from bot.answer import open_engine
+    from bot.store import StoreError
+
+    db_path = db_path_from_env(getattr(args, "db", None))
+    if not db_path.exists() and os.environ.get("CRIMEBOT_SOURCES"):
+        from bot.ingest import build
+
+        print(f"No store yet: building {db_path} from $CRIMEBOT_SOURCES…", file=sys.stderr)
+        build([Path(os.environ["CRIMEBOT_SOURCES"])], db_path)
+    try:
+        return open_engine(db_path)
+    except StoreError as error:
+        print(f"crimebot: {error}", file=sys.stderr)
+        return None
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    import json
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    if args.batch:
+        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+        with source:
+            for line in source:
+                answer = engine.ask(line.rstrip("\n"))
+                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=False)
+        sys.stdout.flush()
+        return 0
+    question = " ".join(args.question)
+    answer = engine.ask(question)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=None))
+    else:
+        print(answer.text)
+    return 0
+
+
+def cmd_areas(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    for candidate in engine.search_areas(" ".join(args.query), limit=args.limit):
+        print(f"{candidate.score:5.1f}  {candidate.code:<28} {candidate.kind:<18} "
+              f"{candidate.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crimebot",
@@ -59,6 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--quiet", action="store_true", help="print nothing on success")
     ingest.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
     ingest.set_defaults(func=cmd_ingest)
+
+    ask = commands.add_parser("ask", help="answer a question in plain words")
+    ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--batch", metavar="FILE",
+                     help="answer one question a line from FILE (- for stdin), JSON lines out")
+    ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    ask.set_defaults(func=cmd_ask)
+
+    areas = commands.add_parser("areas", help="list the areas that best match a name")
+    areas.add_argument("query", nargs="+")
+    areas.add_argument("--limit", type=int, default=10)
+    areas.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    areas.set_defaults(func=cmd_areas)
     return parser
 
 

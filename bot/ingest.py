@@ -289,7 +289,7 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
         if obs.rate is not None:
             held = rates.get(key)
             if held is None or held[0] <= rank:
-                rates[key] = (rank, obs.rate, obs.rate_basis or "published by ONS", edition.key)
+                rates[key] = (rank, obs.rate, obs.rate_basis or "ONS published rate", edition.key)
             continue
         if obs.rate_basis is not None:
             continue
@@ -315,6 +315,8 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
           "offered": int(a.offered), "note": a.note}
          for a in sorted(areas.areas.values(), key=lambda a: a.code)),
         pk="code", columns={"force_code": str, "note": str})
+    db["area_names"].create({"name": str, "code": str, "source": str}, pk=("name", "code"))
+    db["ingest_notes"].create({"note": str})
     db["area_names"].insert_all(
         ({"name": name, "code": a.code, "source": "former name"}
          for a in sorted(areas.areas.values(), key=lambda a: a.code)

@@ -234,7 +234,8 @@ def csp_table(
     if rates:
         population_label = next((label for label in labels if label.startswith("population")), "")
         year = re.search(r"mid-(\d{4})", population_label)
-        basis = f"published by ONS (mid-{year.group(1)} population)" if year else "published by ONS"
+        basis = (f"ONS published rate, mid-{year.group(1)} population" if year
+                 else "ONS published rate")
     out: list[Observation] = []
     for row in rows[header_at + 1:]:
         if len(row) < 7:
@@ -311,6 +312,8 @@ def appendix_a4(
     for row in rows[header_at + 1:]:
         code, label = text(row[0]), plain_name(row[1]) if len(row) > 1 else ""
         if not label:
+            continue
+        if not any(number(cell) is not None for cell in row[2:]):
             continue
         is_total = label.upper().startswith("TOTAL")
         known = key_for_label(label)

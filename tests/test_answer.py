@@ -1,0 +1,204 @@
+"""Answers a reporter can paste into copy: exact figures from the real store, honest gaps."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.answer import Answer, Engine
+
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="module")
+def engine(store) -> Engine:
+    return Engine(store, TODAY)
+
+
+def ask(engine: Engine, question: str) -> Answer:
+    return engine.ask(question, today=TODAY)
+
+
+def test_the_done_when_question_gives_the_full_reporters_answer(engine):
+    answer = ask(engine, "sexual offences Wrexham 2022")
+    assert answer.status == "ok"
+    assert answer.text.startswith(
+        "North Wales Police recorded 536 sexual offences in Wrexham in the year to December "
+        "2022, ONS figures show.")
+    assert "up from 461 in the year to December 2021, a rise of 16%" in answer.text
+    assert "per 1,000 residents" in answer.text and "England and Wales rate" in answer.text
+    assert "North Wales Police as a whole recorded 2,746" in answer.text
+    assert "England and Wales" in answer.text
+    assert "victims coming forward" in answer.text
+    assert "not been accredited official statistics" in answer.text
+    assert "published 27 April 2023" in answer.text
+    assert (answer.area_code, answer.count, answer.previous_count) == ("W14000006", 536, 461)
+    assert answer.change_pct == pytest.approx(16.3)
+
+
+@pytest.mark.parametrize(("question", "code", "offence", "period_end", "count"), [
+    ("sexual offences Wrexham 2022", "W14000006", "sexual", "2022-12-31", 536),
+    ("How many burglaries were there in Leeds in 2023?", "E22000345", "burglary", "2023-12-31",
+     6515),
+    ("robbery Bedfordshire police year to December 2024", "E23000026", "robbery",
+     "2024-12-31", 586),
+    ("sex crimes Wrecsam 2021", "W14000006", "sexual", "2021-12-31", 461),
+    ("sexual offences flintshire 2022", "W14000005", "sexual", "2022-12-31", 479),
+    ("Sexual offences in Bedford, year ending December 2024", "E22000009", "sexual",
+     "2024-12-31", 548),
+    ("England and Wales sexual offences 2021/22", "K04000001", "sexual", "2022-03-31", 193566),
+    ("England and Wales sexual offences 2021-22", "K04000001", "sexual", "2022-03-31", 193566),
+    ("sexual offences england & wales financial year 2021/2022", "K04000001", "sexual",
+     "2022-03-31", 193566),
+    ("rape england and wales year to march 2020", "K04000001", "rape", "2020-03-31", 59104),
+    ("burglaries in Caerdydd 2022", "W14000015", "burglary", "2022-12-31", None),
+    ("/crime theft Swansea 2022", "W14000011", "theft", "2022-12-31", 4793),
+    ("@crimebot public order Liverpool 2024", "E22000182", "public_order", "2024-12-31", None),
+    ("knife crime Gwent police 2024", "W15000002", "knife", "2024-12-31", 399),
+    ("sexual offences Wrexham 12 months to June 2025", "W14000006", "sexual", "2025-06-30", 495),
+    ("Beds police burglary latest", "E23000026", "burglary", "2025-06-30", None),
+])
+def test_questions_resolve_to_the_published_figure(engine, question, code, offence,
+                                                   period_end, count):
+    answer = ask(engine, question)
+    assert answer.status == "ok", answer.text
+    assert (answer.area_code, answer.offence_key, answer.period_end) == (code, offence,
+                                                                          period_end)
+    if count is not None:
+        assert answer.count == count
+
+
+def test_typos_still_find_the_place(engine):
+    answer = ask(engine, "criminal damage Flintshre")
+    assert answer.status == "ok" and answer.area_name == "Flintshire"
+
+
+def test_bedford_is_the_csp_and_bedfordshire_the_force(engine):
+    assert ask(engine, "violent crime Bedford latest").area_code == "E22000009"
+    assert ask(engine, "violent crime Bedfordshire latest").area_code == "E23000026"
+    assert ask(engine, "violent crime Beds police latest").area_code == "E23000026"
+
+
+def test_close_names_are_ambiguous_with_candidates(engine):
+    answer = ask(engine, "violent crime Newcastle")
+    assert answer.status == "ambiguous"
+    names = {c.name for c in answer.candidates}
+    assert {"Newcastle upon Tyne", "Newcastle-under-Lyme"} <= names
+    assert all(c.kind == "csp" for c in answer.candidates)
+
+
+def test_a_misspelt_county_close_to_two_areas_offers_both(engine):
+    answer = ask(engine, "burglary Bedfrodshire")
+    assert answer.status in {"ok", "ambiguous"}
+    if answer.status == "ok":
+        assert answer.area_code == "E23000026"
+
+
+def test_unknown_place_offers_did_you_mean(engine):
+    answer = ask(engine, "burglary Atlantis")
+    assert answer.status == "not_found"
+    assert "couldn't find a place" in answer.text
+
+
+def test_period_not_held_lists_the_periods_that_are(engine):
+    answer = ask(engine, "burglary Leeds 2015")
+    assert answer.status == "no_data"
+    assert "Periods held: Dec 2021" in answer.text
+
+
+def test_devon_and_cornwall_gap_is_explained_not_computed(engine):
+    answer = ask(engine, "all crime Devon and Cornwall 2022")
+    assert answer.status == "no_data"
+    assert "could not supply October–December 2022" in answer.text
+    later = ask(engine, "all crime Devon and Cornwall 2023")
+    assert later.status == "ok" and later.change_pct is None
+    assert "not published" in later.text
+
+
+def test_pre_2017_burglary_points_to_the_categories_held(engine):
+    answer = ask(engine, "burglary Kent year to June 2012")
+    assert answer.status == "no_data"
+    assert "domestic burglary (pre-2017 category): 5,166" in answer.text
+
+
+def test_knife_crime_below_force_level_answers_for_the_force_and_says_so(engine):
+    answer = ask(engine, "knife crime Newport")
+    assert answer.status == "ok" and answer.area_code == "W15000002"
+    assert "not for local areas such as Newport" in answer.text
+
+
+def test_fraud_below_national_level_is_explained(engine):
+    answer = ask(engine, "fraud Torbay")
+    assert answer.area_code == "K04000001"
+    assert "There is no figure for Torbay" in answer.text
+
+
+def test_last_year_is_the_latest_period_in_the_previous_calendar_year(engine):
+    answer = ask(engine, "burglaries in Caerdydd last year")
+    assert answer.period_end == "2025-06-30"
+    assert "“Last year” is taken as the latest 12-month period ending in 2025" in answer.text
+
+
+def test_bare_year_prefers_december(engine):
+    assert ask(engine, "shoplifting Manchester 2024").period_end == "2024-12-31"
+
+
+def test_two_periods_side_by_side(engine):
+    answer = ask(engine, "shoplifting Manchester 2024 vs 2023")
+    assert answer.status == "ok" and len(answer.parts) == 2
+    assert [p.period_end for p in answer.parts] == ["2024-12-31", "2023-12-31"]
+    assert "Side by side" in answer.text
+
+
+def test_two_areas_side_by_side(engine):
+    answer = ask(engine, "Wrexham vs Flintshire sexual offences 2022")
+    assert [p.count for p in answer.parts] == [536, 479]
+
+
+def test_small_counts_give_absolute_change_not_percent(engine):
+    answer = ask(engine, "homicide Wrexham 2024")
+    assert answer.status == "ok"
+    assert answer.change_pct is None or "small numbers" not in answer.text
+
+
+def test_no_offence_means_total_recorded_crime_and_says_so(engine):
+    answer = ask(engine, "Cardiff 2022")
+    assert answer.offence_key == "all_crime"
+    assert "No offence was named" in answer.text
+
+
+def test_series_context_is_honest_about_where_the_series_starts(engine):
+    answer = ask(engine, "sexual offences England and Wales 2021/22")
+    assert "highest of the" in answer.text and "start in the year to March 2003" in answer.text
+
+
+def test_buttons_answer_for_exact_area_and_period(engine):
+    answer = engine.answer_for("W14000006", "sexual", "2021-12-31")
+    assert answer.count == 461 and answer.later_period == "2022-12-31"
+    assert engine.answer_for("nowhere", "sexual", None).status == "not_found"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "🙂🙂", "<b>hi</b>", "'; DROP TABLE figures; --",
+                                      "x" * 5000, "\u200b\u202e", "?!?!"])
+def test_bad_input_gets_a_friendly_reply(engine, question):
+    answer = ask(engine, question)
+    assert answer.status in {"not_found", "no_data", "ambiguous", "ok"}
+    assert answer.text and "Traceback" not in answer.text
+
+
+def test_json_contract_for_every_status(engine):
+    for question, status in [("sexual offences Wrexham 2022", "ok"),
+                             ("violent crime Newcastle", "ambiguous"),
+                             ("burglary Atlantis", "not_found"),
+                             ("burglary Leeds 2015", "no_data")]:
+        data = ask(engine, question).to_json()
+        assert data["status"] == status
+        assert set(data) >= {"status", "text", "area", "offence", "period", "count", "previous",
+                             "change_pct", "rate_per_1000", "candidates", "source"}
+    ok = ask(engine, "sexual offences Wrexham 2022").to_json()
+    assert ok["period"] == {"end": "2022-12-31", "label": "the year to December 2022"}
+    assert ok["previous"] == {"end": "2021-12-31", "count": 461}
+    assert ok["source"]["published"] == "2023-04-27"
+    ambiguous = ask(engine, "violent crime Newcastle").to_json()
+    assert {"code", "name", "kind"} == set(ambiguous["candidates"][0])

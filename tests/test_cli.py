@@ -1,0 +1,73 @@
+"""`crimebot ask` and `crimebot areas` as a reporter or a newsroom script runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(args: list[str], db: Path | None, stdin: str | None = None,
+        env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
+    if db is not None:
+        env["CRIMEBOT_DB"] = str(db)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          input=stdin, env=env, timeout=120)
+
+
+def test_ask_prints_the_answer(db_path):
+    result = run(["ask", "sexual offences Wrexham 2022"], db_path)
+    assert result.returncode == 0
+    assert "North Wales Police recorded 536 sexual offences in Wrexham" in result.stdout
+
+
+def test_ask_json_prints_one_object_for_every_status(db_path):
+    for question, status in [("sexual offences Wrexham 2022", "ok"),
+                             ("violent crime Newcastle", "ambiguous"),
+                             ("burglary Atlantis", "not_found"),
+                             ("burglary Leeds 2015", "no_data")]:
+        result = run(["ask", "--json", question], db_path)
+        assert result.returncode == 0
+        data = json.loads(result.stdout)
+        assert data["status"] == status
+
+
+def test_ask_batch_answers_each_line_in_order(db_path):
+    questions = "sexual offences Wrexham 2022\nviolent crime Newcastle\n\nburglary Leeds 2023\n"
+    result = run(["ask", "--json", "--batch", "-"], db_path, stdin=questions)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["status"] for line in lines] == ["ok", "ambiguous", "not_found", "ok"]
+    assert lines[0]["count"] == 536
+
+
+def test_areas_lists_best_matches_with_codes_and_kinds(db_path):
+    result = run(["areas", "bedford"], db_path)
+    first = result.stdout.splitlines()[0].split()
+    assert first[1:] == ["E22000009", "csp", "Bedford"]
+    assert "E23000026" in result.stdout
+
+
+def test_ask_without_a_store_says_how_to_build_it(tmp_path):
+    result = run(["ask", "burglary Leeds"], tmp_path / "none.db")
+    assert result.returncode == 2
+    assert "crimebot ingest" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ask_builds_the_store_when_sources_are_set(tmp_path, sources):
+    db = tmp_path / "auto.db"
+    result = run(["ask", "sexual offences Wrexham 2022"], db,
+                 env_extra={"CRIMEBOT_SOURCES": str(sources)})
+    assert result.returncode == 0 and "536" in result.stdout and db.exists()
+
+
+def test_answering_imports_neither_pandas_nor_matplotlib(db_path):
+    code = ("import sys; from bot.answer import open_engine; "
+            f"open_engine({str(db_path)!r}).ask('burglary Leeds 2023'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pandas', 'matplotlib'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.strip() == "[]"
