@@ -130,6 +130,11 @@ def _counted(count: int, noun: str) -> str:
     return f"{_num(count)} {noun}"
 
 
+def _display(name: str) -> str:
+    """ONS's "Bristol, City of" as a reporter writes it: "Bristol"."""
+    return re.sub(r", (City|County) of$", "", name)
+
+
 def _num(value: int) -> str:
     return f"{value:,}"
 
@@ -273,19 +278,19 @@ class Engine:
         lead: list[str] = []
         if level == "force" and area.kind == "csp" and area.force_code:
             lead.append(f"ONS publishes {self._noun(offence_key)} for police force areas, not "
-                        f"for local areas such as {area.name}; here is the figure for "
+                        f"for local areas such as {_display(area.name)}; here is the figure for "
                         f"{self._forces.get(area.force_code, 'its force')}.")
             area = self.store.area(area.force_code) or area
         elif level == "national" and area.kind != "england_and_wales":
             why = CAVEATS["fraud"] if offence_key == "fraud" else (
                 f"ONS publishes {self._noun(offence_key)} only for England and Wales as a whole.")
-            lead.append(f"There is no figure for {area.name}: {why} Here is the England and "
-                        "Wales figure.")
+            lead.append(f"There is no figure for {_display(area.name)}: {why} Here is the "
+                        "England and Wales figure.")
             area = self.store.area(ENGLAND_AND_WALES) or area
         series = self.store.series(area.code, offence_key)
         if not series:
             held = self.store.offences_held(area.code)
-            text = (f"No {self._noun(offence_key)} figures are held for {area.name}.")
+            text = (f"No {self._noun(offence_key)} figures are held for {_display(area.name)}.")
             if held:
                 text += " Figures held there include: " + ", ".join(
                     self._label(k).lower() for k in held[:8]) + "."
@@ -300,11 +305,12 @@ class Engine:
             gap = KNOWN_GAPS.get(
                 (area.force_code or area.code, missing.period_end if missing else ""), "")
             if missing is not None:
-                text = (f"ONS published no {self._noun(offence_key)} figure for {area.name} for "
-                        f"{period_label(missing.period_end)} (marked as not available). {gap}")
+                text = (f"ONS published no {self._noun(offence_key)} figure for "
+                        f"{_display(area.name)} for {period_label(missing.period_end)} "
+                        f"(marked as not available). {gap}")
             else:
-                text = (f"No {self._label(offence_key).lower()} figures for {area.name} for "
-                        f"“{asked}”.")
+                text = (f"No {self._label(offence_key).lower()} figures for "
+                        f"{_display(area.name)} for “{asked}”.")
             text = text.strip() + f" Periods held: {_periods_held(counted)}."
             split = self._split_categories(area.code, offence_key, ask.end)
             if split:
@@ -353,12 +359,12 @@ class Engine:
         if area.kind == "england_and_wales":
             headline = f"Police in England and Wales recorded {_counted(count, noun)} in {when}"
         elif area.kind in {"region", "country"}:
-            headline = f"Police in {area.name} recorded {_counted(count, noun)} in {when}"
+            headline = f"Police in {_display(area.name)} recorded {_counted(count, noun)} in {when}"
         elif area.kind == "pfa" or area.code == "x-british-transport-police":
             headline = f"{_force_phrase(area.name)} recorded {_counted(count, noun)} in {when}"
         else:
             headline = (f"{_force_phrase(force_name)} recorded {_counted(count, noun)} in "
-                        f"{area.name} in {when}")
+                        f"{_display(area.name)} in {when}")
         headline += ", ONS figures show."
         paragraphs = [*lead, headline, *after]
         if not offence_given:
@@ -447,7 +453,7 @@ class Engine:
         own = self._rate_of(area.code, offence_key, figure)
         if own is None:
             return None, ("No rate per 1,000 residents is given: no population estimate is held "
-                          f"for {area.name} as a whole.") if area.kind == "csp" else ""
+                          f"for {_display(area.name)} as a whole.") if area.kind == "csp" else ""
         rate, basis = own
         text = f"That is {_rate(rate)} per 1,000 residents ({basis})"
         if area.kind != "england_and_wales":
@@ -513,7 +519,8 @@ class Engine:
                           candidates=first_bad.candidates, offence_key=first_bad.offence_key,
                           offence_label=first_bad.offence_label)
         a, b = parts
-        lines = [f"{p.area_name}, {p.period_label}: {_num(p.count or 0)}" for p in parts]
+        lines = [f"{_display(p.area_name or '')}, {p.period_label}: {_num(p.count or 0)}"
+                 for p in parts]
         summary = "Side by side (" + (a.offence_label or "").lower() + "):\n" + "\n".join(lines)
         if a.count and b.count and a.area_code == b.area_code:
             diff = (a.count or 0) - (b.count or 0)

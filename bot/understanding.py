@@ -260,10 +260,11 @@ class Gazetteer:
         if code not in codes:
             codes.append(code)
         bare = re.sub(r"^city of |, city of$| city$|^the ", "", key).strip()
-        if bare and bare != key and len(bare) > 3:
-            codes = self.by_name.setdefault(bare, [])
-            if code not in codes:
-                codes.append(code)
+        for variant in {bare, key.replace("'", ""), bare.replace("'", "")} - {key}:
+            if len(variant) > 3:
+                codes = self.by_name.setdefault(variant, [])
+                if code not in codes:
+                    codes.append(code)
 
     def _candidates(self, codes: Iterable[str], score: float) -> list[Candidate]:
         return [Candidate(c, self.places[c].name, self.places[c].kind, score) for c in codes]
