@@ -6,6 +6,7 @@ content, so a renamed file still loads.
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -39,8 +40,9 @@ class DownloadError(Exception):
     """ONS could not be reached; the message tells the operator to pass --source."""
 
 
-def download(target: Path, timeout: float = 10.0) -> Path:
+def download(target: Path, timeout: float | None = None) -> Path:
     """Fetch every ONS file into `target`; fail fast (first failure) when offline."""
+    timeout = timeout or float(os.environ.get("CRIMEBOT_ONS_TIMEOUT", "20"))
     target.mkdir(parents=True, exist_ok=True)
     for name, url in ONS_FILES.items():
         request = urllib.request.Request(url, headers={"User-Agent": "crimebot-ingest"})

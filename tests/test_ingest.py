@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -158,3 +159,15 @@ def test_cli_ingest_prints_a_summary_and_fails_cleanly(sources, tmp_path):
     assert failed.returncode == 1
     assert "bad.xlsx" in failed.stderr and "Traceback" not in failed.stderr
     assert Store(Path(db)).latest_period() == "2025-06-30"
+
+
+def test_ingest_without_sources_offline_fails_fast_saying_pass_source(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CRIMEBOT_SOURCES"}
+    env["CRIMEBOT_ONS_TIMEOUT"] = "3"
+    result = subprocess.run([sys.executable, "-m", "bot", "ingest", "--db",
+                             str(tmp_path / "x.db")], capture_output=True, text=True,
+                            timeout=120, env=env)
+    if result.returncode == 0:
+        pytest.skip("this machine can reach ONS")
+    assert "--source" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "x.db").exists()
