@@ -95,6 +95,39 @@ def cmd_areas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Exit 2 on bad settings, before anything touches the network or the store."""
+    from bot.config import Config, ConfigError
+
+    try:
+        config = Config.from_env(os.environ)
+    except ConfigError as error:
+        print(f"crimebot run: {error}", file=sys.stderr)
+        return 2
+    from bot.telegram import run
+
+    return run(config, args.webhook)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.ops import doctor
+
+    code, report = doctor(os.environ)
+    print(report)
+    return code
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Exit 0 while the running bot's heartbeat is fresh; Docker's HEALTHCHECK runs this."""
+    from bot.ops import heartbeat_path, heartbeat_problem
+
+    problem = heartbeat_problem(heartbeat_path(os.environ))
+    if problem:
+        print(f"crimebot healthcheck: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crimebot",
@@ -124,6 +157,29 @@ def build_parser() -> argparse.ArgumentParser:
     areas.add_argument("--limit", type=int, default=10)
     areas.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     areas.set_defaults(func=cmd_areas)
+
+    run = commands.add_parser(
+        "run", help="run the Telegram bot (long polling)",
+        description="Settings come from the environment: TELEGRAM_BOT_TOKEN (required), "
+                    "CRIMEBOT_DB, TELEGRAM_API_BASE_URL, CRIMEBOT_ALLOWED_CHATS, "
+                    "CRIMEBOT_ALLOWED_USERS, CRIMEBOT_COOLDOWN_SECONDS, CRIMEBOT_LOG_LEVEL; "
+                    "with --webhook also CRIMEBOT_WEBHOOK_SECRET, CRIMEBOT_WEBHOOK_LISTEN, "
+                    "CRIMEBOT_WEBHOOK_PORT.")
+    run.add_argument("--webhook", metavar="URL",
+                     help="serve Telegram's webhook POSTs (and GET /healthz) instead of polling")
+    run.set_defaults(func=cmd_run)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the settings, the token (getMe) and the store",
+        description="One line per check; exits non-zero when anything is wrong. Reads the "
+                    "same environment as `crimebot run`.")
+    doctor.set_defaults(func=cmd_doctor)
+
+    healthcheck = commands.add_parser(
+        "healthcheck", help="exit 0 while the running bot's heartbeat is fresh",
+        description="Reads $CRIMEBOT_HEARTBEAT (default data/heartbeat); fails when it is "
+                    "missing or older than 120 s.")
+    healthcheck.set_defaults(func=cmd_healthcheck)
     return parser
 
 

@@ -1,0 +1,400 @@
+"""Running the bot in production: logs, liveness and a self-check an operator can run.
+
+Three audiences, one shared `Status`:
+
+- the logs (journald, `docker logs`): one line per record, the bot token never in them, one
+  `update id=… chat=… status=… ms=…` line per handled update so a grep answers "did it see my
+  message, and how long did it take?";
+- the supervisors (Docker's HEALTHCHECK, `crimebot healthcheck`, `GET /healthz`): a heartbeat
+  file rewritten every 30 s by the running bot, judged fresh for 120 s;
+- the person installing it (`crimebot doctor`): settings, token and store checked in one go,
+  one line each, with what to do about anything that is wrong.
+
+This module deliberately does not import python-telegram-bot at load time: Docker runs
+`crimebot healthcheck` every 30 s and it should cost a file read, not a 0.3 s library import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, TextIO
+from urllib.parse import quote
+
+from bot import periods
+from bot.config import (
+    DEFAULT_API_BASE_URL,
+    Config,
+    ConfigError,
+    parse_base_url,
+    parse_cooldown,
+    parse_ids,
+    parse_log_level,
+    parse_token,
+)
+from bot.store import DEFAULT_DB, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+REDACTED = "[token]"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LOGGERS = ("httpx", "httpcore")
+DEFAULT_HEARTBEAT = Path("data/heartbeat")
+HEARTBEAT_INTERVAL_S = 30.0
+HEARTBEAT_MAX_AGE_S = 120.0
+
+
+# --- logging ------------------------------------------------------------------------------------
+
+
+class RedactSecrets(logging.Filter):
+    """Replace each secret wherever a record would show it.
+
+    HTTP libraries log request URLs and the Bot API puts the token in every one
+    (`https://api.telegram.org/bot<token>/getMe`), so a token in a log file is a leaked bot.
+    The filter sits on the handler, so it sees records from every logger, and rewrites the
+    formatted message, the traceback and the stack, which are the three places text comes from.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        variants = {form for secret in secrets if secret
+                    for form in (secret, quote(secret, safe=""))}
+        # Longest first, so a secret that contains another is replaced whole.
+        self.secrets = sorted(variants, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+class OneLineFormatter(logging.Formatter):
+    """Tracebacks and multi-line messages become one line with literal `\\n`s.
+
+    Docker's json-file driver and journald store each output line as its own entry, so a
+    traceback would otherwise arrive as thirty unrelated records that grep cannot tie together.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", "\\n")
+
+
+def setup_logging(level: str, secrets: Iterable[str],
+                  stream: TextIO | None = None) -> logging.Handler:
+    """Root logging to stderr, secrets redacted, one line per record; returns the handler.
+
+    httpx and httpcore go to WARNING: at INFO they log one line per Bot API request (with the
+    token in the URL), which is noise every long poll.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.addFilter(RedactSecrets(secrets))
+    handler.setFormatter(OneLineFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return handler
+
+
+def log_update(logger: logging.Logger, update_id: int | None, chat_type: str, status: str,
+               latency_ms: float) -> None:
+    """One key=value line per handled update: `update id=123 chat=group status=ok ms=3.2`."""
+    logger.info("update id=%s chat=%s status=%s ms=%.1f", update_id, chat_type, status,
+                latency_ms)
+
+
+def chat_kind(update: object) -> str:
+    """private/group/supergroup/channel, or `inline` for updates that come without a chat."""
+    chat = getattr(update, "effective_chat", None)
+    if chat is not None:
+        return str(chat.type)
+    return "inline" if getattr(update, "inline_query", None) is not None else "none"
+
+
+# --- status -------------------------------------------------------------------------------------
+
+
+class StoreFacts(NamedTuple):
+    edition: str | None
+    latest_period: str | None
+
+
+def store_facts(store: Store) -> StoreFacts:
+    """The newest edition and latest period held, after picking up a freshly ingested store.
+
+    Refreshing here means /healthz and the heartbeat show the nightly refresh as soon as it
+    lands, not only after the next question; a broken new file keeps the old one (and says so).
+    """
+    try:
+        if store.refresh():
+            log.info("store reopened (generation %d)", store.generation)
+    except StoreError as error:
+        log.warning("the new store is not usable, still answering from the old one: %s", error)
+    editions = store.editions()
+    return StoreFacts(editions[-1].key if editions else None, store.latest_period())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+@dataclass
+class Status:
+    """What the running bot has done so far, shared by the heartbeat, /healthz and the logs.
+
+    `facts` is a getter rather than a value so every report shows the store as it is now.
+    Handlers may `flag` an update (e.g. "error", "denied") while it is being handled; the
+    flag becomes that update's status in the log line.
+    """
+
+    facts: Callable[[], StoreFacts]
+    started_at: datetime = field(default_factory=_utc_now)
+    last_update_at: datetime | None = None
+    last_update_id: int | None = None
+    updates_handled: int = 0
+    _flags: dict[int, str] = field(default_factory=dict, init=False, repr=False)
+
+    def flag(self, update_id: int, outcome: str) -> None:
+        self._flags[update_id] = outcome
+
+    def handled(self, update_id: int | None, outcome: str, when: datetime | None = None) -> str:
+        """Count one finished update; returns its final status (a flag wins over `outcome`)."""
+        self.updates_handled += 1
+        self.last_update_id = update_id
+        self.last_update_at = when or _utc_now()
+        flagged = self._flags.pop(update_id, None) if update_id is not None else None
+        return flagged or outcome
+
+    def snapshot(self) -> dict[str, Any]:
+        edition, latest = self.facts()
+        return {
+            "edition": edition,
+            "latest_period": latest,
+            "started_at": _iso(self.started_at),
+            "last_update": _iso(self.last_update_at),
+            "last_update_id": self.last_update_id,
+            "updates_handled": self.updates_handled,
+        }
+
+
+async def observe(status: Status, logger: logging.Logger, update: object,
+                  handling: Awaitable[Any]) -> None:
+    """Await one update's handling, then count it in `status` and log its line.
+
+    Meant for a PTB update processor's `do_process_update`, the one place every update passes
+    through, whether it came from polling or the webhook. PTB hands handler exceptions to the
+    error handlers inside `handling`, so errors show up here only through `Status.flag`.
+    """
+    started = time.perf_counter()
+    update_id = getattr(update, "update_id", None)
+    outcome = "error"
+    try:
+        await handling
+        outcome = "ok"
+    finally:
+        final = status.handled(update_id, outcome)
+        log_update(logger, update_id, chat_kind(update), final,
+                   (time.perf_counter() - started) * 1000)
+
+
+# --- heartbeat ----------------------------------------------------------------------------------
+
+
+def heartbeat_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("CRIMEBOT_HEARTBEAT", "").strip() or DEFAULT_HEARTBEAT)
+
+
+def write_heartbeat(path: Path, status: Status, now: float | None = None) -> None:
+    """Replace the heartbeat file atomically, so a healthcheck never reads half a file."""
+    record = {"time": time.time() if now is None else now, "pid": os.getpid(),
+              **status.snapshot()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".heartbeat-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(record, out)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def heartbeat_problem(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S,
+                      now: float | None = None) -> str | None:
+    """Why the heartbeat does not show a live bot, in one line; None when it does."""
+    try:
+        written = float(json.loads(path.read_text(encoding="utf-8"))["time"])
+    except FileNotFoundError:
+        return (f"no heartbeat at {path}: the bot is not running (or CRIMEBOT_HEARTBEAT differs "
+                "from the bot's)")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return f"unreadable heartbeat at {path}: {error}"
+    age = (time.time() if now is None else now) - written
+    if age > max_age_s:
+        return (f"heartbeat at {path} is {age:.0f} s old (limit {max_age_s:.0f} s): the bot has "
+                "stopped or is stuck")
+    return None
+
+
+def heartbeat_is_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S,
+                       now: float | None = None) -> bool:
+    return heartbeat_problem(path, max_age_s, now) is None
+
+
+async def _beat(path: Path, status: Status, interval: float) -> None:
+    """Write, sleep, repeat; remove the file on the way out so a stopped bot is seen at once.
+
+    A failed write (disk full, read-only mount) is logged once, not every 30 s, and retried:
+    the healthcheck will report it by going stale.
+    """
+    failing = False
+    try:
+        while True:
+            try:
+                write_heartbeat(path, status)
+                failing = False
+            except (OSError, sqlite3.Error) as error:  # the snapshot reads the store
+                if not failing:
+                    log.warning("cannot write the heartbeat %s: %s", path, error)
+                failing = True
+            await asyncio.sleep(interval)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def start_heartbeat(path: Path, status: Status,
+                    interval: float = HEARTBEAT_INTERVAL_S) -> asyncio.Task[None]:
+    """Start the heartbeat on the running loop (PTB's JobQueue would need APScheduler)."""
+    return asyncio.create_task(_beat(path, status, interval), name="crimebot-heartbeat")
+
+
+async def stop_heartbeat(task: asyncio.Task[None]) -> None:
+    """Cancel and wait, so the file is gone before the store it reports on is closed."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+# --- doctor -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    state: Literal["ok", "FAIL", "skip"]
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.state:<4}  {self.name}: {self.detail}"
+
+
+def _ids(ids: frozenset[int], noun: str) -> str:
+    return f"{len(ids)} listed" if ids else f"empty: every {noun} may ask"
+
+
+# (variable, parser of the stripped raw value, how to describe a good value)
+SETTINGS: tuple[tuple[str, Callable[[str], Any], Callable[[Any], str]], ...] = (
+    ("TELEGRAM_BOT_TOKEN", parse_token,
+     lambda token: f"set, shaped like a token (bot id {token.split(':')[0]})"),
+    ("TELEGRAM_API_BASE_URL", lambda raw: parse_base_url(raw or DEFAULT_API_BASE_URL), str),
+    ("CRIMEBOT_ALLOWED_CHATS", partial(parse_ids, "CRIMEBOT_ALLOWED_CHATS"),
+     lambda ids: _ids(ids, "chat")),
+    ("CRIMEBOT_ALLOWED_USERS", partial(parse_ids, "CRIMEBOT_ALLOWED_USERS"),
+     lambda ids: _ids(ids, "user")),
+    ("CRIMEBOT_COOLDOWN_SECONDS", parse_cooldown, lambda seconds: f"{seconds:g} s"),
+    ("CRIMEBOT_LOG_LEVEL", parse_log_level, str),
+)
+
+
+def setting_checks(env: Mapping[str, str]) -> list[Check]:
+    """Every setting on its own line, so one run shows every mistake, not just the first."""
+    checks = []
+    for name, parse, describe in SETTINGS:
+        try:
+            checks.append(Check(name, "ok", describe(parse(env.get(name, "").strip()))))
+        except ConfigError as error:
+            checks.append(Check(name, "FAIL", str(error)))
+    return checks
+
+
+async def token_check(token: str, base_url: str) -> Check:
+    """Ask Telegram who the token belongs to (`getMe`), telling a bad token from no network."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    try:
+        async with Bot(token, base_url=base_url) as bot:
+            me = bot.bot
+    except InvalidToken:
+        return Check("token", "FAIL", "bad token: Telegram answered 401 Unauthorized; copy it "
+                                      "again from @BotFather (or /revoke there for a new one)")
+    except NetworkError as error:
+        return Check("token", "FAIL", f"cannot reach the Bot API at {base_url}: {error}")
+    except TelegramError as error:
+        return Check("token", "FAIL", f"getMe failed at {base_url}: {error}")
+    return Check("token", "ok", f"accepted by Telegram as @{me.username} (id {me.id})")
+
+
+def store_check(path: Path) -> Check:
+    """Present, readable, a crimebot store, and holding figures."""
+    if not path.exists():
+        return Check("store", "FAIL", f"no store at {path}: run `crimebot ingest` to build it")
+    if not os.access(path, os.R_OK):
+        return Check("store", "FAIL", f"{path} is not readable by this user (uid {os.getuid()})")
+    try:
+        store = Store(path)
+    except StoreError as error:
+        return Check("store", "FAIL", str(error))
+    try:
+        editions, latest = store.editions(), store.latest_period()
+    finally:
+        store.close()
+    if not editions or latest is None:
+        return Check("store", "FAIL", f"{path} holds no figures: rebuild it with `crimebot ingest`")
+    return Check("store", "ok", f"{path}: {len(editions)} editions, newest {editions[-1].key}, "
+                                f"figures up to {periods.label(latest)}")
+
+
+def doctor(config_env: Mapping[str, str]) -> tuple[int, str]:
+    """Check settings, token and store; (exit code, report). Never prints the token."""
+    checks = setting_checks(config_env)
+    if any(check.state == "FAIL" for check in checks):
+        checks.append(Check("token", "skip", "not checked until the settings above are fixed"))
+    else:
+        config = Config.from_env(config_env)
+        checked = asyncio.run(token_check(config.token, config.api_base_url))
+        # Error texts come from httpx and PTB; make sure none of them carries the token.
+        checks.append(replace(checked, detail=RedactSecrets([config.token]).redact(checked.detail)))
+    db = Path(config_env.get("CRIMEBOT_DB", "").strip() or DEFAULT_DB)
+    checks.append(store_check(db))
+    failed = any(check.state == "FAIL" for check in checks)
+    return (1 if failed else 0), "\n".join(check.line() for check in checks)

@@ -1,0 +1,350 @@
+"""Fast tests of the Telegram layer's decisions, without a network: every rule that decides who
+is answered, what counts as a question, and what a reply or button looks like."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from telegram import Chat, Message, User
+
+from bot.answer import Answer, Choice
+from bot.config import DEFAULT_API_BASE_URL, Config, ConfigError
+from bot.store import DEFAULT_DB
+from bot.telegram import (
+    ACTION_ANSWER,
+    ACTION_CHART,
+    MAX_CALLBACK_BYTES,
+    Access,
+    Cooldown,
+    answer_html,
+    answer_keyboard,
+    command_question,
+    decode_callback,
+    encode_callback,
+    escaped_len,
+    inline_article,
+    offence_digest,
+    question_in,
+    replies_to_bot,
+    resolve_offence,
+    split_message,
+    utf16_len,
+)
+from tests.fake_telegram import parse_html
+
+TOKEN = "123456:TEST-token_abc"
+BOT_ID = 123456
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+def test_config_defaults_need_only_the_token():
+    config = Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert config.token == TOKEN
+    assert config.db_path == DEFAULT_DB
+    assert config.api_base_url == DEFAULT_API_BASE_URL
+    assert config.file_base_url == "https://api.telegram.org/file/bot"
+    assert config.allowed_chats == frozenset() and config.allowed_users == frozenset()
+    assert config.cooldown_seconds == 2.0
+    assert config.log_level == "INFO"
+
+
+def test_config_reads_every_variable():
+    config = Config.from_env({
+        "TELEGRAM_BOT_TOKEN": f" {TOKEN} ",
+        "CRIMEBOT_DB": "/srv/crime.db",
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot/",
+        "CRIMEBOT_ALLOWED_CHATS": "-1001234567890, -42,",
+        "CRIMEBOT_ALLOWED_USERS": "7",
+        "CRIMEBOT_COOLDOWN_SECONDS": "0.5",
+        "CRIMEBOT_LOG_LEVEL": "debug",
+    })
+    assert config.token == TOKEN
+    assert config.db_path == Path("/srv/crime.db")
+    assert config.api_base_url == "http://127.0.0.1:8081/bot"
+    assert config.file_base_url == "http://127.0.0.1:8081/file/bot"
+    assert config.allowed_chats == {-1001234567890, -42}
+    assert config.allowed_users == {7}
+    assert config.cooldown_seconds == 0.5
+    assert config.log_level == "DEBUG"
+
+
+def test_blank_values_mean_the_default():
+    config = Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "CRIMEBOT_DB": "",
+                              "TELEGRAM_API_BASE_URL": " ", "CRIMEBOT_COOLDOWN_SECONDS": ""})
+    assert (config.db_path, config.api_base_url, config.cooldown_seconds) == (
+        DEFAULT_DB, DEFAULT_API_BASE_URL, 2.0)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("TELEGRAM_BOT_TOKEN", ""),
+    ("TELEGRAM_BOT_TOKEN", "replace-with-the-token-from-BotFather"),
+    ("TELEGRAM_BOT_TOKEN", "123:abc def"),
+    ("TELEGRAM_API_BASE_URL", "api.telegram.org/bot"),
+    ("TELEGRAM_API_BASE_URL", "https://api.telegram.org"),
+    ("TELEGRAM_API_BASE_URL", "ftp://example.org/bot"),
+    ("CRIMEBOT_ALLOWED_CHATS", "-100123,general"),
+    ("CRIMEBOT_ALLOWED_USERS", "7;8"),
+    ("CRIMEBOT_COOLDOWN_SECONDS", "two"),
+    ("CRIMEBOT_COOLDOWN_SECONDS", "-1"),
+    ("CRIMEBOT_COOLDOWN_SECONDS", "nan"),
+    ("CRIMEBOT_LOG_LEVEL", "LOUD"),
+])
+def test_a_bad_setting_names_its_variable(name, value):
+    environ = {"TELEGRAM_BOT_TOKEN": TOKEN, name: value}
+    with pytest.raises(ConfigError, match=name):
+        Config.from_env(environ)
+
+
+def test_the_token_is_never_echoed_in_a_config_error():
+    secret = "123:not a token"
+    with pytest.raises(ConfigError) as error:
+        Config.from_env({"TELEGRAM_BOT_TOKEN": secret})
+    assert secret not in str(error.value)
+
+
+# --- callback data ------------------------------------------------------------------------------
+
+areas = st.from_regex(r"[A-Z][0-9]{8}", fullmatch=True)
+offences = st.from_regex(r"[a-z][a-z0-9_-]{0,79}", fullmatch=True)
+periods = st.dates().map(lambda d: d.isoformat()) | st.none()
+
+
+@given(st.sampled_from([ACTION_ANSWER, ACTION_CHART]), areas, offences, periods)
+def test_callback_data_round_trips_within_64_bytes(action, area, offence, period):
+    data = encode_callback(action, area, offence, period)
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES
+    pressed = decode_callback(data)
+    assert pressed is not None
+    assert (pressed.action, pressed.area, pressed.period) == (action, area, period)
+    assert resolve_offence(pressed.offence, ["other", offence]) == offence
+
+
+def test_callback_data_is_readable_and_versioned():
+    assert encode_callback(ACTION_ANSWER, "E22000009", "sexual", "2024-12-31") == (
+        "v1|a|E22000009|sexual|2024-12-31")
+
+
+def test_a_long_offence_key_travels_as_a_digest():
+    key = "4-9-causing-death-by-driving-unlicensed-or-disqualified-or-uninsured-drivers"
+    data = encode_callback(ACTION_ANSWER, "K04000001", key, "2024-12-31")
+    pressed = decode_callback(data)
+    assert pressed is not None and pressed.offence == offence_digest(key)
+    assert resolve_offence(pressed.offence, ["sexual", key]) == key
+    assert resolve_offence(pressed.offence, ["sexual"]) is None
+
+
+@pytest.mark.parametrize("data", [
+    "", "v1", "v2|a|E22000009|sexual|2024-12-31", "v1|x|E22000009|sexual|2024-12-31",
+    "v1|a|E22000009|sexual|2024-02-30", "v1|a|E22000009|sexual|31/12/2024",
+    "v1|a|E22000009|sexual|2024-12-31|extra", "v1|a||sexual|", "v1|a|E22000009||",
+    "v1|a|<b>|sexual|", "v1|a|E22000009|Sexual Offences|", "v1|a|E22000009|#zz|",
+    "v1|a|E22000009|" + "x" * 60 + "|",
+])
+def test_stale_or_forged_callback_data_is_refused(data):
+    assert decode_callback(data) is None
+
+
+# --- which messages are questions ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("/crime sexual offences Wrexham 2022", "sexual offences Wrexham 2022"),
+    ("/crime@crimebot   burglary Leeds ", "burglary Leeds"),
+    ("/crime\nburglary Leeds", "burglary Leeds"),
+    ("/crime", ""),
+    ("/crime@crimebot", ""),
+])
+def test_the_question_is_everything_after_the_command(text, question):
+    assert command_question(text) == question
+
+
+@pytest.mark.parametrize(("text", "chat_type", "replying", "question"), [
+    ("burglary Leeds", "private", False, "burglary Leeds"),
+    ("@crimebot burglary Leeds", "private", False, "burglary Leeds"),
+    ("burglary Leeds", "group", False, None),
+    ("burglary Leeds", "supergroup", False, None),
+    ("@crimebot burglary Leeds", "group", False, "burglary Leeds"),
+    ("@CrimeBot burglary Leeds", "supergroup", False, "burglary Leeds"),
+    ("what about @crimebot burglary in Leeds?", "group", False, "what about burglary in Leeds?"),
+    ("@crimebotfan burglary Leeds", "group", False, None),
+    ("mail me at news@crimebot.example", "group", False, None),
+    ("and in Leeds?", "group", True, "and in Leeds?"),
+    ("@crimebot", "group", False, ""),
+])
+def test_groups_answer_only_mentions_and_replies(text, chat_type, replying, question):
+    assert question_in(text, chat_type, "crimebot", replying) == question
+
+
+def _message(reply_from: User | None = None, via: User | None = None) -> Message:
+    chat = Chat(-42, "group")
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    target = None
+    if reply_from or via:
+        target = Message(1, when, chat, from_user=reply_from, via_bot=via, text="answer")
+    return Message(2, when, chat, from_user=User(7, "Reporter", False), text="and Leeds?",
+                   reply_to_message=target)
+
+
+def test_a_reply_to_the_bot_or_to_its_inline_answer_counts():
+    bot = User(BOT_ID, "Crime Bot", True, username="crimebot")
+    other = User(99, "Someone", False)
+    assert replies_to_bot(_message(reply_from=bot), BOT_ID)
+    assert replies_to_bot(_message(reply_from=other, via=bot), BOT_ID)
+    assert not replies_to_bot(_message(reply_from=other), BOT_ID)
+    assert not replies_to_bot(_message(), BOT_ID)
+
+
+# --- who may ask, and how often -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("chats", "users", "chat_id", "chat_type", "user_id", "allowed"), [
+    (set(), frozenset(), -42, "group", 7, True),
+    (set(), frozenset(), 7, "private", 7, True),
+    (set(), frozenset(), None, None, 7, True),
+    ({-42}, frozenset(), -42, "group", 7, True),
+    ({-42}, frozenset(), -43, "group", 7, False),
+    ({-42}, frozenset(), -1009, "supergroup", 7, False),
+    ({-42}, frozenset(), 8, "private", 8, True),
+    ({-42}, frozenset({7}), 8, "private", 8, False),
+    ({-42}, frozenset({7}), 7, "private", 7, True),
+    ({-42, 8}, frozenset({7}), 8, "private", 8, True),
+    ({-42}, frozenset({7}), None, None, 7, True),
+    ({-42}, frozenset({7}), None, None, 8, False),
+    ({-42}, frozenset({7}), -42, "group", 8, True),
+])
+def test_the_gate_checks_groups_by_chat_and_private_and_inline_by_user(
+        chats, users, chat_id, chat_type, user_id, allowed):
+    assert Access(set(chats), users).allows(chat_id, chat_type, user_id) is allowed
+
+
+def test_a_migrated_group_stays_allowed():
+    access = Access({-42}, frozenset())
+    assert not access.allows(-1001, "supergroup", 7)
+    assert access.migrate(-42, -1001)
+    assert access.allows(-1001, "supergroup", 7)
+    assert not Access({-42}, frozenset()).migrate(-43, -1002)
+
+
+def test_cooldown_answers_once_warns_once_then_drops():
+    now = [100.0]
+    cooldown = Cooldown(2.0, clock=lambda: now[0])
+    assert [cooldown.check(-42) for _ in range(3)] == ["answer", "warn", "drop"]
+    assert cooldown.check(-43) == "answer"
+    now[0] += 2.0
+    assert [cooldown.check(-42) for _ in range(2)] == ["answer", "warn"]
+
+
+def test_no_cooldown_answers_everything():
+    cooldown = Cooldown(0)
+    assert {cooldown.check(-42) for _ in range(5)} == {"answer"}
+
+
+# --- replies ------------------------------------------------------------------------------------
+
+
+def _fits(chunk: str, limit: int) -> bool:
+    return escaped_len(chunk) <= limit
+
+
+@settings(max_examples=200)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=3000),
+       st.integers(min_value=10, max_value=600))
+def test_split_message_fits_and_keeps_every_word(text, limit):
+    chunks = split_message(text, limit)
+    assert all(chunk and _fits(chunk, limit) for chunk in chunks)
+    assert "".join("".join(chunks).split()) == "".join(text.split())
+
+
+def test_split_message_leaves_short_text_alone():
+    text = "Headline.\n\nSecond paragraph."
+    assert split_message(text) == [text]
+
+
+def test_split_message_breaks_on_lines_before_the_limit():
+    lines = [f"line {n} " + "x" * 90 for n in range(100)]
+    chunks = split_message("\n".join(lines), 4096)
+    assert len(chunks) == 3
+    assert [line for chunk in chunks for line in chunk.split("\n")] == lines
+    assert all(len(chunk) <= 4096 for chunk in chunks)
+
+
+def test_split_message_counts_the_escaped_length():
+    text = "&" * 5000
+    chunks = split_message(text, 4096)
+    assert all(len(html.escape(chunk)) <= 4096 for chunk in chunks)
+    assert "".join(chunks) == text
+    assert len(chunks) == 7
+
+
+def test_split_message_counts_emoji_as_two():
+    chunks = split_message("📈" * 3000, 4096)
+    assert [utf16_len(chunk) for chunk in chunks] == [4096, 1904]
+
+
+def test_answers_are_escaped_and_telegram_accepts_them():
+    text = "Risk <b>rose</b> & fell in A&E > 3 < 5.\n\nSource: ONS, Crime in England & Wales"
+    (message,) = answer_html(text)
+    plain, entities = parse_html(message)
+    assert plain == text
+    assert entities == [{"type": "bold", "offset": 0, "length": len(text.split("\n\n")[0])}]
+
+
+def test_a_long_answer_becomes_several_valid_messages():
+    text = "Headline & <more>.\n\n" + "\n".join("row & <tag> " * 20 for _ in range(60))
+    messages = answer_html(text)
+    assert len(messages) > 1
+    plains = [parse_html(message)[0] for message in messages]
+    assert all(len(plain) <= 4096 and utf16_len(message) <= 4096
+               for plain, message in zip(plains, messages, strict=True))
+    assert "".join("".join(plains).split()) == "".join(text.split())
+
+
+def _ok_answer(**fields: object) -> Answer:
+    defaults: dict = {"area_code": "W14000006", "area_name": "Wrexham", "offence_key": "sexual",
+                      "offence_label": "Sexual offences", "period_end": "2022-12-31",
+                      "earlier_period": "2021-12-31", "later_period": "2023-12-31"}
+    return Answer("ok", "536 sexual offences.\n\nMore.", **{**defaults, **fields})
+
+
+def _buttons(answer: Answer) -> list[tuple[str, str]]:
+    markup = answer_keyboard(answer)
+    assert markup is not None
+    return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
+
+
+def test_a_figure_has_previous_chart_and_next_buttons():
+    assert _buttons(_ok_answer()) == [
+        ("◀ Dec 2021", "v1|a|W14000006|sexual|2021-12-31"),
+        ("📈 Chart", "v1|c|W14000006|sexual|"),
+        ("Dec 2023 ▶", "v1|a|W14000006|sexual|2023-12-31"),
+    ]
+    assert [text for text, _ in _buttons(_ok_answer(later_period=None))] == [
+        "◀ Dec 2021", "📈 Chart"]
+
+
+def test_an_ambiguous_place_offers_one_button_per_candidate():
+    answer = Answer("ambiguous", "Which Newcastle?", offence_key="violence", candidates=(
+        Choice("E22000245", "Newcastle upon Tyne", "csp", "Northumbria"),
+        Choice("E22000266", "Newcastle-under-Lyme", "csp", "Staffordshire")))
+    assert _buttons(answer) == [
+        ("Newcastle upon Tyne (local area, Northumbria)", "v1|a|E22000245|violence|"),
+        ("Newcastle-under-Lyme (local area, Staffordshire)", "v1|a|E22000266|violence|"),
+    ]
+
+
+def test_no_buttons_without_a_figure():
+    assert answer_keyboard(Answer("not_found", "No such place.")) is None
+    assert answer_keyboard(_ok_answer(area_code=None)) is None
+
+
+def test_inline_articles_have_short_unique_ids():
+    first, second = inline_article(0, _ok_answer()), inline_article(1, _ok_answer())
+    assert first.id != second.id and len(first.id.encode()) <= 64
+    assert first.title == "Wrexham: Sexual offences, Dec 2022"
+    assert first.description == "536 sexual offences."
