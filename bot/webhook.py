@@ -6,7 +6,7 @@ aiohttp server in front of an ordinary PTB `Application`: it checks Telegram's s
 turns the body into an `Update` and puts it on `application.update_queue`, where the same
 handlers and update processor as in polling mode take it from there.
 
-TLS ends at the reverse proxy (deploy/README.md), so this server speaks plain HTTP.
+TLS ends at the reverse proxy (the README's Deploy section), so this server speaks plain HTTP.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ SERVICE = DEPLOY / "crimebot.service"
 REFRESH_SERVICE = DEPLOY / "crimebot-refresh.service"
 REFRESH_TIMER = DEPLOY / "crimebot-refresh.timer"
 UNITS = (SERVICE, REFRESH_SERVICE, REFRESH_TIMER)
-README = DEPLOY / "README.md"
+README = ROOT / "README.md"
 
 # Where the systemd units expect the installed console script.
 INSTALLED_CRIMEBOT = "/opt/crimebot/venv/bin/crimebot"
