@@ -213,6 +213,11 @@ class Engine:
             return self._comparison(parsed)
         return self._single(parsed.areas[0], parsed.offence, parsed.periods[0])
 
+    @property
+    def gazetteer(self) -> Gazetteer:
+        """The name index for the store as it is now (rebuilt after a store swap)."""
+        return self._sync()
+
     def search_areas(self, text: str, limit: int = 10) -> list[Candidate]:
         return self._sync().search(text, limit)
 

@@ -155,11 +155,11 @@ def _month(word: str) -> int:
 
 PERIOD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"\b(?:(?:the )?(?:12|twelve) months|(?:the )?year|fy)\s+(?:to|ending|ended)\s+"
-                rf"{MONTH_WORD}\s+(\d{{4}})\b"), "end"),
+                rf"{MONTH_WORD}\s+((?:19|20)\d\d)\b"), "end"),
     (re.compile(r"\b(?:(?:the )?(?:12|twelve) months|(?:the )?year)\s+(?:to|ending|ended)\s+"
-                r"(\d{4})\b"), "fy_end"),
+                r"((?:19|20)\d\d)\b"), "fy_end"),
     (re.compile(r"\b(?:financial year |fy ?)?(20\d\d|19\d\d)\s?[/-]\s?(\d{2}|\d{4})\b"), "fy"),
-    (re.compile(rf"\b{MONTH_WORD}\s+(\d{{4}})\b"), "end"),
+    (re.compile(rf"\b{MONTH_WORD}\s+((?:19|20)\d\d)\b"), "end"),
     (re.compile(r"\b(?:last|previous|past) year\b|\blast 12 months\b"), "last_year"),
     (re.compile(r"\b(?:latest|newest|most recent|now|current|currently|today|this year)\b"),
      "latest"),

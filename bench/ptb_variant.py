@@ -1,0 +1,40 @@
+"""`crimebot run` with python-telegram-bot settings changed at run time, for diagnosis only.
+
+Why: when the end-to-end stage misses its throughput target, the question is whether the bot's
+own code or the framework settings chosen in `bot.telegram.build_application` set the ceiling.
+Running the same bot with one setting changed answers that without editing `bot/`.
+BENCH_PTB_VARIANT holds words: "nolimit" drops the AIORateLimiter, "concurrent" turns on
+`concurrent_updates(True)`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from telegram.ext import Application, ApplicationBuilder
+
+VARIANT = os.environ.get("BENCH_PTB_VARIANT", "")
+
+
+def _no_rate_limiter(self: ApplicationBuilder, limiter: object) -> ApplicationBuilder:
+    return self
+
+
+_real_build = ApplicationBuilder.build
+
+
+def _concurrent_build(self: ApplicationBuilder) -> Application:
+    self.concurrent_updates(True)
+    return _real_build(self)
+
+
+if "nolimit" in VARIANT:
+    ApplicationBuilder.rate_limiter = _no_rate_limiter  # type: ignore[method-assign,assignment]
+if "concurrent" in VARIANT:
+    ApplicationBuilder.build = _concurrent_build  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    from bot.cli import main
+
+    sys.exit(main(["run"]))
