@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
 from bot.ingest import Report, build
 from bot.store import Store
+from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = Path(os.environ.get("CRIMEBOT_SOURCES") or ROOT.parent / "shared" / "data" / "ons")
@@ -35,3 +38,13 @@ def db_path(built: tuple[Path, Report]) -> Path:
 @pytest.fixture(scope="session")
 def store(db_path: Path) -> Store:
     return Store(db_path)
+
+
+E2E_TOKEN = "123456:TEST-token_e2e"
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """A strict fake Bot API server on 127.0.0.1, fresh for each test."""
+    async with FakeTelegram(token=E2E_TOKEN, bot_username="crimebot") as server:
+        yield server

@@ -34,21 +34,15 @@ from bot.telegram import (
     post_init,
     post_shutdown,
 )
+from tests.conftest import E2E_TOKEN as TOKEN
 from tests.fake_telegram import Call, FakeTelegram, SentMessage
 
-TOKEN = "123456:TEST-token_e2e"
 GROUP = -42
 OTHER_GROUP = -43
 SUPERGROUP = -1001234567890
 REPORTER = 1001
 QUESTION = "sexual offences Wrexham 2022"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest_asyncio.fixture(loop_scope="function")
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(token=TOKEN, bot_username="crimebot") as server:
-        yield server
 
 
 @asynccontextmanager
