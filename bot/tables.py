@@ -106,7 +106,6 @@ class FileContents:
     lookups: list[LookupRow] = field(default_factory=list)
     populations: list[Population] = field(default_factory=list)
     offences: list[ExtraOffence] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def sha256_of(path: Path) -> str:
@@ -384,7 +383,6 @@ def read_workbook(path: Path) -> FileContents | None:
         return _population(path, sheets["MYE4"], title, published)
     observations: list[Observation] = []
     offences: list[ExtraOffence] = []
-    notes: list[str] = []
     dataset = ""
     for name, rows in sheets.items():
         if not rows or not rows[0]:
@@ -421,13 +419,11 @@ def read_workbook(path: Path) -> FileContents | None:
     names = {"csp": "Recorded crime data by Community Safety Partnership area",
              "pfa": "Police force area data tables",
              "appendix": "Crime in England and Wales: Appendix tables"}
-    if dataset == "appendix":
-        latest = max(o.period_end for o in observations)
     edition = Edition(
         key=f"{dataset}-{latest}", title=title, dataset=names[dataset], period_end=latest,
         published=published, file=path.name, sha256=sha256_of(path),
     )
-    return FileContents(edition, observations, offences=offences, notes=notes)
+    return FileContents(edition, observations, offences=offences)
 
 
 def _population(
