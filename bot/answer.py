@@ -163,6 +163,11 @@ KNOWN_GAPS: dict[tuple[str, str], str] = {
                                  "2019/20 after moving to a new IT system.",
 }
 
+def known_gap(area: AreaRow, period_end: str) -> str:
+    """The ONS note for a force's missing data, for the force and every area it polices."""
+    return KNOWN_GAPS.get((area.force_code or area.code, period_end), "")
+
+
 HELP = ("Ask me about police recorded crime in England and Wales, for example: "
         "“sexual offences Wrexham 2022”, “burglaries in Leeds last year”, "
         "“violent crime Bedfordshire police latest” or “shoplifting Manchester 2024 vs 2023”.")
@@ -177,20 +182,21 @@ class Engine:
         self._generation = -1
         self._gazetteer: Gazetteer | None = None
         self._labels: dict[str, tuple[str, str | None]] = {}
+        self._forces: dict[str, str] = {}
 
     # --- set-up that follows the store --------------------------------------------------
 
     def _sync(self) -> Gazetteer:
         """Rebuild the name index when the store has been swapped for a new edition."""
         if self._gazetteer is None or self._generation != self.store.generation:
-            areas = [a for a in self.store.areas() if a.offered]
+            every = self.store.areas()
+            areas = [a for a in every if a.offered]
             offered = {a.code for a in areas}
             names: list[tuple[str, str]] = list(self.store.former_names())
             for _, la_name, csp_code, _ in self.store.local_authorities():
                 if csp_code in offered:
                     names.append((la_name, csp_code))
-            forces = {a.code: a.name for a in self.store.areas() if a.kind == "pfa"}
-            self._forces = forces
+            self._forces = {a.code: a.name for a in every if a.kind == "pfa"}
             self._gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas], names)
             self._labels = self.store.offence_labels()
             self._generation = self.store.generation
@@ -307,8 +313,7 @@ class Engine:
             missing = next((f for f in reversed(series) if f.count is None and (
                 f.period_end == ask.end or (ask.year and f.period_end.startswith(f"{ask.year}-"))
             )), None)
-            gap = KNOWN_GAPS.get(
-                (area.force_code or area.code, missing.period_end if missing else ""), "")
+            gap = known_gap(area, missing.period_end) if missing else ""
             if missing is not None:
                 text = (f"ONS published no {self._noun(offence_key)} figure for "
                         f"{_display(area.name)} for {period_label(missing.period_end)} "
@@ -383,7 +388,7 @@ class Engine:
             paragraphs.append(f"No figure for {period_label(previous_end)} is held, so there is "
                               "no year-on-year comparison.")
         elif previous.count is None:
-            gap = KNOWN_GAPS.get((area.force_code or area.code, previous_end), "")
+            gap = known_gap(area, previous_end)
             paragraphs.append(f"The figure for {period_label(previous_end)} was not published "
                               f"(not available), so no change is given. {gap}".strip())
         elif previous.count <= 0 or count < 0:
@@ -409,16 +414,17 @@ class Engine:
         if context:
             paragraphs.append(context)
 
-        rate, rate_text = self._rate(area, offence_key, figure)
+        national = (self._national(offence_key, figure.period_end)
+                    if area.kind != "england_and_wales" else None)
+        rate, rate_text = self._rate(area, offence_key, figure, national)
         if rate_text:
             paragraphs.append(rate_text)
-        wider = self._wider(area, offence_key, figure.period_end)
+        wider = self._wider(area, offence_key, figure.period_end, national)
         if wider:
             paragraphs.append(wider)
-        if area.code in {"E23000035"} or area.force_code == "E23000035":
-            gap = KNOWN_GAPS.get(("E23000035", figure.period_end))
-            if gap:
-                paragraphs.append(gap)
+        gap = known_gap(area, figure.period_end)
+        if gap:
+            paragraphs.append(gap)
         caveats = [caveat_for(offence_key), CAVEATS["general"]]
         if area.kind in {"csp", "other"}:
             caveats.append(LOCAL_CAUTION)
@@ -454,25 +460,24 @@ class Engine:
             return None
         return 1000.0 * figure.count / people, f"computed from the mid-{pop_year} population"
 
-    def _rate(self, area: AreaRow, offence_key: str, figure: FigureRow) -> tuple[float | None, str]:
+    def _rate(self, area: AreaRow, offence_key: str, figure: FigureRow,
+              national: tuple[FigureRow, bool] | None) -> tuple[float | None, str]:
         own = self._rate_of(area.code, offence_key, figure)
         if own is None:
             return None, ("No rate per 1,000 residents is given: no population estimate is held "
                           f"for {_display(area.name)} as a whole.") if area.kind == "csp" else ""
         rate, basis = own
         text = f"That is {_rate(rate)} per 1,000 residents ({basis})"
-        if area.kind != "england_and_wales":
-            national = self._national(offence_key, figure.period_end)
-            if national is not None:
-                ew_figure, exact = national
-                ew = self._rate_of(ENGLAND_AND_WALES, offence_key, ew_figure)
-                if ew is not None:
-                    mine, theirs = _rate(rate), _rate(ew[0])
-                    relation = ("in line with" if mine == theirs else
-                                "above" if rate > ew[0] else "below")
-                    when = "" if exact else f" for {period_label(ew_figure.period_end)}"
-                    text += (f", {relation} the England and Wales rate of {_rate(ew[0])}{when} "
-                             f"({ew[1]})")
+        if national is not None:
+            ew_figure, exact = national
+            ew = self._rate_of(ENGLAND_AND_WALES, offence_key, ew_figure)
+            if ew is not None:
+                mine, theirs = _rate(rate), _rate(ew[0])
+                relation = ("in line with" if mine == theirs else
+                            "above" if rate > ew[0] else "below")
+                when = "" if exact else f" for {period_label(ew_figure.period_end)}"
+                text += (f", {relation} the England and Wales rate of {_rate(ew[0])}{when} "
+                         f"({ew[1]})")
         return round(rate, 2), text + "."
 
     def _national(self, offence_key: str, period_end: str) -> tuple[FigureRow, bool] | None:
@@ -488,7 +493,8 @@ class Engine:
         nearest = min(series, key=lambda f: abs((date.fromisoformat(f.period_end) - target).days))
         return nearest, False
 
-    def _wider(self, area: AreaRow, offence_key: str, period_end: str) -> str:
+    def _wider(self, area: AreaRow, offence_key: str, period_end: str,
+               national: tuple[FigureRow, bool] | None) -> str:
         parts: list[str] = []
         if area.kind in {"csp", "other"} and area.force_code:
             force = self.store.figure(area.force_code, offence_key, period_end)
@@ -498,15 +504,13 @@ class Engine:
             elif force:
                 parts.append(f"the figure for {_force_phrase(name)} as a whole was not "
                              "published for this period")
-        if area.kind != "england_and_wales":
-            national = self._national(offence_key, period_end)
-            if national:
-                ew, exact = national
-                if exact:
-                    parts.append(f"England and Wales recorded {_num(ew.count or 0)}")
-                else:
-                    parts.append(f"no England and Wales figure for this period is held (nearest: "
-                                 f"{_num(ew.count or 0)} in {period_label(ew.period_end)})")
+        if national:
+            ew, exact = national
+            if exact:
+                parts.append(f"England and Wales recorded {_num(ew.count or 0)}")
+            else:
+                parts.append(f"no England and Wales figure for this period is held (nearest: "
+                             f"{_num(ew.count or 0)} in {period_label(ew.period_end)})")
         if not parts:
             return ""
         sentence = "; ".join(parts)
