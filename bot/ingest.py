@@ -9,6 +9,7 @@ from. The store is built in a temporary file and swapped in only when every file
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -68,6 +69,7 @@ class Report:
     seconds: float = 0.0
 
 
+@functools.cache
 def norm(name: str) -> str:
     """A comparison form of a place name: "Bristol, City of" and "City of Bristol" agree."""
     name = name.lower().replace("&", " and ").replace("’", "'")
@@ -271,6 +273,52 @@ def _progress_bar(index: int, total: int, name: str) -> None:
     sys.stderr.flush()
 
 
+@dataclass
+class Held:
+    """What the build keeps for one (area, offence, period): the winning values and every
+    edition's published count."""
+
+    count: tuple[tuple[str, str, str], int | None, str, str | None] | None = None
+    rate: tuple[tuple[str, str, str], float, str, str] | None = None
+    derived: tuple[int, str] | None = None
+    editions: dict[str, tuple[tuple[str, str, str], int | None]] = field(default_factory=dict)
+
+
+def collect(contents: list[FileContents], areas: Areas, report: Report
+            ) -> dict[tuple[str, str, str], Held]:
+    """Newest edition wins; a published count always beats a derived one; rates ride along."""
+    held: dict[tuple[str, str, str], Held] = {}
+    for content in contents:
+        edition = content.edition
+        rank = edition_rank(edition)
+        where = edition.file
+        for obs in content.observations:
+            code = areas.resolve(obs, newer=True, where=where)
+            key = (code, obs.offence, obs.period_end)
+            entry = held.get(key)
+            if entry is None:
+                entry = held[key] = Held()
+            if obs.rate is not None:
+                if entry.rate is None or entry.rate[0] <= rank:
+                    entry.rate = (rank, obs.rate, obs.rate_basis or "ONS published rate",
+                                  edition.key)
+                continue
+            if obs.rate_basis is not None:
+                continue
+            if obs.flag == "derived":
+                entry.derived = (obs.count, edition.key) if obs.count is not None else None
+                continue
+            entry.editions.setdefault(edition.key, (rank, obs.count))
+            current = entry.count
+            if current is not None and current[0] == rank and current[1] != obs.count:
+                report.notes.append(f"{where}: two different {obs.offence} figures for "
+                                    f"{obs.name} ({obs.period_end}); kept the first")
+                continue
+            if current is None or current[0] < rank:
+                entry.count = (rank, obs.count, edition.key, obs.flag)
+    return held
+
+
 def write_store(contents: list[FileContents], path: Path) -> Report:
     import sqlite_utils
 
@@ -278,33 +326,17 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
     geography = Geography(row for c in contents for row in c.lookups)
     observations = [(c.edition, o) for c in contents for o in c.observations]
     areas = Areas(geography, observations)
-    counts: dict[tuple[str, str, str], tuple[tuple[str, str, str], int | None, str]] = {}
-    rates: dict[tuple[str, str, str], tuple[tuple[str, str, str], float, str, str]] = {}
     report = Report()
-    for edition, obs in observations:
-        rank = edition_rank(edition)
-        where = f"{edition.file}"
-        code = areas.resolve(obs, newer=True, where=where)
-        key = (code, obs.offence, obs.period_end)
-        if obs.rate is not None:
-            held = rates.get(key)
-            if held is None or held[0] <= rank:
-                rates[key] = (rank, obs.rate, obs.rate_basis or "ONS published rate", edition.key)
-            continue
-        if obs.rate_basis is not None:
-            continue
-        held_count = counts.get(key)
-        if held_count is not None and held_count[0] == rank and held_count[1] != obs.count:
-            report.notes.append(f"{where}: two different {obs.offence} figures for {obs.name} "
-                                f"({obs.period_end}); kept the first")
-            continue
-        if held_count is None or held_count[0] < rank:
-            counts[key] = (rank, obs.count, edition.key)
+    held = collect(contents, areas, report)
     report.notes = areas.notes + report.notes
 
     db = sqlite_utils.Database(str(path))
-    db.conn.execute("PRAGMA journal_mode=DELETE")
-    db["meta"].insert_all([{"key": "schema", "value": SCHEMA_VERSION}], pk="key")
+    conn = db.conn
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.execute("PRAGMA synchronous=OFF")
+    latest = max((k[2] for k, h in held.items() if h.count or h.rate or h.derived), default="")
+    db["meta"].insert_all([{"key": "latest_period", "value": latest},
+                           {"key": "schema", "value": SCHEMA_VERSION}], pk="key")
     db["editions"].insert_all(
         ({"key": c.edition.key, "title": c.edition.title, "dataset": c.edition.dataset,
           "period_end": c.edition.period_end, "published": c.edition.published,
@@ -323,36 +355,76 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
          for name in sorted(a.former_names)),
         pk=("name", "code"), columns={"name": str, "code": str, "source": str})
     _write_offences(db, contents)
-    db["figures"].insert_all(
-        _figure_rows(counts, rates), pk=("area", "offence", "period_end"),
-        columns={"count": int, "rate": float, "rate_basis": str, "rate_edition": str},
-        batch_size=5000)
+    db["figures"].create(
+        {"area": str, "offence": str, "period_end": str, "count": int, "edition": str,
+         "rate": float, "rate_basis": str, "rate_edition": str, "flag": str},
+        pk=("area", "offence", "period_end"))
+    with conn:
+        conn.executemany(
+            "insert into figures (area, offence, period_end, count, edition, rate, rate_basis, "
+            "rate_edition, flag) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", _figure_rows(held))
+    db["revisions"].create({"area": str, "offence": str, "period_end": str, "edition": str,
+                            "count": int}, pk=("area", "offence", "period_end", "edition"))
+    with conn:
+        conn.executemany("insert into revisions values (?, ?, ?, ?, ?)", _revision_rows(held))
+    db["notes"].create({"edition": str, "area": str, "offence": str, "period_from": str,
+                        "period_to": str, "text": str})
+    with conn:
+        conn.executemany("insert into notes values (?, ?, ?, ?, ?, ?)",
+                         _note_rows(contents, areas))
     _write_geography(db, geography, areas, contents)
     db["figures"].create_index(["offence", "period_end"])
     db["areas"].create_index(["kind"])
     db["local_authorities"].create_index(["name"])
     db["figures"].create_index(["edition"])
+    db["notes"].create_index(["area"])
     db["ingest_notes"].insert_all(({"note": n} for n in report.notes), columns={"note": str})
-    db.conn.commit()
+    conn.commit()
     db.vacuum()
     _fill_report(db, report)
     db.close()
     return report
 
 
-def _figure_rows(counts: dict, rates: dict) -> Iterable[dict]:
-    for key in sorted(set(counts) | set(rates)):
+def _figure_rows(held: dict[tuple[str, str, str], Held]) -> Iterable[tuple]:
+    for key in sorted(held):
+        entry = held[key]
         area, offence, period_end = key
-        count = counts.get(key)
-        rate = rates.get(key)
-        yield {
-            "area": area, "offence": offence, "period_end": period_end,
-            "count": count[1] if count else None,
-            "edition": count[2] if count else rate[3],
-            "rate": rate[1] if rate else None,
-            "rate_basis": rate[2] if rate else None,
-            "rate_edition": rate[3] if rate else None,
-        }
+        rate = entry.rate
+        if entry.count is not None:
+            count, edition, flag = entry.count[1], entry.count[2], entry.count[3]
+        elif entry.derived is not None:
+            count, edition, flag = entry.derived[0], entry.derived[1], "derived"
+        elif rate is not None:
+            count, edition, flag = None, rate[3], None
+        else:
+            continue
+        yield (area, offence, period_end, count, edition,
+               rate[1] if rate else None, rate[2] if rate else None, rate[3] if rate else None,
+               flag)
+
+
+def _revision_rows(held: dict[tuple[str, str, str], Held]) -> Iterable[tuple]:
+    """Every edition's count wherever more than one edition published the figure."""
+    for key in sorted(held):
+        editions = held[key].editions
+        if len(editions) < 2:
+            continue
+        for edition, (_, count) in sorted(editions.items(), key=lambda item: item[1][0]):
+            yield (*key, edition, count)
+
+
+def _note_rows(contents: list[FileContents], areas: Areas) -> Iterable[tuple]:
+    seen: set[tuple] = set()
+    for content in contents:
+        for note in content.notes:
+            area = note.area_code or (areas.force_code(note.area_name) if note.area_name
+                                      else None)
+            row = (content.edition.key, area or None, note.offence, note.period_from,
+                   note.period_to, note.text)
+            if row not in seen:
+                seen.add(row)
+                yield row
 
 
 def _write_offences(db: object, contents: list[FileContents]) -> None:

@@ -177,5 +177,72 @@ class Store:
             "select key, label, parent from offences")}
 
     def latest_period(self) -> str | None:
-        rows = self._rows("select max(period_end) from figures")
+        """The newest period held, from `meta` (O(1)); older stores fall back to a scan."""
+        try:
+            rows = self._rows("select value from meta where key = 'latest_period'")
+        except sqlite3.OperationalError:
+            rows = []
+        if not rows:
+            rows = self._rows("select max(period_end) from figures")
         return rows[0][0] if rows else None
+
+    # --- editions, revisions and notes (issue 10) -------------------------------------------
+
+    def revisions(self, area: str, offence: str, period_end: str) -> list[tuple[str, int | None]]:
+        """(edition key, count) in every edition that published the figure, oldest first.
+
+        The `revisions` table holds figures published more than once; a figure published in one
+        edition only is its `figures` row.
+        """
+        try:
+            rows = self._rows(
+                "select r.edition, r.count from revisions r join editions e on e.key = r.edition "
+                "where r.area = ? and r.offence = ? and r.period_end = ? "
+                "order by e.period_end, e.published, e.key", (area, offence, period_end))
+        except sqlite3.OperationalError:
+            rows = []
+        if rows:
+            return [(edition, count) for edition, count in rows]
+        figure = self.figure(area, offence, period_end)
+        if figure is None or figure.edition is None:
+            return []
+        return [(figure.edition, figure.count)]
+
+    def notes_for(self, area: str, offence: str, period_end: str) -> list[str]:
+        """The files' own notes that qualify this figure, oldest edition first.
+
+        A note applies when it names this area or its force (or names no area), names this
+        offence, one it belongs to or one inside it (a burglary undercount is also an undercount
+        of theft and of all crime), and its periods include `period_end`.
+        """
+        try:
+            rows = self._rows(
+                "select n.area, n.offence, n.text from notes n left join editions e "
+                "on e.key = n.edition where (n.area is null or n.area = ? or n.area = "
+                "(select force_code from areas where code = ?)) "
+                "and (n.period_from is null or n.period_from <= ?) "
+                "and (n.period_to is null or n.period_to >= ?) "
+                "order by e.period_end, n.rowid", (area, area, period_end, period_end))
+        except sqlite3.OperationalError:
+            return []
+        if not rows:
+            return []
+        family = self._offence_family(offence)
+        out: list[str] = []
+        for _, note_offence, sentence in rows:
+            if (note_offence is None or note_offence in family) and sentence not in out:
+                out.append(sentence)
+        return out
+
+    def _offence_family(self, offence: str) -> set[str]:
+        parents = {key: parent for key, (_, parent) in self.offence_labels().items()}
+        family = {offence}
+        node = parents.get(offence)
+        while node and node not in family:
+            family.add(node)
+            node = parents.get(node)
+        frontier = {offence}
+        while frontier:
+            frontier = {k for k, p in parents.items() if p in frontier} - family
+            family |= frontier
+        return family
