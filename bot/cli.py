@@ -18,29 +18,89 @@ from bot.store import db_path_from_env
 def _sources(args: argparse.Namespace) -> list[Path] | None:
     if args.source:
         return [Path(s) for s in args.source]
+    if getattr(args, "from_archive", False):
+        return None
     env = os.environ.get("CRIMEBOT_SOURCES")
     return [Path(env)] if env else None
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from bot.fetch import archive_sources, default_archive
     from bot.ingest import IngestError, build, summary
-    from bot.sources import DownloadError, download
 
     db_path = db_path_from_env(args.db)
     sources = _sources(args)
+    archive = Path(args.archive) if getattr(args, "archive", None) else default_archive(db_path)
     try:
-        with tempfile.TemporaryDirectory(prefix="crimebot-download-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
             if sources is None:
-                print("No --source given: downloading the current ONS editions…", file=sys.stderr)
-                sources = [download(Path(scratch))]
+                if not archive_sources(archive, Path(scratch)):
+                    raise IngestError(
+                        f"no --source given and no archive at {archive}: run `crimebot fetch` "
+                        "(needs ONS), or pass --source DIR with the ONS files, or set "
+                        "CRIMEBOT_SOURCES.")
+                sources = [Path(scratch)]
             report = build(sources, db_path, progress=sys.stderr.isatty() and not args.quiet)
-    except (IngestError, DownloadError) as error:
+    except IngestError as error:
         if args.verbose:
             logging.exception("ingest failed")
         print(f"crimebot ingest: failed, the store was left as it was.\n  {error}", file=sys.stderr)
         return 1
     if not args.quiet:
         print(summary(report, db_path))
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from bot.fetch import default_archive, fetch
+    from bot.sources import DownloadError
+
+    archive = Path(args.archive) if args.archive else default_archive(
+        db_path_from_env(args.db))
+    try:
+        report = fetch(archive, progress=sys.stderr.isatty() and not args.quiet)
+    except DownloadError as error:
+        print(f"crimebot fetch: {error}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"Archive {archive}: {len(report.fetched)} new file(s), {report.held} already "
+              "held." + "".join(f"\n  new: {name}" for name in report.fetched))
+    for problem in report.errors:
+        print(f"crimebot fetch: {problem}", file=sys.stderr)
+    return 1 if report.errors else 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    """Fetch what ONS has published since, then rebuild the store from the whole archive.
+
+    A fetch that fails part-way still ingests what the archive holds; the exit code says so.
+    """
+    fetched = cmd_fetch(args)
+    args.source, args.from_archive = None, True
+    built = cmd_ingest(args)
+    return built or fetched
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    answer = engine.ask(" ".join(args.question))
+    if answer.status != "ok" or not (answer.area_code and answer.offence_key
+                                     and answer.period_end):
+        print(answer.text)
+        return 1
+    store = engine.store
+    area = store.area(answer.area_code)
+    print(f"{answer.offence_label} in {area.name if area else answer.area_code}, 12 months "
+          f"ending {answer.period_end}, as each edition held published it:")
+    for key, count in store.revisions(answer.area_code, answer.offence_key, answer.period_end):
+        edition = store.edition(key)
+        title = edition.title if edition else key
+        shown = f"{count:,}" if count is not None else "not available"
+        print(f"  {shown:>12}  {title} ({key})")
+    for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
+        print(f"  Note: {note}")
     return 0
 
 
@@ -137,12 +197,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="build the store from ONS files")
     ingest.add_argument("--source", action="append", metavar="DIR|FILE",
-                        help="a folder or file of ONS tables (repeatable); default: download, "
-                             "or $CRIMEBOT_SOURCES")
+                        help="a folder or file of ONS tables (repeatable); default: "
+                             "$CRIMEBOT_SOURCES, else the archive `crimebot fetch` fills")
     ingest.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     ingest.add_argument("--quiet", action="store_true", help="print nothing on success")
     ingest.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
     ingest.set_defaults(func=cmd_ingest)
+
+    ingest.add_argument("--archive", metavar="DIR",
+                        help="archive to build from when no --source is given (default "
+                             "$CRIMEBOT_ARCHIVE or an 'archive' folder beside the store)")
+
+    for name, helptext, func in (
+        ("fetch", "download every ONS edition not yet in the archive", cmd_fetch),
+        ("refresh", "fetch, then rebuild the store from the archive (the nightly job)",
+         cmd_refresh),
+    ):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("--archive", metavar="DIR",
+                             help="archive folder (default $CRIMEBOT_ARCHIVE or beside the "
+                                  "store)")
+        command.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+        command.add_argument("--quiet", action="store_true", help="print nothing on success")
+        command.add_argument("--verbose", action="store_true",
+                             help="show tracebacks on failure")
+        command.set_defaults(func=func, source=None)
+
+    history = commands.add_parser(
+        "history", help="a figure as every edition held published it",
+        description='e.g. crimebot history "sexual offences England and Wales 2021/22"')
+    history.add_argument("question", nargs="+")
+    history.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    history.set_defaults(func=cmd_history)
 
     ask = commands.add_parser("ask", help="answer a question in plain words")
     ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')
