@@ -58,7 +58,7 @@ class FetchReport:
 def _get(url: str, timeout: float, headers: dict[str, str] | None = None):
     request = urllib.request.Request(url, headers={"User-Agent": "crimebot-fetch",
                                                    **(headers or {})})
-    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https only)
+    return urllib.request.urlopen(request, timeout=timeout)
 
 
 def _json(url: str, timeout: float) -> dict:
