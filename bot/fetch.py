@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import sys
@@ -120,9 +121,15 @@ def discover(settings: Settings) -> tuple[list[Wanted], list[str]]:
                     continue
                 url = f"{settings.base}/file?uri={edition_uri}/{name}"
                 wanted.append(Wanted(dataset, edition_uri, release, url, name, version))
-    lookup_name = "lad23_csp_pfa_lookup.csv"
-    wanted.append(Wanted("lookup", "december-2023", None, settings.lookup_url, lookup_name, "0"))
+    for url in settings.lookup_urls:
+        wanted.append(Wanted("lookup", "lookup", None, url, lookup_name(url), "0"))
     return wanted, errors
+
+
+def lookup_name(url: str) -> str:
+    """A lookup's file name: the URL's last segment, or the name ONS gives the 2023 lookup."""
+    last = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1])
+    return last if "." in last else "lad23_csp_pfa_lookup.csv"
 
 
 def fetch(archive: Path, settings: Settings | None = None, *,
@@ -177,8 +184,8 @@ def _download(archive: Path, item: Wanted, timeout: float,
                     done += len(chunk)
                     if show:
                         show(done, expected)
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise DownloadError(f"{item.name} ({item.edition}): {error}; kept what arrived, "
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as error:
+        raise DownloadError(f"{item.name} ({item.edition}): {error!r}; kept what arrived, "
                             "the next fetch resumes") from error
     size = part.stat().st_size
     if expected is not None and size != expected:

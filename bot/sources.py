@@ -32,14 +32,14 @@ class Settings:
     """Where to fetch from; tests point `base` at a fake ONS site on 127.0.0.1."""
 
     base: str
-    lookup_url: str
+    lookup_urls: tuple[str, ...]
     timeout: float
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
             base=os.environ.get("CRIMEBOT_ONS_BASE", ONS_BASE).rstrip("/"),
-            lookup_url=os.environ.get("CRIMEBOT_LOOKUP_URL", LOOKUP_URL),
+            lookup_urls=tuple(os.environ.get("CRIMEBOT_LOOKUP_URLS", LOOKUP_URL).split()),
             timeout=float(os.environ.get("CRIMEBOT_ONS_TIMEOUT", "20")),
         )
 

@@ -1,0 +1,156 @@
+"""`crimebot fetch` against a fake ONS site: discovery, a verified archive, and nothing lost."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.fetch import archive_sources, fetch, load_manifest, verify
+from bot.sources import DownloadError, Settings
+from tests.fake_ons import EDITIONS, LOOKUPS, FakeONS
+
+ALL_FILES = set(EDITIONS) | set(LOOKUPS)
+
+
+def settings(site: FakeONS) -> Settings:
+    return Settings(base=site.base, lookup_urls=tuple(site.lookup_urls.split()), timeout=10)
+
+
+def archived_names(archive: Path) -> set[str]:
+    return {entry["name"] for entry in load_manifest(archive)}
+
+
+def test_first_fetch_gets_every_file_named_by_its_hash_with_a_manifest(sources, tmp_path):
+    archive = tmp_path / "archive"
+    with FakeONS(sources) as site:
+        report = fetch(archive, settings(site))
+    assert report.errors == []
+    assert set(report.fetched) == ALL_FILES
+    entries = load_manifest(archive)
+    assert {e["name"] for e in entries} == ALL_FILES
+    for entry in entries:
+        original = (sources / entry["name"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(original).hexdigest()
+        assert (archive / entry["file"]).read_bytes() == original
+        assert entry["file"].startswith(entry["sha256"])
+        assert entry["fetched_at"] and entry["url"].startswith(site.base)
+    appendix = next(e for e in entries if e["name"] == "appendixtablesyejune2025.xlsx")
+    assert appendix["dataset"] == "appendix"
+    assert appendix["edition"].endswith("/yearendingjune2025")
+    assert appendix["release_date"].startswith("2025-10-23")
+
+
+def test_a_new_edition_between_two_runs_is_fetched_alone(sources, tmp_path):
+    archive = tmp_path / "archive"
+    with FakeONS(sources, leave_out=("appendixtablesyejune2025.xlsx",)) as site:
+        fetch(archive, settings(site))
+        site.add("appendixtablesyejune2025.xlsx", "appendix", "yearendingjune2025", "2025-10-23")
+        site.requests.clear()
+        report = fetch(archive, settings(site))
+    assert report.fetched == ["appendixtablesyejune2025.xlsx"]
+    assert [r for r in site.requests if r.startswith("/file")] == [
+        "/file?uri=/peoplepopulationandcommunity/crimeandjustice/datasets/"
+        "crimeinenglandandwalesappendixtables/yearendingjune2025/appendixtablesyejune2025.xlsx"]
+    assert report.held == len(ALL_FILES) - 1
+
+
+def test_a_missing_edition_is_reported_and_the_rest_fetched(sources, tmp_path):
+    archive = tmp_path / "archive"
+    with FakeONS(sources) as site:
+        site.edition_of("pfatablesdec19.xlsx").missing = True
+        report = fetch(archive, settings(site))
+        assert any("yearendingdecember2019" in e and "404" in e for e in report.errors)
+        assert archived_names(archive) == ALL_FILES - {"pfatablesdec19.xlsx"}
+        site.edition_of("pfatablesdec19.xlsx").missing = False
+        again = fetch(archive, settings(site))
+    assert again.errors == [] and again.fetched == ["pfatablesdec19.xlsx"]
+
+
+def test_a_truncated_download_is_not_archived_and_the_next_fetch_resumes(sources, tmp_path):
+    archive = tmp_path / "archive"
+    name = "policeforceareatablesyedecember2024.xlsx"
+    with FakeONS(sources) as site:
+        site.truncate.add(name)
+        report = fetch(archive, settings(site))
+        assert any(name in e for e in report.errors)
+        assert name not in archived_names(archive)
+        assert list((archive / ".partial").iterdir())
+        site.requests.clear()
+        again = fetch(archive, settings(site))
+    assert again.fetched == [name] and again.errors == []
+    entry = next(e for e in load_manifest(archive) if e["name"] == name)
+    assert (archive / entry["file"]).read_bytes() == (sources / name).read_bytes()
+    assert verify(archive) == []
+
+
+def test_a_correction_under_the_same_name_is_a_new_version_beside_the_old(sources, tmp_path):
+    archive = tmp_path / "archive"
+    name = "policeforceareatablesyejune25final.csv"
+    original = (sources / name).read_bytes()
+    corrected = original.replace(b"Wrexham", b"Wrecsam", 1)
+    with FakeONS(sources) as site:
+        fetch(archive, settings(site))
+        site.correct(name, corrected, "2025-11-06T09:30:00.000Z")
+        report = fetch(archive, settings(site))
+    assert report.fetched == [name]
+    versions = [e for e in load_manifest(archive) if e["name"] == name]
+    assert [(archive / v["file"]).read_bytes() for v in versions] == [original, corrected]
+    links = archive_sources(archive, tmp_path)
+    assert (tmp_path / name).read_bytes() == corrected
+    assert len([p for p in links if p.name.endswith(name)]) == 1
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_offline_fetch_fails_fast_saying_pass_source(tmp_path):
+    offline = Settings(base=f"http://127.0.0.1:{closed_port()}", lookup_urls=(), timeout=3)
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match="--source"):
+        fetch(tmp_path / "archive", offline)
+    assert time.monotonic() - started < 10
+
+
+def crimebot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_fetch_then_ingest_gives_the_same_store_as_the_source_folder(sources, db_path, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
+    with FakeONS(sources) as site:
+        env |= {"CRIMEBOT_ONS_BASE": site.base, "CRIMEBOT_LOOKUP_URLS": site.lookup_urls}
+        fetched = crimebot("fetch", "--archive", str(tmp_path / "a"), "--db",
+                           str(tmp_path / "x.db"), env=env)
+    assert fetched.returncode == 0, fetched.stderr
+    built = crimebot("ingest", "--archive", str(tmp_path / "a"), "--db", str(tmp_path / "x.db"),
+                     env=env)
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "x.db").read_bytes() == db_path.read_bytes()
+
+
+def test_refresh_keeps_the_store_and_archive_when_ons_is_unreachable(sources, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
+    env |= {"CRIMEBOT_ARCHIVE": str(tmp_path / "a"), "CRIMEBOT_DB": str(tmp_path / "x.db")}
+    with FakeONS(sources) as site:
+        env |= {"CRIMEBOT_ONS_BASE": site.base, "CRIMEBOT_LOOKUP_URLS": site.lookup_urls}
+        first = crimebot("refresh", "--quiet", env=env)
+    assert first.returncode == 0, first.stderr
+    before = (tmp_path / "x.db").read_bytes()
+    env["CRIMEBOT_ONS_BASE"] = f"http://127.0.0.1:{closed_port()}"
+    env["CRIMEBOT_ONS_TIMEOUT"] = "3"
+    offline = crimebot("refresh", "--quiet", env=env)
+    assert offline.returncode == 1
+    assert "--source" in offline.stderr and "Traceback" not in offline.stderr
+    assert (tmp_path / "x.db").read_bytes() == before
+    assert len(load_manifest(tmp_path / "a")) == len(ALL_FILES)
