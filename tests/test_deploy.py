@@ -389,7 +389,7 @@ def test_compose_refresh_is_one_shot_ingest_on_the_same_volume(compose: dict) ->
     refresh = services["refresh"]
     # Only started explicitly: docker compose --profile refresh run --rm refresh
     assert _as_list(refresh.get("profiles")) == ["refresh"]
-    assert _as_list(refresh["command"]) == ["ingest"]
+    assert _as_list(refresh["command"]) == ["refresh"]
     assert refresh.get("restart", "no") == "no"
     assert refresh["read_only"] is True
     assert ".env" in _as_list(refresh.get("env_file"))
@@ -584,7 +584,7 @@ def test_bot_service_restarts_on_failure_and_stops_on_sigterm() -> None:
 def test_refresh_service_is_one_shot_ingest_with_same_sandbox() -> None:
     bot, refresh = parse_unit(SERVICE), parse_unit(REFRESH_SERVICE)
     assert last(refresh, "Service", "Type") == "oneshot"
-    assert last(refresh, "Service", "ExecStart") == f"{INSTALLED_CRIMEBOT} ingest"
+    assert last(refresh, "Service", "ExecStart") == f"{INSTALLED_CRIMEBOT} refresh"
     assert "Install" not in refresh, "started by the timer, not enabled on its own"
     assert unit_environment(refresh)["CRIMEBOT_DB"] == unit_environment(bot)["CRIMEBOT_DB"]
     shared = ["User", "StateDirectory", "EnvironmentFile", "SystemCallFilter", *HARDENING]
