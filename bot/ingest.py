@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import re
+import sqlite3
 import sys
 import tempfile
 import time
@@ -292,8 +293,12 @@ def collect(contents: list[FileContents], areas: Areas, report: Report
         edition = content.edition
         rank = edition_rank(edition)
         where = edition.file
+        resolved: dict[tuple[str, ...], str] = {}
         for obs in content.observations:
-            code = areas.resolve(obs, newer=True, where=where)
+            place = (obs.level, obs.code, obs.name, obs.force_code, obs.force_name, obs.la_code)
+            code = resolved.get(place)
+            if code is None:
+                code = resolved[place] = areas.resolve(obs, newer=True, where=where)
             key = (code, obs.offence, obs.period_end)
             entry = held.get(key)
             if entry is None:
@@ -319,9 +324,43 @@ def collect(contents: list[FileContents], areas: Areas, report: Report
     return held
 
 
-def write_store(contents: list[FileContents], path: Path) -> Report:
-    import sqlite_utils
+SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "meta": ({"key": "TEXT", "value": "TEXT"}, ("key",)),
+    "editions": ({"key": "TEXT", "title": "TEXT", "dataset": "TEXT", "period_end": "TEXT",
+                  "published": "TEXT", "file": "TEXT", "sha256": "TEXT"}, ("key",)),
+    "areas": ({"code": "TEXT", "name": "TEXT", "kind": "TEXT", "force_code": "TEXT",
+               "offered": "INTEGER", "note": "TEXT"}, ("code",)),
+    "area_names": ({"name": "TEXT", "code": "TEXT", "source": "TEXT"}, ("name", "code")),
+    "ingest_notes": ({"note": "TEXT"}, ()),
+    "offences": ({"key": "TEXT", "label": "TEXT", "parent": "TEXT", "level": "TEXT",
+                  "ons_code": "TEXT"}, ("key",)),
+    "figures": ({"area": "TEXT", "offence": "TEXT", "period_end": "TEXT", "count": "INTEGER",
+                 "edition": "TEXT", "rate": "FLOAT", "rate_basis": "TEXT",
+                 "rate_edition": "TEXT", "flag": "TEXT"}, ("area", "offence", "period_end")),
+    "revisions": ({"area": "TEXT", "offence": "TEXT", "period_end": "TEXT", "edition": "TEXT",
+                   "count": "INTEGER"}, ("area", "offence", "period_end", "edition")),
+    "notes": ({"edition": "TEXT", "area": "TEXT", "offence": "TEXT", "period_from": "TEXT",
+               "period_to": "TEXT", "text": "TEXT"}, ()),
+    "local_authorities": ({"code": "TEXT", "name": "TEXT", "csp_code": "TEXT",
+                           "force_code": "TEXT", "year": "INTEGER"},
+                          ("code", "csp_code", "year")),
+    "population": ({"code": "TEXT", "year": "INTEGER", "people": "INTEGER", "basis": "TEXT",
+                    "edition": "TEXT"}, ("code", "year")),
+}
+INDEXES = (("figures", ("offence", "period_end")), ("figures", ("edition",)),
+           ("areas", ("kind",)), ("local_authorities", ("name",)), ("notes", ("area",)))
 
+
+def _insert(conn: sqlite3.Connection, table: str, rows: Iterable[tuple | dict]) -> None:
+    """Plain executemany: the store is a few tables of plain rows, no library needed."""
+    columns = list(SCHEMA[table][0])
+    marks = ", ".join("?" for _ in columns)
+    conn.executemany(
+        f"insert into [{table}] values ({marks})",
+        ((tuple(r[c] for c in columns) if isinstance(r, dict) else r) for r in rows))
+
+
+def write_store(contents: list[FileContents], path: Path) -> Report:
     contents = sorted(contents, key=lambda c: edition_rank(c.edition))
     geography = Geography(row for c in contents for row in c.lookups)
     observations = [(c.edition, o) for c in contents for o in c.observations]
@@ -330,59 +369,40 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
     held = collect(contents, areas, report)
     report.notes = areas.notes + report.notes
 
-    db = sqlite_utils.Database(str(path))
-    conn = db.conn
-    conn.execute("PRAGMA journal_mode=DELETE")
+    conn = sqlite3.connect(path)
+    # A fresh temporary file swapped in only when complete: no journal or fsync is needed
+    # while it is written, and rows go in already sorted, so the file needs no VACUUM.
+    conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
-    latest = max((k[2] for k, h in held.items() if h.count or h.rate or h.derived), default="")
-    db["meta"].insert_all([{"key": "latest_period", "value": latest},
-                           {"key": "schema", "value": SCHEMA_VERSION}], pk="key")
-    db["editions"].insert_all(
-        ({"key": c.edition.key, "title": c.edition.title, "dataset": c.edition.dataset,
-          "period_end": c.edition.period_end, "published": c.edition.published,
-          "file": c.edition.file, "sha256": c.edition.sha256} for c in contents),
-        pk="key", columns={"published": str})
-    db["areas"].insert_all(
-        ({"code": a.code, "name": a.name, "kind": a.kind, "force_code": a.force_code,
-          "offered": int(a.offered), "note": a.note}
-         for a in sorted(areas.areas.values(), key=lambda a: a.code)),
-        pk="code", columns={"force_code": str, "note": str})
-    db["area_names"].create({"name": str, "code": str, "source": str}, pk=("name", "code"))
-    db["ingest_notes"].create({"note": str})
-    db["area_names"].insert_all(
-        ({"name": name, "code": a.code, "source": "former name"}
-         for a in sorted(areas.areas.values(), key=lambda a: a.code)
-         for name in sorted(a.former_names)),
-        pk=("name", "code"), columns={"name": str, "code": str, "source": str})
-    _write_offences(db, contents)
-    db["figures"].create(
-        {"area": str, "offence": str, "period_end": str, "count": int, "edition": str,
-         "rate": float, "rate_basis": str, "rate_edition": str, "flag": str},
-        pk=("area", "offence", "period_end"))
+    conn.execute("PRAGMA cache_size=-131072")
     with conn:
-        conn.executemany(
-            "insert into figures (area, offence, period_end, count, edition, rate, rate_basis, "
-            "rate_edition, flag) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", _figure_rows(held))
-    db["revisions"].create({"area": str, "offence": str, "period_end": str, "edition": str,
-                            "count": int}, pk=("area", "offence", "period_end", "edition"))
-    with conn:
-        conn.executemany("insert into revisions values (?, ?, ?, ?, ?)", _revision_rows(held))
-    db["notes"].create({"edition": str, "area": str, "offence": str, "period_from": str,
-                        "period_to": str, "text": str})
-    with conn:
-        conn.executemany("insert into notes values (?, ?, ?, ?, ?, ?)",
-                         _note_rows(contents, areas))
-    _write_geography(db, geography, areas, contents)
-    db["figures"].create_index(["offence", "period_end"])
-    db["areas"].create_index(["kind"])
-    db["local_authorities"].create_index(["name"])
-    db["figures"].create_index(["edition"])
-    db["notes"].create_index(["area"])
-    db["ingest_notes"].insert_all(({"note": n} for n in report.notes), columns={"note": str})
-    conn.commit()
-    db.vacuum()
-    _fill_report(db, report)
-    db.close()
+        for table, (columns, pk) in SCHEMA.items():
+            body = ", ".join(f"[{name}] {kind}" for name, kind in columns.items())
+            if pk:
+                body += ", PRIMARY KEY (" + ", ".join(f"[{k}]" for k in pk) + ")"
+            conn.execute(f"CREATE TABLE [{table}] ({body})")
+        latest = max((k[2] for k, h in held.items() if h.count or h.rate or h.derived),
+                     default="")
+        _insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
+        _insert(conn, "editions", (
+            (c.edition.key, c.edition.title, c.edition.dataset, c.edition.period_end,
+             c.edition.published, c.edition.file, c.edition.sha256) for c in contents))
+        ordered = sorted(areas.areas.values(), key=lambda a: a.code)
+        _insert(conn, "areas", ((a.code, a.name, a.kind, a.force_code, int(a.offered), a.note)
+                                for a in ordered))
+        _insert(conn, "area_names", ((name, a.code, "former name") for a in ordered
+                                     for name in sorted(a.former_names)))
+        _write_offences(conn, contents)
+        _insert(conn, "figures", _figure_rows(held))
+        _insert(conn, "revisions", _revision_rows(held))
+        _insert(conn, "notes", _note_rows(contents, areas))
+        _write_geography(conn, geography, areas, contents)
+        for table, columns in INDEXES:
+            conn.execute(f"CREATE INDEX [idx_{table}_{'_'.join(columns)}] ON [{table}] ("
+                         + ", ".join(f"[{c}]" for c in columns) + ")")
+        _insert(conn, "ingest_notes", ((n,) for n in report.notes))
+    _fill_report(conn, report)
+    conn.close()
     return report
 
 
@@ -427,7 +447,7 @@ def _note_rows(contents: list[FileContents], areas: Areas) -> Iterable[tuple]:
                 yield row
 
 
-def _write_offences(db: object, contents: list[FileContents]) -> None:
+def _write_offences(conn: sqlite3.Connection, contents: list[FileContents]) -> None:
     rows = {o.key: {"key": o.key, "label": o.label, "parent": o.parent, "level": o.level,
                     "ons_code": None} for o in CATALOGUE}
     for content in contents:
@@ -437,12 +457,10 @@ def _write_offences(db: object, contents: list[FileContents]) -> None:
                                               "ons_code": extra.ons_code})
             if row["parent"] is None and extra.parent:
                 row["parent"] = extra.parent
-    db["offences"].insert_all(  # type: ignore[index]
-        sorted(rows.values(), key=lambda r: r["key"]), pk="key",
-        columns={"parent": str, "ons_code": str})
+    _insert(conn, "offences", sorted(rows.values(), key=lambda r: r["key"]))
 
 
-def _write_geography(db: object, geography: Geography, areas: Areas,
+def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Areas,
                      contents: list[FileContents]) -> None:
     """Local authorities → CSP, and populations for every area we can add up honestly.
 
@@ -459,8 +477,7 @@ def _write_geography(db: object, geography: Geography, areas: Areas,
         if LA_CODE.match(code):
             las[code, code, 9999] = {"code": code, "name": area.name, "csp_code": code,
                                      "force_code": area.force_code, "year": 9999}
-    db["local_authorities"].insert_all(  # type: ignore[index]
-        (las[k] for k in sorted(las)), pk=("code", "csp_code", "year"))
+    _insert(conn, "local_authorities", (las[k] for k in sorted(las)))
 
     people: dict[tuple[str, int], tuple[tuple[str, str, str], int, str]] = {}
     names: dict[str, str] = {}
@@ -496,12 +513,10 @@ def _write_geography(db: object, geography: Geography, areas: Areas,
                         rows.append({"code": code, "year": year,
                                      "people": sum(v[1] for v in values if v),
                                      "basis": basis, "edition": values[0][2] if values[0] else ""})
-    db["population"].insert_all(  # type: ignore[index]
-        sorted(rows, key=lambda r: (r["code"], r["year"])), pk=("code", "year"))
+    _insert(conn, "population", sorted(rows, key=lambda r: (r["code"], r["year"])))
 
 
-def _fill_report(db: object, report: Report) -> None:
-    conn = db.conn  # type: ignore[attr-defined]
+def _fill_report(conn: sqlite3.Connection, report: Report) -> None:
     report.areas_by_kind = dict(conn.execute(
         "select kind, count(*) from areas group by kind order by kind").fetchall())
     report.counts = {

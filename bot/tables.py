@@ -8,6 +8,7 @@ the other files: reconciling codes across editions is `ingest`'s job.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import re
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from bot.offences import CATALOGUE, clean_label, key_for_label
+from bot.offences import CATALOGUE, key_for_label
+from bot.offences import clean_label as _clean_label
 from bot.periods import month_end
 
 MISSING = {"", "..", "[x]", "[z]", "[u]", "[u1]", "[c]", "x", ":", "-", "[ z ]", "n/a"}
@@ -29,6 +31,7 @@ MONTHS = {
          "september", "october", "november", "december"], start=1)
 }
 _MONTH_ABBR = {name[:3]: number for name, number in MONTHS.items()}
+clean_label = functools.cache(_clean_label)  # headers repeat across sheets and editions
 _LABELS = {clean_label(label): o.key for o in CATALOGUE for label in o.ons_labels}
 
 
@@ -142,7 +145,10 @@ def number(value: object) -> float | None:
 
     CSV exports print numbers as text with thousands separators and a trailing space ("1,234 ").
     """
-    if value is None or isinstance(value, bool):
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if value is None or kind is bool:
         return None
     if isinstance(value, int | float):
         return float(value)
@@ -160,17 +166,27 @@ def count_of(value: object) -> int | None:
     return None if parsed is None else round(parsed)
 
 
+_SPACES = re.compile(r"\s+")
+_NOTE_MARK = re.compile(r"\[\s*note[^\]]*\]", re.I)
+
+
 def text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return re.sub(r"\s+", " ", str(value)).strip()
+    string = str(value)
+    if "  " not in string and "\n" not in string and "\t" not in string and "\r" not in string:
+        return string.strip()
+    return _SPACES.sub(" ", string).strip()
 
 
 def plain_name(value: object) -> str:
     """An area name without note markers or stray spaces ("Leicestershire [note 4] ")."""
-    return re.sub(r"\s+", " ", re.sub(r"\[\s*note[^\]]*\]", " ", text(value), flags=re.I)).strip()
+    string = text(value)
+    if "[" not in string:
+        return string
+    return _SPACES.sub(" ", _NOTE_MARK.sub(" ", string)).strip()
 
 
 def period_from_title(title: str) -> str | None:
@@ -643,6 +659,12 @@ def read_file(path: Path) -> FileContents | None:
     return None
 
 
+# Sheets a reader may use; the rest (survey worksheets, single-year-of-age population) are
+# large and never read, so they are not even decoded. Which table a sheet holds is still
+# decided by its content.
+SHEETS_READ = ("table", "cover", "notes", "correction", "mye4")
+
+
 def _sheets(path: Path) -> Iterator[tuple[str, list[list[object]]]]:
     from python_calamine import CalamineWorkbook
 
@@ -651,6 +673,8 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[list[object]]]]:
     except Exception as error:  # calamine raises its own types for every kind of damage
         raise UnreadableFile(f"{path.name}: not a readable workbook ({error})") from error
     for name in workbook.sheet_names:
+        if not name.strip().lower().startswith(SHEETS_READ) and "notes" not in name.lower():
+            continue
         try:
             yield name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as error:
