@@ -30,6 +30,7 @@ from bot.tables import (
     UnreadableFile,
     read_file,
     slug,
+    why_unread,
 )
 
 ENGLAND_AND_WALES = "K04000001"
@@ -62,6 +63,7 @@ class Report:
 
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    skipped_why: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     periods: dict[str, tuple[str, str, int]] = field(default_factory=dict)
@@ -257,6 +259,7 @@ def build(sources: Iterable[Path], db_path: Path, *, progress: bool = False) -> 
         raise
     report.files = [c.edition.file for c in contents]
     report.skipped = skipped
+    report.skipped_why = {name: why_unread(Path(name)) for name in skipped}
     report.seconds = time.perf_counter() - started
     return report
 
@@ -549,7 +552,8 @@ def summary(report: Report, db_path: Path) -> str:
     lines.append(f"Editions ({len(report.editions)}):")
     lines += [f"  {key:<28} {title[:90]}" for key, title in report.editions]
     if report.skipped:
-        lines.append("Skipped (no reader recognised them): " + ", ".join(report.skipped))
+        lines.append("Skipped (no reader recognised them):")
+        lines += [f"  {name}: {report.skipped_why.get(name, '')}" for name in report.skipped]
     if report.notes:
         lines.append(f"Notes ({len(report.notes)}):")
         lines += [f"  - {note}" for note in report.notes[:12]]

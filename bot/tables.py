@@ -642,7 +642,7 @@ def appendix_rates(rows: list[list[object]]) -> list[Observation]:
                 out.append(Observation(
                     level="table", code="K04000001", name="England and Wales", force_code="",
                     force_name="", la_code="", la_name="", offence=key, period_end=period_end,
-                    count=None, rate=value, rate_basis="ONS published rate (appendix tables)"))
+                    count=None, rate=value, rate_basis="ONS published rate, appendix tables"))
     return out
 
 
@@ -679,6 +679,27 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[list[object]]]]:
             yield name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception as error:
             raise UnreadableFile(f"{path.name}, sheet {name!r}: {error}") from error
+
+
+LOOKED_FOR = {
+    "workbook": "sheets titled 'Table P…' with an Area Code/Area Name header (force tables), "
+                "'Table A4'/'Table_A5a' with Offence code/Offence category (appendix tables), "
+                "a Community Safety Partnership code header (CSP tables) or a 'MYE4' sheet "
+                "(population estimates)",
+    "csv": "LADyyCD/CSPyyCD columns (a lookup), '12 months ending, PFA, Offence' (the long force "
+           "series) or a 'Number of police recorded crimes' table title with a Community Safety "
+           "Partnership code header",
+}
+
+
+def why_unread(path: Path) -> str:
+    """What the readers looked for in a file none of them recognised, for the build summary."""
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xlsm", ".xls", ".ods"}:
+        return f"looked for {LOOKED_FOR['workbook']}; found none"
+    if suffix in {".csv", ".txt"}:
+        return f"looked for {LOOKED_FOR['csv']}; found none"
+    return "not a workbook (.xlsx/.xls/.ods) or a .csv"
 
 
 def _first_lines(rows: list[list[object]]) -> list[str]:

@@ -297,3 +297,14 @@ def test_a_published_total_beats_a_derived_one(store):
 
 def test_latest_period_is_kept_in_meta(store):
     assert store.latest_period() == "2025-06-30"
+
+
+def test_a_file_no_reader_recognises_says_what_was_looked_for(sources, tmp_path):
+    from bot.ingest import build, summary
+
+    odd = tmp_path / "notes.csv"
+    odd.write_text("Area,Value\nKent,1\n", encoding="utf-8")
+    report = build([odd, sources / "pfatablesdec19.xlsx"], tmp_path / "x.db")
+    assert report.skipped == ["notes.csv"]
+    text = summary(report, tmp_path / "x.db")
+    assert "notes.csv: looked for" in text and "12 months ending, PFA, Offence" in text
