@@ -370,6 +370,7 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
     areas = Areas(geography, observations)
     report = Report()
     held = collect(contents, areas, report)
+    held = {key: held[key] for key in sorted(held)}
     report.notes = areas.notes + report.notes
 
     conn = sqlite3.connect(path)
@@ -383,7 +384,9 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
             body = ", ".join(f"[{name}] {kind}" for name, kind in columns.items())
             if pk:
                 body += ", PRIMARY KEY (" + ", ".join(f"[{k}]" for k in pk) + ")"
-            conn.execute(f"CREATE TABLE [{table}] ({body})")
+            # The big keyed tables are stored in key order (no separate rowid b-tree).
+            rowid = " WITHOUT ROWID" if table in {"figures", "revisions"} else ""
+            conn.execute(f"CREATE TABLE [{table}] ({body}){rowid}")
         latest = max((k[2] for k, h in held.items() if h.count or h.rate or h.derived),
                      default="")
         _insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
@@ -410,7 +413,7 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
 
 
 def _figure_rows(held: dict[tuple[str, str, str], Held]) -> Iterable[tuple]:
-    for key in sorted(held):
+    for key in held:
         entry = held[key]
         area, offence, period_end = key
         rate = entry.rate
@@ -429,7 +432,7 @@ def _figure_rows(held: dict[tuple[str, str, str], Held]) -> Iterable[tuple]:
 
 def _revision_rows(held: dict[tuple[str, str, str], Held]) -> Iterable[tuple]:
     """Every edition's count wherever more than one edition published the figure."""
-    for key in sorted(held):
+    for key in held:
         editions = held[key].editions
         if len(editions) < 2:
             continue

@@ -52,9 +52,13 @@ class Edition:
     sha256: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Observation:
-    """One published number, with the area exactly as the table printed it."""
+    """One published number, with the area exactly as the table printed it.
+
+    Not frozen: readers make a hundred thousand of these per build, and a frozen dataclass
+    costs three times as much to create; nothing changes them after they are read.
+    """
 
     level: str  # csp | pfa | table (codes that say their own kind: K04, E92, E12, E23, W15 ...)
     code: str
