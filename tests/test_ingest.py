@@ -175,3 +175,22 @@ def test_ingest_without_sources_offline_fails_fast_saying_pass_source(tmp_path):
         pytest.skip("this machine can reach ONS")
     assert "--source" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_cli_history_lists_the_figure_in_every_edition_held(db_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "history", "sexual offences England and Wales 2021/22",
+         "--db", str(db_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "England and Wales" in lines[0] and "2022-03-31" in lines[0]
+    assert "193,566" in lines[1] and "year ending September 2022" in lines[1]
+    assert "193,357" in lines[2] and "year ending June 2025" in lines[2]
+
+
+def test_cli_history_of_a_figure_with_a_note_shows_the_note(db_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "history", "burglary Leicestershire police 2024",
+         "--db", str(db_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Note: There is an undercount for Leicestershire" in result.stdout
