@@ -308,3 +308,14 @@ def test_a_file_no_reader_recognises_says_what_was_looked_for(sources, tmp_path)
     assert report.skipped == ["notes.csv"]
     text = summary(report, tmp_path / "x.db")
     assert "notes.csv: looked for" in text and "12 months ending, PFA, Offence" in text
+
+
+def test_derived_totals_equal_what_the_force_tables_published(store, sources):
+    series = read_file(sources / "rec-crime-pfa.csv")
+    derived = {(o.offence, o.period_end): o.count for o in series.observations
+               if o.flag == "derived" and o.name == "Kent"}
+    for offence in ("all_crime", "violence", "theft", "burglary"):
+        for period in ("2018-03-31", "2018-09-30"):
+            published = store.figure("E23000032", offence, period)
+            assert published.edition.startswith("pfa-2018")
+            assert derived[offence, period] == published.count, (offence, period)
