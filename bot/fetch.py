@@ -160,6 +160,8 @@ def fetch(archive: Path, settings: Settings | None = None, *,
             "size": size, "file": stored,
             "fetched_at": datetime.now(UTC).replace(microsecond=0).isoformat()})
         _save_manifest(archive, entries)
+    report.errors += [f"{name}: no longer matches the hash it was archived under"
+                      for name in verify(archive)]
     return report
 
 
