@@ -152,6 +152,7 @@ class Finding:
     split: tuple[tuple[str, int], ...] = ()
     held_offences: tuple[str, ...] = ()
     candidates: tuple[Choice, ...] = ()
+    unreadable: bool = False
     parts: tuple[Finding, ...] = field(default=())
 
     @property
@@ -413,8 +414,8 @@ class Facts:
                           sorted(self.offences.items()) if parent == key and k in BY_KEY
                           for f in [self.store.figure_row(area.code, k, ask.end)]
                           if f is not None and f.count is not None)
-        return Finding("no_data", "period_not_held",
-                       said=how if ask.kind == "junk" else (ask.said or how),
+        return Finding("no_data", "period_not_held", said=ask.said or how,
+                       unreadable=ask.kind == "junk",
                        period_end=missing, held=tuple(counted), nearest=(before, after),
                        split=split, notes=notes, **base)
 
@@ -526,11 +527,17 @@ class Facts:
         if same_area:
             parts.sort(key=lambda p: p.period_end or "")
         top = parts[-1] if same_area else parts[0]
-        return Finding("ok", "comparison", area=top.area, force_name=top.force_name,
+        boundary = ""
+        if same_area and top.area is not None:
+            boundary = self._boundary(top.area.code, parts[0].period_end or "",
+                                      top.period_end or "")
+        return Finding("ok", "comparison", boundary=boundary, area=top.area,
+                       force_name=top.force_name,
                        offence_key=top.offence_key, offence_label=top.offence_label,
                        offence_noun=top.offence_noun, period_end=top.period_end,
                        count=top.count, previous_end=top.previous_end,
-                       previous_count=top.previous_count, change=top.change,
+                       previous_count=top.previous_count, previous_state=top.previous_state,
+                       change=top.change,
                        rate=top.rate, edition=top.edition, edition_key=top.edition_key,
                        earlier_period=top.earlier_period, later_period=top.later_period,
                        matched=top.matched, parts=tuple(parts))

@@ -375,7 +375,10 @@ class Gazetteer:
                 self._add(name, code, "former")
         for alias, targets in {**ALIASES, **self._directions()}.items():
             for target in targets:
-                for code in list(self.by_name.get(name_key(target), [])):
+                key = name_key(target)
+                codes = self.by_name.get(key, [])
+                own = [c for c in codes if self.source[(key, c)] == "name"]
+                for code in own or list(codes):
                     self._add(alias, code, "alias")
         self.choices = list(self.by_name)
         self.longest = max((len(n.split()) for n in self.by_name), default=1)
@@ -492,12 +495,11 @@ class Gazetteer:
             found = [c for c in found if c.kind == "csp"]
             if len(found) == 1:
                 return one(found[0])
-        # An area's own full name is never ambiguous with a shortened form of another name
-        # ("London" is the region; "City of London" answers to "london" only as a variant),
-        # but a local authority or former name that is also a place's own name is offered.
+        # An area's own full name is never ambiguous ("Buckinghamshire" is the area ONS prints
+        # under that name, not the old districts its council took over; "London" is the
+        # region, "City of London" answers to "london" only as a shortened form).
         own = [c for c in found if sources[c.code] == "name"]
-        if len(own) == 1 and all(sources[c.code] in {"variant", "alias"} for c in found
-                                 if c is not own[0]):
+        if len(own) == 1:
             return one(own[0])
         order = {"csp": 0, "pfa": 1, "england_and_wales": 2, "country": 3, "region": 4}
         found.sort(key=lambda c: (sources[c.code] != "name", order.get(c.kind, 5), c.name))

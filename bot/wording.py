@@ -239,17 +239,18 @@ def not_held_text(f: Finding) -> str:
     if f.period_end:
         text = (f"ONS published no {noun} figure for {name} for {period_label(f.period_end)} "
                 "(marked as not available).")
-    elif f.said and "not a year" in f.said:
-        text = f"I couldn't read {f.said}."
+    elif f.unreadable:
+        text = f"I couldn't read “{f.said}” as a year, so I haven't guessed one."
     else:
         text = f"No {(f.offence_label or noun).lower()} figures for {name} for “{f.said}”."
     text = " ".join([*f.lead, text, *f.notes])
     before, after = f.nearest
-    near = [f"before it, {period_label(before)}" if before else "",
-            f"after it, {period_label(after)}" if after else ""]
+    near = [f"{period_label(before)} (before it)" if before else "",
+            f"{period_label(after)} (after it)" if after else ""]
     near = [n for n in near if n]
     if near:
-        text += " The nearest periods held are " + " and ".join(near) + "."
+        text += (" The nearest period held is " if len(near) == 1 else
+                 " The nearest periods held are ") + " and ".join(near) + "."
     text += f" Periods held: {periods_held(f.held)}."
     if f.split:
         text += (" For that period the figures held are split: "
@@ -264,7 +265,9 @@ def comparison_text(f: Finding) -> str:
     codes = {p.area.code for p in f.parts if p.area}
     if len(codes) == 1 and len(f.parts) >= 2:
         first, last = f.parts[0], f.parts[-1]
-        if first.count and last.count is not None and first.period_end and last.period_end:
+        if f.boundary:
+            summary += f"\nNo change is given: {f.boundary}."
+        elif first.count and last.count is not None and first.period_end and last.period_end:
             diff = last.count - first.count
             when = (f"from {period_label(first.period_end)} to "
                     f"{period_label(last.period_end)}")

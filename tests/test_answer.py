@@ -204,10 +204,75 @@ def test_json_contract_for_every_status(engine):
         data = ask(engine, question).to_json()
         assert data["status"] == status
         assert set(data) >= {"status", "text", "area", "offence", "period", "count", "previous",
-                             "change_pct", "rate_per_1000", "candidates", "source"}
+                             "change_pct", "rate_per_1000", "candidates", "source",
+                             "assumptions", "matched"}
     ok = ask(engine, "sexual offences Wrexham 2022").to_json()
     assert ok["period"] == {"end": "2022-12-31", "label": "the year to December 2022"}
     assert ok["previous"] == {"end": "2021-12-31", "count": 461}
     assert ok["source"]["published"] == "2023-04-27"
     ambiguous = ask(engine, "violent crime Newcastle").to_json()
     assert {"code", "name", "kind"} == set(ambiguous["candidates"][0])
+
+
+def test_json_says_what_was_assumed_and_how_each_part_was_matched(engine):
+    data = ask(engine, "theft Cambrige 2024").to_json()
+    assert data["assumptions"] == ["Taking ‘cambrige’ as Cambridge."]
+    assert data["matched"]["area"] == {"how": "fuzzy", "said": "cambrige", "score": 94.1}
+    assert data["matched"]["offence"]["how"] == "alias"
+    exact = ask(engine, "sexual offences Wrexham 2022").to_json()
+    assert exact["assumptions"] == []
+    assert exact["matched"]["area"]["how"] == "exact"
+
+
+def test_homicide_gets_no_harassment_caveat(engine):
+    answer = ask(engine, "homicide Leeds 2024")
+    assert answer.status == "ok" and "harassment" not in answer.text
+
+
+def test_no_change_or_record_across_the_dorset_boundary_change(engine):
+    answer = ask(engine, "robbery Dorset council 2023")
+    assert answer.status == "ok" and answer.count == 126
+    assert answer.change_pct is None and answer.previous_count is None
+    assert "Dorset's figures take in Christchurch" in answer.text
+    both = ask(engine, "robbery Dorset council 2022 vs 2023")
+    assert "No change is given" in both.text and "Change from" not in both.text
+
+
+def test_a_local_authority_answered_through_its_area_is_named_first(engine):
+    answer = ask(engine, "burglary Harrogate 2024")
+    assert answer.area_code == "E22000372"
+    assert answer.text.startswith("Harrogate is no longer a council area of its own; ONS now "
+                                  "counts it in North Yorkshire. North Yorkshire Police recorded")
+
+
+def test_london_is_the_region_and_exact_full_names_are_never_ambiguous(engine):
+    assert ask(engine, "burglary London 2024").area_code == "E12000007"
+    for question, code in [("robbery Buckinghamshire 2022", "E06000060"),
+                           ("robbery BCP 2022", "E06000058"),
+                           ("robbery East Suffolk 2022", "E07000244"),
+                           ("robbery West Northamptonshire 2022", "E06000062")]:
+        answer = ask(engine, question)
+        assert (answer.status, answer.area_code) == ("ok", code)
+
+
+def test_a_rate_is_only_computed_from_a_population_estimate_within_two_years(engine):
+    old = ask(engine, "robbery Kent 2008")
+    assert old.status == "ok" and old.rate_per_1000 is None
+    assert "No rate per 1,000 residents is given: the nearest population estimate held " \
+        "(mid-2011) is more than 2 years from the period." in old.text
+    recent = ask(engine, "robbery Kent 2012")
+    assert recent.rate_per_1000 is not None and "computed from the mid-2012 population" in \
+        recent.text
+
+
+def test_a_word_we_do_not_know_is_never_total_crime(engine):
+    answer = ask(engine, "gun crime Leeds")
+    assert answer.status == "not_found" and answer.offence_key is None and answer.count is None
+
+
+def test_a_year_before_not_held_gives_the_latest_like_for_like_change(engine):
+    answer = ask(engine, "has burglary gone up in Leeds?")
+    assert answer.period_end == "2025-06-30" and answer.previous_count is None
+    assert ("The latest like-for-like change held is for the year to December 2024: it was up "
+            "from 6,515 in the year to December 2023") in answer.text
+
