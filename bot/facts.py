@@ -185,11 +185,15 @@ class Facts:
         self.la_years: dict[str, int] = {}
         self.latest_lookup = 0
         self.has_notes = False
+        self.areas: dict[str, AreaRow] = {}
+        self.editions: dict[str, EditionRow] = {}
 
     def sync(self) -> Gazetteer:
         """Rebuild the name indexes when the store has been swapped for a new edition."""
         if self.gazetteer is None or self._generation != self.store.generation:
             every = self.store.areas()
+            self.areas = {a.code: a for a in every}
+            self.editions = {e.key: e for e in self.store.editions()}
             areas = [a for a in every if a.offered]
             offered = {a.code for a in areas}
             local: list[tuple[str, str]] = []
@@ -211,6 +215,12 @@ class Facts:
 
     # --- names ---------------------------------------------------------------------------
 
+    def _area(self, code: str) -> AreaRow | None:
+        return self.areas.get(code)
+
+    def _edition(self, key: str) -> EditionRow | None:
+        return self.editions.get(key) or self.store.edition(key)
+
     def label(self, key: str) -> str:
         offence = BY_KEY.get(key)
         if offence:
@@ -229,7 +239,7 @@ class Facts:
     def _choices(self, candidates: tuple[Candidate, ...]) -> tuple[Choice, ...]:
         out = []
         for c in candidates:
-            area = self.store.area(c.code)
+            area = self._area(c.code)
             force = self.forces.get(area.force_code) if area and area.force_code else None
             out.append(Choice(c.code, c.name, c.kind, force))
         return tuple(out)
@@ -248,7 +258,7 @@ class Facts:
                  today: date) -> Finding | None:
         """An exact area, offence and period (None = latest held): what buttons ask for."""
         self.sync()
-        area = self.store.area(code)
+        area = self._area(code)
         if area is None or not area.offered or offence_key not in self.offences:
             return None
         match = AreaMatch("ok", area.name, (Candidate(area.code, area.name, area.kind, 100.0),))
@@ -260,7 +270,7 @@ class Facts:
                 today: date) -> Finding:
         offence_key = offence.key
         if offence.how == "unknown":
-            area = self.store.area(match.best.code) if match.status == "ok" and match.best \
+            area = self._area(match.best.code) if match.status == "ok" and match.best \
                 else None
             code = area.code if area else ENGLAND_AND_WALES
             choices = tuple(Choice(code, self.label(k), "offence", offence_key=k)
@@ -283,7 +293,7 @@ class Facts:
                            matched=_matched(None, offence))
         best = match.best
         assert best is not None
-        area = self.store.area(best.code)
+        area = self._area(best.code)
         assert area is not None
         lead = list(self._place_assumptions(match, area))
         lead.extend(self._offence_assumptions(offence))
@@ -317,11 +327,12 @@ class Facts:
     def _level(self, area: AreaRow, key: str) -> tuple[AreaRow, str, list[str]]:
         """The finest category ONS holds for this area, moving to the force or to England and
         Wales only where ONS publishes the offence there alone; every move is stated."""
-        if self.store.latest_figure(area.code, key) is not None:
-            return area, key, []
         offence = BY_KEY.get(key)
+        national_only = offence is not None and offence.level == "national" and not offence.parent
+        if not national_only and self.store.latest_figure(area.code, key) is not None:
+            return area, key, []
         if offence and offence.level == "force" and area.kind == "csp" and area.force_code:
-            force = self.store.area(area.force_code)
+            force = self._area(area.force_code)
             if force is not None:
                 return force, key, [
                     f"ONS publishes {self.noun(key)} for police force areas, not for local "
@@ -335,7 +346,7 @@ class Facts:
                     f"{display(area.name)}; this is {self.noun(parent)}, which includes them."]
             parent = self.offences.get(parent, ("", None, ""))[1]
         if area.kind != "england_and_wales":
-            national = self.store.area(ENGLAND_AND_WALES)
+            national = self._area(ENGLAND_AND_WALES)
             if national is not None and self.store.latest_figure(ENGLAND_AND_WALES, key):
                 why = CAVEATS["fraud"] if key == "fraud" else (
                     f"ONS publishes {self.noun(key)} only for England and Wales as a whole.")
@@ -394,7 +405,7 @@ class Facts:
             record=self._record(area.code, key, figure), boundary=boundary, rate=rate,
             rate_basis=basis, rate_missing=missing, national=national,
             national_rate=national_rate, force_total=force_total, notes=notes,
-            caveats=tuple(c for c in caveats if c), edition=self.store.edition(figure.edition),
+            caveats=tuple(c for c in caveats if c), edition=self._edition(figure.edition),
             edition_key=figure.edition, after=after,
             earlier_period=counted[index - 1] if index > 0 else None,
             later_period=counted[index + 1] if index + 1 < len(counted) else None, **base)

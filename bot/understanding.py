@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from bot.offences import CATALOGUE, GENERIC_WORDS, OFFENCE_ALIASES, RELATED
 from bot.periods import month_end
@@ -99,6 +100,7 @@ LIST_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 COMPARE_WORD = re.compile(r"^(?:please\s+)?(?:compare|comparing|comparison of)\s+")
 US_SPELLING = re.compile(r"\boffens(e|es)\b")
 TOKEN = re.compile(r"[a-z0-9']+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FUZZY_STATED = 88.0
 FUZZY_ASKED = 75.0
 
@@ -174,17 +176,23 @@ class Parsed:
 
 def normalise(question: str) -> str:
     """Lower case, accents folded, invisible characters dropped, at most MAX_QUESTION chars."""
-    text = unicodedata.normalize("NFKC", question[:MAX_QUESTION])
-    text = "".join(c for c in text if unicodedata.category(c) not in {"Cf", "Cc", "Co", "Cs"}
-                   or c in "\n\t")
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text)
-                     if not unicodedata.combining(c))
-    folded = folded.lower().replace("’", "'").replace("‘", "'").replace("&", " and ")
+    text = question[:MAX_QUESTION]
+    if text.isascii():
+        # The common case, and the answer path's hottest line: no Unicode folding to do.
+        folded = _ASCII_CONTROL.sub("", text).lower()
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in
+                       {"Cf", "Cc", "Co", "Cs"})
+        folded = "".join(c for c in unicodedata.normalize("NFKD", text)
+                         if not unicodedata.combining(c)).lower()
+    folded = folded.replace("’", "'").replace("‘", "'").replace("&", " and ")
     folded = re.sub(r"^\s*/\w+(@\w+)?", " ", folded)
     folded = re.sub(r"@\w+", " ", folded)
     return re.sub(r"\s+", " ", folded).strip()
 
 
+@lru_cache(maxsize=4096)
 def name_key(name: str) -> str:
     """The form names are compared in: "Bristol, City of" → "city of bristol"."""
     name = normalise(name)
@@ -282,6 +290,12 @@ class OffenceIndex:
         for word in GENERIC_WORDS:
             phrases[word] = "all_crime"
         self.phrases = phrases
+        # Phrases that are an ONS label of the offence they name: matched "exact", not "alias".
+        self.labels = {phrase_key(label) for offence in CATALOGUE
+                       for label in (offence.label, *offence.ons_labels)
+                       if phrases.get(phrase_key(label)) == offence.key}
+        self.labels |= {p for p, k in phrases.items()
+                        if labels and k in labels and p == phrase_key(labels[k])}
         self.longest = max(len(p.split()) for p in phrases)
         self.words = sorted({p for p, k in phrases.items() if " " not in p and k
                              and p not in GENERIC_WORDS and len(p) >= 5})
@@ -436,7 +450,7 @@ class Gazetteer:
         wants_force = bool(FORCE_WORDS.search(text))
         wants_local = bool(LOCAL_WORDS.search(text))
         tokens = re.sub(r"[^a-z0-9' ]+", " ", text.replace("-", " ")).split()
-        said = " ".join(t for t in tokens if t not in FILLER)
+        said = _strip_filler(tokens)
         for size in range(min(len(tokens), self.longest), 0, -1):
             for start in range(len(tokens) - size + 1):
                 span = " ".join(tokens[start:start + size])
@@ -444,10 +458,40 @@ class Gazetteer:
                     continue
                 codes = self.by_name.get(span)
                 if codes:
+                    rest = [t for t in tokens[:start] + tokens[start + size:] if t not in FILLER]
+                    if rest and span != said:
+                        # "East Stafordshire": the exact "East" is a word of a misspelt name.
+                        typo = self._typo(said, wants_force, wants_local)
+                        if typo is not None and typo.status == "ok":
+                            return typo
                     return self._decide(span, codes, wants_force, wants_local)
         if not said:
             return AreaMatch("none", "", how="none")
         return self._fuzzy(said, wants_force, wants_local)
+
+    def _typo(self, said: str, wants_force: bool, wants_local: bool) -> AreaMatch | None:
+        """One slip (a letter dropped, added, changed or two swapped) in a name of five letters
+        or more, keeping its first letter: the commonest typo, safe to take and state."""
+        if len(said) < 5:
+            return None
+        from rapidfuzz import fuzz, process
+        from rapidfuzz.distance import OSA
+
+        found = process.extract(said, self.choices, scorer=OSA.distance, score_cutoff=1,
+                                limit=6)
+        names = [name for name, _, _ in found if name[0] == said[0]]
+        codes = list(dict.fromkeys(c for name in names for c in self.by_name[name]))
+        if not codes:
+            return None
+        score = float(max(fuzz.ratio(said, name) for name in names))
+        found_places = self._candidates(codes, score)
+        if len(found_places) > 1 and wants_force:
+            found_places = [c for c in found_places if c.kind == "pfa"] or found_places
+        if len(found_places) > 1 and wants_local:
+            found_places = [c for c in found_places if c.kind == "csp"] or found_places
+        if len(found_places) == 1:
+            return AreaMatch("ok", said, tuple(found_places), "fuzzy")
+        return AreaMatch("ambiguous", said, tuple(found_places[:6]), "fuzzy")
 
     def leftover(self, text: str, match: AreaMatch) -> list[str]:
         """Words of `text` that are neither filler nor the place matched nor another place name:
@@ -517,6 +561,9 @@ class Gazetteer:
                 return AreaMatch("ok", said, (next(c for c in found if c.kind == "pfa"),),
                                  "partial")
             return AreaMatch("ambiguous", said, tuple(found[:6]), "partial")
+        typo = self._typo(said, wants_force, wants_local)
+        if typo is not None:
+            return typo
         from rapidfuzz import fuzz, process
 
         found = process.extract(said, self.choices, scorer=fuzz.ratio, limit=8, score_cutoff=60)
@@ -543,24 +590,56 @@ class Gazetteer:
         return AreaMatch("ambiguous", said, tuple(close[:6]), "fuzzy")
 
 
+def _strip_filler(tokens: list[str]) -> str:
+    """The words that name a place: filler dropped from both ends, kept inside ("City of
+    London", "Avon and Somerset")."""
+    start, end = 0, len(tokens)
+    while start < end and tokens[start] in FILLER:
+        start += 1
+    while end > start and tokens[end - 1] in FILLER:
+        end -= 1
+    return " ".join(tokens[start:end])
+
+
 # --- whole questions --------------------------------------------------------------------------
 
-SEPARATORS = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or|and)\s+"
-                        r"|\s*[,;]\s*")
+COMPARE = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or)\s+")
+LIST = re.compile(r"\s+and\s+|\s*[,;]\s*")
 
 
-def _split(text: str, gazetteer: Gazetteer) -> list[str]:
-    """Parts of a comparison or list ("A vs B", "A or B", "A, B and C"), never splitting inside
-    a place name that contains "and" or a comma."""
-    protected = gazetteer.protected(text) if (" and " in text or "," in text) else []
+def _pieces(pattern: re.Pattern[str], text: str,
+            protected: list[tuple[int, int]]) -> list[str]:
     pieces, last = [], 0
-    for separator in SEPARATORS.finditer(text):
+    for separator in pattern.finditer(text):
         if any(start <= separator.start() < end for start, end in protected):
             continue
         pieces.append(text[last:separator.start()])
         last = separator.end()
     pieces.append(text[last:])
     return [p.strip() for p in pieces if p.strip()]
+
+
+def _names_a_part(piece: str, gazetteer: Gazetteer) -> bool:
+    """A list item is a place named exactly (or by alias) or a period on its own."""
+    period, words = parse_period(piece)
+    match = gazetteer.match(words)
+    return (match.status in {"ok", "ambiguous"} and match.how in {"exact", "alias"}) or (
+        match.status == "none" and period is not None)
+
+
+def _split(text: str, gazetteer: Gazetteer) -> list[str]:
+    """Parts of a comparison or list ("A vs B", "A or B", "compare A and B", "A, B and C").
+    "and" and commas split only when every item names a place or a period exactly, so
+    "Avn and Somerset" stays one (misspelt) name and "England and Wales" is never split."""
+    protected = gazetteer.protected(text) if (" and " in text or "," in text) else []
+    out: list[str] = []
+    for piece in _pieces(COMPARE, text, protected):
+        items = _pieces(LIST, piece, protected)
+        if len(items) > 1 and all(_names_a_part(item, gazetteer) for item in items):
+            out.extend(items)
+        else:
+            out.append(piece)
+    return out
 
 
 def _find_offence(text: str, index: OffenceIndex) -> tuple[OffenceMatch, str]:
@@ -575,10 +654,7 @@ def _find_offence(text: str, index: OffenceIndex) -> tuple[OffenceMatch, str]:
         return OffenceMatch(None, phrase, "unknown"), rest
     if phrase in GENERIC_WORDS:
         return OffenceMatch("all_crime", phrase, "default"), rest
-    how = "exact" if key not in OFFENCE_ALIASES.values() and any(
-        phrase == phrase_key(o.label) or phrase in {phrase_key(x) for x in o.ons_labels}
-        for o in CATALOGUE if o.key == key) else "alias"
-    return OffenceMatch(key, phrase, how), rest
+    return OffenceMatch(key, phrase, "exact" if phrase in index.labels else "alias"), rest
 
 
 def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None) -> Parsed:

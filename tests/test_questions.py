@@ -197,6 +197,12 @@ STATED_CASES = [
     ("fraud Torbay 2024", "K04000001", "fraud"),
     ("murders in Manchester 2024", "E22000101", "homicide"),
     ("coercive control Leeds 2024", "E22000345", "stalking_harassment"),
+    ("robbery Norfokl police 2024", "E23000024", "robbery"),
+    ("theft Avn and Somerset 2024", "E23000036", "theft"),
+    ("crimes in East Stafordshire 2024", "E22000264", "all_crime"),
+    ("criminal damage Rochadle 2024", "E22000103", "criminal_damage"),
+    ("frauds Hants 2022", "K04000001", "fraud"),
+    ("City of Lonodn force total crime 2024", "E23000034", "all_crime"),
 ]
 
 # Finer ONS categories held for England and Wales: (question, offence key).
