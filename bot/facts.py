@@ -60,6 +60,12 @@ BOUNDARY_CHANGES: dict[str, tuple[str, str]] = {
 Matched = tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
 
 
+# The burglary categories before April 2017, held in the long force series: a question about
+# residential burglary in 2012 is answered with domestic burglary, and says so.
+PRE_2017 = {"residential_burglary": "domestic_burglary",
+            "non_residential_burglary": "non_domestic_burglary"}
+
+
 @dataclass(frozen=True)
 class Choice:
     """A candidate offered when a place is ambiguous or an offence unknown; `offence_key` is set
@@ -369,6 +375,13 @@ class Facts:
         counted = [p for p, has in rows if has]
         period_end, how = resolve_year(ask, counted, today)
         if period_end is None:
+            older = PRE_2017.get(key)
+            if older and ask.kind in {"year", "end"}:
+                held_before = [p for p, has in self.store.held_periods(area.code, older) if has]
+                if resolve_year(ask, held_before, today)[0] is not None:
+                    lead = (*lead, f"ONS split burglary differently before April 2017; for that "
+                                   f"period it holds {self.noun(older)}.")
+                    return self._figure(area, older, ask, today, lead, matched)
             return self._not_held(area, key, ask, rows, counted, how, base)
         figure = self.store.figure_row(area.code, key, period_end)
         assert figure is not None and figure.count is not None

@@ -276,3 +276,10 @@ def test_a_year_before_not_held_gives_the_latest_like_for_like_change(engine):
     assert ("The latest like-for-like change held is for the year to December 2024: it was up "
             "from 6,515 in the year to December 2023") in answer.text
 
+
+
+def test_residential_burglary_before_2017_is_answered_with_the_pre_2017_category(engine):
+    answer = ask(engine, "domestic burglary Kent year to June 2012")
+    assert (answer.status, answer.offence_key, answer.count) == ("ok", "domestic_burglary", 5166)
+    assert answer.text.startswith("ONS split burglary differently before April 2017")
+    assert ask(engine, "domestic burglary Kent 2024").offence_key == "residential_burglary"
