@@ -158,6 +158,7 @@ class Finding:
     split: tuple[tuple[str, int], ...] = ()
     held_offences: tuple[str, ...] = ()
     candidates: tuple[Choice, ...] = ()
+    revised: tuple[tuple[EditionRow | None, str, int | None], ...] = ()
     unreadable: bool = False
     parts: tuple[Finding, ...] = field(default=())
 
@@ -191,8 +192,10 @@ class Facts:
         self.la_years: dict[str, int] = {}
         self.latest_lookup = 0
         self.has_notes = False
+        self.has_revisions = False
         self.areas: dict[str, AreaRow] = {}
         self.editions: dict[str, EditionRow] = {}
+        self._periods: dict[tuple[str, str], list[tuple[str, bool]]] = {}
 
     def sync(self) -> Gazetteer:
         """Rebuild the name indexes when the store has been swapped for a new edition."""
@@ -200,6 +203,7 @@ class Facts:
             every = self.store.areas()
             self.areas = {a.code: a for a in every}
             self.editions = {e.key: e for e in self.store.editions()}
+            self._periods = {}
             areas = [a for a in every if a.offered]
             offered = {a.code for a in areas}
             local: list[tuple[str, str]] = []
@@ -216,6 +220,7 @@ class Facts:
             self.offences = self.store.offence_table()
             self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
             self.has_notes = self.store.has_notes()
+            self.has_revisions = self.store.has_revisions()
             self._generation = self.store.generation
         return self.gazetteer
 
@@ -223,6 +228,19 @@ class Facts:
 
     def _area(self, code: str) -> AreaRow | None:
         return self.areas.get(code)
+
+    def _held(self, code: str, key: str) -> list[tuple[str, bool]]:
+        """Which periods are held for an area and offence (dates only), remembered for this
+        store generation: the one list most answers need twice (level, then period)."""
+        found = self._periods.get((code, key))
+        if found is None:
+            if len(self._periods) >= 4096:
+                self._periods.clear()
+            found = self._periods[(code, key)] = self.store.held_periods(code, key)
+        return found
+
+    def _has_counts(self, code: str, key: str) -> bool:
+        return any(has for _, has in self._held(code, key))
 
     def _edition(self, key: str) -> EditionRow | None:
         return self.editions.get(key) or self.store.edition(key)
@@ -335,7 +353,7 @@ class Facts:
         Wales only where ONS publishes the offence there alone; every move is stated."""
         offence = BY_KEY.get(key)
         national_only = offence is not None and offence.level == "national" and not offence.parent
-        if not national_only and self.store.latest_figure(area.code, key) is not None:
+        if not national_only and self._has_counts(area.code, key):
             return area, key, []
         if offence and offence.level == "force" and area.kind == "csp" and area.force_code:
             force = self._area(area.force_code)
@@ -346,14 +364,14 @@ class Facts:
                     f"{self.forces.get(area.force_code, display(force.name))}."]
         wanted, parent = key, self.offences.get(key, ("", None, ""))[1]
         while parent and area.kind != "england_and_wales":
-            if self.store.latest_figure(area.code, parent) is not None:
+            if self._has_counts(area.code, parent):
                 return area, parent, [
                     f"ONS does not publish {self.noun(wanted)} separately for "
                     f"{display(area.name)}; this is {self.noun(parent)}, which includes them."]
             parent = self.offences.get(parent, ("", None, ""))[1]
         if area.kind != "england_and_wales":
             national = self._area(ENGLAND_AND_WALES)
-            if national is not None and self.store.latest_figure(ENGLAND_AND_WALES, key):
+            if national is not None and self._has_counts(ENGLAND_AND_WALES, key):
                 why = CAVEATS["fraud"] if key == "fraud" else (
                     f"ONS publishes {self.noun(key)} only for England and Wales as a whole.")
                 return national, key, [f"There is no figure for {display(area.name)}: {why} "
@@ -368,7 +386,7 @@ class Facts:
                     offence_noun=self.noun(key), lead=lead, matched=matched,
                     force_name=self.forces.get(area.force_code or "") if area.force_code
                     else None)
-        rows = self.store.held_periods(area.code, key)
+        rows = self._held(area.code, key)
         if not rows:
             held = [k for k in self.store.offences_held(area.code) if k in BY_KEY]
             return Finding("no_data", "not_held", held_offences=tuple(held[:8]), **base)
@@ -377,7 +395,7 @@ class Facts:
         if period_end is None:
             older = PRE_2017.get(key)
             if older and ask.kind in {"year", "end"}:
-                held_before = [p for p, has in self.store.held_periods(area.code, older) if has]
+                held_before = [p for p, has in self._held(area.code, older) if has]
                 if resolve_year(ask, held_before, today)[0] is not None:
                     lead = (*lead, f"ONS split burglary differently before April 2017; for that "
                                    f"period it holds {self.noun(older)}.")
@@ -395,6 +413,7 @@ class Facts:
         if state == "not_held" and not boundary:
             like = self._like_for_like(area.code, key, counted, period_end)
         notes = self._notes(area, key, period_end)
+        revised = self._revised(area.code, key, figure)
         if previous is not None and previous.count is None:
             notes += tuple(n for n in self._notes(area, key, previous_end) if n not in notes)
         national = force_total = None
@@ -419,7 +438,7 @@ class Facts:
             rate_basis=basis, rate_missing=missing, national=national,
             national_rate=national_rate, force_total=force_total, notes=notes,
             caveats=tuple(c for c in caveats if c), edition=self._edition(figure.edition),
-            edition_key=figure.edition, after=after,
+            edition_key=figure.edition, after=after, revised=revised,
             earlier_period=counted[index - 1] if index > 0 else None,
             later_period=counted[index + 1] if index + 1 < len(counted) else None, **base)
 
@@ -526,6 +545,15 @@ class Facts:
         if rate is None:
             return None, "", why
         return round(rate, 2), why, ""
+
+    def _revised(self, code: str, key: str,
+                 figure: FigureRow) -> tuple[tuple[EditionRow | None, str, int | None], ...]:
+        """Earlier editions that printed a different count for this figure (newest wins)."""
+        if not self.has_revisions:
+            return ()
+        return tuple((self._edition(edition), edition, count)
+                     for edition, count in self.store.revisions(code, key, figure.period_end)
+                     if edition != figure.edition and count != figure.count)
 
     def _notes(self, area: AreaRow, key: str, period_end: str) -> tuple[str, ...]:
         if self.has_notes:

@@ -193,12 +193,6 @@ class Store:
                           "offence = ? and period_end = ?", (area, offence, period_end))
         return FigureRow(*rows[0]) if rows else None
 
-    def latest_figure(self, area: str, offence: str) -> FigureRow | None:
-        rows = self._rows(f"select {self._figure_columns()} from figures where area = ? and "
-                          "offence = ? and count is not null order by period_end desc limit 1",
-                          (area, offence))
-        return FigureRow(*rows[0]) if rows else None
-
     def held_periods(self, area: str, offence: str) -> list[tuple[str, bool]]:
         """(period end, has a count) for every row held, oldest first: dates only, no figures."""
         return [(p, bool(c)) for p, c in self._rows(
@@ -250,6 +244,9 @@ class Store:
 
     def has_notes(self) -> bool:
         return self._has_table("notes")
+
+    def has_revisions(self) -> bool:
+        return self._has_table("revisions")
 
     def revisions(self, area: str, offence: str, period_end: str) -> list[tuple[str, int | None]]:
         """(edition, count) for every edition that printed a figure, oldest first."""

@@ -222,6 +222,11 @@ def figure_paragraphs(f: Finding) -> list[str]:
         if sentence:
             paragraphs.append(sentence)
     paragraphs.extend(f.notes)
+    if f.revised:
+        paragraphs.append("ONS has revised this figure since it was first published: " + "; ".join(
+            f"{edition_name(edition, key)} printed "
+            + (num(count) if count is not None else "no figure")
+            for edition, key, count in f.revised) + ".")
     paragraphs.append("Caveat: " + " ".join(f.caveats))
     paragraphs.append(source_line(f.edition))
     return paragraphs

@@ -137,3 +137,9 @@ def test_a_comparison_runs_from_earlier_to_later():
     both = Finding("ok", "comparison", offence_label="Sexual offences", parts=(early, late))
     assert ("Change from the year to December 2021 to the year to December 2022: up 16%."
             in wording.text(both))
+
+
+def test_a_revised_figure_names_what_earlier_editions_printed():
+    text = wording.text(figure(revised=((CSP_EDITION, CSP_EDITION.key, 530),)))
+    assert ("ONS has revised this figure since it was first published: Recorded crime data by "
+            "Community Safety Partnership area, year ending December 2022 printed 530.") in text
