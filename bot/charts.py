@@ -40,18 +40,33 @@ def counts(rows: list[FigureRow]) -> list[tuple[date, int]]:
     return [(date.fromisoformat(r.period_end), r.count) for r in rows if r.count is not None]
 
 
-def rates(store: Store, code: str, points: list[tuple[date, int]]) -> list[tuple[date, float]]:
-    """Crimes per 1,000 residents, or [] when any period lacks a near enough population estimate.
+def computed_rate(count: int, period_year: int,
+                  population: tuple[int, int, str] | None) -> tuple[float | None, str]:
+    """The one rule for a rate we work out ourselves, shared by the answer text and the charts.
 
-    The store falls back to its nearest estimate, which for a 2003 period can be 2011's; a rate on
-    a population that far off would be wrong, so the chart falls back to an index instead.
+    A rate per 1,000 residents needs a mid-year population estimate within
+    MAX_POPULATION_GAP_YEARS of the period: the store falls back to its nearest estimate, which
+    for a 2003 period can be 2011's, and a rate on a population that far off would be wrong.
+    Returns (rate, basis) or (None, why not).
     """
+    if population is None or population[1] <= 0:
+        return None, "no population estimate is held for the area"
+    year, people, _ = population
+    if abs(year - period_year) > MAX_POPULATION_GAP_YEARS:
+        return None, (f"the nearest population estimate held (mid-{year}) is more than "
+                      f"{MAX_POPULATION_GAP_YEARS} years from the period")
+    return 1000.0 * count / people, f"computed from the mid-{year} population"
+
+
+def rates(store: Store, code: str, points: list[tuple[date, int]]) -> list[tuple[date, float]]:
+    """Crimes per 1,000 residents, or [] when any period lacks a near enough population estimate
+    (then the chart compares trends with an index instead)."""
     out = []
     for day, count in points:
-        found = store.population(code, day.year)
-        if not found or not found[1] or abs(found[0] - day.year) > MAX_POPULATION_GAP_YEARS:
+        rate, _ = computed_rate(count, day.year, store.population(code, day.year))
+        if rate is None:
             return []
-        out.append((day, count * 1000 / found[1]))
+        out.append((day, rate))
     return out
 
 

@@ -39,8 +39,8 @@ CATALOGUE: tuple[Offence, ...] = (
         "all_crime", "Total recorded crime (excluding fraud)", None,
         ("total recorded crime (excluding fraud)", "total recorded crime",
          "total recorded crime - all offences excluding fraud and computer misuse"),
-        ("all crime", "total crime", "crime", "crimes", "overall crime", "recorded crime",
-         "offences", "crime rate", "all offences"),
+        ("all crime", "total crime", "overall crime", "recorded crime", "crime rate",
+         "all offences", "all crimes", "total recorded crime", "crime overall"),
         plural="crimes (excluding fraud)",
     ),
     Offence(
@@ -50,14 +50,14 @@ CATALOGUE: tuple[Offence, ...] = (
         caveat="violence", plural="violence against the person offences",
     ),
     Offence("homicide", "Homicide", "violence", ("homicide",),
-            ("homicides", "murder", "murders", "killings", "manslaughter"),
-            caveat="violence", plural="homicides"),
+            ("homicides", "killings"),
+            plural="homicides"),
     Offence(
         "death_driving", "Death or serious injury caused by unlawful driving", "violence",
         ("death or serious injury caused by illegal driving",
          "death or serious injury - unlawful driving"),
         ("death by dangerous driving", "dangerous driving deaths", "unlawful driving"),
-        caveat="violence", plural="offences of death or serious injury by unlawful driving",
+        plural="offences of death or serious injury by unlawful driving",
     ),
     Offence("violence_with_injury", "Violence with injury", "violence",
             ("violence with injury",),
@@ -69,7 +69,7 @@ CATALOGUE: tuple[Offence, ...] = (
             caveat="violence", plural="violence without injury offences"),
     Offence("stalking_harassment", "Stalking and harassment", "violence",
             ("stalking and harassment",),
-            ("stalking", "harassment", "stalking and harassment", "malicious communications"),
+            ("stalking and harassment", "stalking harassment"),
             caveat="violence", plural="stalking and harassment offences"),
     Offence(
         "sexual", "Sexual offences", "all_crime",
@@ -127,16 +127,17 @@ CATALOGUE: tuple[Offence, ...] = (
             ("other theft", "other thefts", "all other theft"), caveat="acquisitive"),
     Offence("criminal_damage", "Criminal damage and arson", "all_crime",
             ("criminal damage and arson", "total criminal damage and arson"),
-            ("criminal damage", "arson", "vandalism", "criminal damage and arson", "graffiti"),
+            ("criminal damage", "vandalism", "criminal damage and arson", "graffiti"),
             caveat="acquisitive", plural="criminal damage and arson offences"),
     Offence("drugs", "Drug offences", "all_crime", ("drug offences", "total drug offences"),
             ("drugs", "drug offences", "drug crime", "drug crimes", "drug offence",
-             "drug possession", "drug dealing"),
+             "drugs crime", "drugs offences"),
             caveat="enforcement"),
     Offence("weapons", "Possession of weapons offences", "all_crime",
             ("possession of weapons offences", "total possession of weapons offences"),
             ("weapons", "weapon offences", "weapons offences", "possession of weapons",
-             "carrying weapons", "weapon possession"),
+             "carrying weapons", "weapon possession", "weapons possession",
+             "possession of a weapon", "offensive weapons"),
             caveat="enforcement"),
     Offence("public_order", "Public order offences", "all_crime",
             ("public order offences", "total public order offences"),
@@ -161,6 +162,63 @@ CATALOGUE: tuple[Offence, ...] = (
 )
 
 BY_KEY: dict[str, Offence] = {o.key: o for o in CATALOGUE}
+
+# Words that name crime in general. They mean total recorded crime only when nothing else in the
+# question could be an offence: "gun crime Leeds" is an offence we do not know, not all crime.
+GENERIC_WORDS = frozenset({"crime", "crimes", "offences", "offence", "incidents", "criminal",
+                           "crime figures", "crime stats", "crime statistics"})
+
+# Newsroom words for the finer ONS categories the appendix tables hold for England and Wales
+# (keys as ingest names them from the offence codes). Where a finer category is not held for an
+# area, the answer climbs to the group that contains it and says so.
+OFFENCE_ALIASES: dict[str, str] = {
+    "stalking": "8q-stalking", "harassment": "8l-harassment",
+    "malicious communications": "8r-malicious-communication",
+    "coercive control": "8u-controlling-and-coercive-behaviour",
+    "coercive and controlling behaviour": "8u-controlling-and-coercive-behaviour",
+    "controlling behaviour": "8u-controlling-and-coercive-behaviour",
+    "controlling and coercive behaviour": "8u-controlling-and-coercive-behaviour",
+    "arson": "arson", "arson attacks": "arson",
+    "cannabis possession": "92e-possession-of-cannabis",
+    "possession of cannabis": "92e-possession-of-cannabis",
+    "cannabis": "92e-possession-of-cannabis",
+    "drug possession": "possession-of-drugs", "possession of drugs": "possession-of-drugs",
+    "drug dealing": "trafficking-of-drugs", "drug trafficking": "trafficking-of-drugs",
+    "modern slavery": "106-modern-slavery", "slavery": "106-modern-slavery",
+    "murder": "1-murder", "murders": "1-murder",
+    "attempted murder": "2-attempted-murder",
+    "manslaughter": "4-1-manslaughter",
+    "threats to kill": "3b-threats-to-kill",
+    "blackmail": "35-blackmail", "kidnapping": "36-kidnapping", "kidnap": "36-kidnapping",
+    "sexual grooming": "88a-sexual-grooming", "grooming": "88a-sexual-grooming",
+    "exposure": "88e-exposure-and-voyeurism", "voyeurism": "88e-exposure-and-voyeurism",
+    "handling stolen goods": "54-handling-stolen-goods",
+    "making off without payment": "49a-making-off-without-payment",
+    "theft from a vehicle": "45-theft-from-a-vehicle",
+    "dangerous driving": "802-dangerous-driving",
+    "hate crime": "", "domestic abuse": "", "domestic violence": "", "antisocial behaviour": "",
+    "anti social behaviour": "", "asb": "",
+}
+
+# Words with no ONS category of their own, and the categories worth offering instead.
+RELATED: dict[str, tuple[str, ...]] = {
+    "gun": ("10a-possession-of-firearms-with-intent", "10b-possession-of-firearms-offences",
+            "81-other-firearms-offences", "weapons"),
+    "firearms": ("10a-possession-of-firearms-with-intent", "10b-possession-of-firearms-offences",
+                 "81-other-firearms-offences", "weapons"),
+    "shootings": ("10a-possession-of-firearms-with-intent", "81-other-firearms-offences",
+                  "weapons"),
+    "hate": ("8m-racially-or-religiously-aggravated-harassment", "public_order", "violence"),
+    "domestic": ("violence", "8u-controlling-and-coercive-behaviour", "residential_burglary"),
+    "antisocial": ("public_order", "criminal_damage"),
+    "asb": ("public_order", "criminal_damage"),
+    "assault": ("violence_with_injury", "violence_without_injury", "violence"),
+    "car": ("vehicle", "48-theft-or-unauthorised-taking-of-a-motor-vehicle"),
+    "sexual": ("sexual", "rape", "other_sexual"),
+    "sex": ("sexual", "rape", "other_sexual"),
+    "drug": ("drugs", "possession-of-drugs", "trafficking-of-drugs"),
+    "theft": ("theft", "other_theft", "shoplifting"),
+}
 
 _NOTE = re.compile(r"\[\s*note[^\]]*\]", re.IGNORECASE)
 

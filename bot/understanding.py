@@ -1,9 +1,13 @@
 """Question → offence, area(s) and period(s), as pure functions over a gazetteer of names.
 
 No store access here: the gazetteer is built once from the store's area and local-authority rows,
-then every question is parsed with regular expressions, dictionary look-ups and, last, rapidfuzz.
-Exact and alias matches beat fuzzy ones and the longer name beats the shorter, so "Bedfordshire
-police" never becomes Bedford; when two places are genuinely close the result says so.
+then every question is parsed with a few precompiled patterns, dictionary look-ups over word
+n-grams and, last, rapidfuzz (imported only when a fuzzy match is needed, so `crimebot ask` starts
+fast). Exact and alias matches beat fuzzy ones and the longer name beats the shorter, so
+"Bedfordshire police" never becomes Bedford. Every part of a parse says how it was matched
+(exact, alias, fuzzy with its score, or default) so the answer can state what it assumed: a fuzzy
+place is stated above a high score and asked about below it, and an offence word we do not know
+never becomes total recorded crime.
 """
 
 from __future__ import annotations
@@ -13,10 +17,9 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
-from rapidfuzz import fuzz, process
-
-from bot.offences import CATALOGUE
+from bot.offences import CATALOGUE, GENERIC_WORDS, OFFENCE_ALIASES, RELATED
 from bot.periods import month_end
 
 MAX_QUESTION = 4096
@@ -48,7 +51,17 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "national": ("england and wales",), "nationally": ("england and wales",),
     "nationwide": ("england and wales",), "the country": ("england and wales",),
     "devon": ("devon and cornwall",), "stoke": ("stoke on trent",),
+    "bcp": ("bournemouth christchurch and poole",), "east riding": ("east riding of yorkshire",),
+    "berks": ("berkshire",), "worcs": ("worcestershire",), "oxon": ("oxfordshire",),
+    "north yorks": ("north yorkshire",), "south yorks": ("south yorkshire",),
+    "west yorks": ("west yorkshire",), "london region": ("london",),
+    "greater london": ("london",),
 }
+
+# "West Yorks", "Central Beds", "South Glos": a direction before a county short form names the
+# place with that direction and the full county name, when such a place exists.
+DIRECTIONS = ("north", "south", "east", "west", "central", "mid", "north east", "north west",
+              "south east", "south west")
 
 FORCE_WORDS = re.compile(r"\b(police|constabulary|force|police force area|pfa|force area)\b")
 LOCAL_WORDS = re.compile(r"\b(council|borough|district|csp|city council|county council|ua)\b")
@@ -65,6 +78,14 @@ FILLER = {
     "year", "years", "12", "months", "month", "ending", "latest", "now", "current", "recent",
     "most", "last", "previous", "this", "financial", "fy", "so", "far", "far?", "chart",
     "happened", "happen", "committed", "reports", "incidents", "offences", "crimes", "crime",
+    "offence", "thanks", "thank", "cheers", "pls", "hey", "hello", "quick", "question", "q",
+    "rising", "falling", "risen", "fallen", "gone", "going", "increase", "increased", "decrease",
+    "decreased", "higher", "lower", "worse", "better", "trends", "since", "than", "between",
+    "over", "under", "time", "ago", "versus", "vs", "v", "or", "an", "its", "their", "all",
+    "police's", "overall", "could", "would", "should", "get", "see", "know", "want", "need",
+    "like", "some", "still", "rise", "fall", "fell", "rose", "went", "go", "compared",
+    "against", "stat", "statistic", "nos", "no", "vs.", "v.", "yes", "ok", "okay",
+    "cops", "officers", "record", "records", "highest", "lowest", "ever", "x",
 }
 
 MONTHS = {m: i for i, m in enumerate(
@@ -74,7 +95,14 @@ MONTH_WORD = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
 _MONTH_BY_ABBR = {name[:3]: number for name, number in MONTHS.items()}
 
-COMPARISON = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against)\s+")
+COMPARISON = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or)\s+")
+LIST_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
+COMPARE_WORD = re.compile(r"^(?:please\s+)?(?:compare|comparing|comparison of)\s+")
+US_SPELLING = re.compile(r"\boffens(e|es)\b")
+TOKEN = re.compile(r"[a-z0-9']+")
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+FUZZY_STATED = 88.0
+FUZZY_ASKED = 75.0
 
 
 @dataclass(frozen=True)
@@ -102,11 +130,19 @@ class Candidate:
 @dataclass(frozen=True)
 class AreaMatch:
     """status: "ok" (one area), "ambiguous" (close candidates), "not_found", or "none" (no place
-    words were given at all)."""
+    words were given at all).
+
+    how: "exact" (a place's own name), "alias" (a short form, Welsh name or a local authority /
+    former name answered through its area), "partial" (the start of one name), "fuzzy" (a
+    misspelling, scored) or "none". `via` is the local authority or former name that was matched
+    when it is not the area's own name, so the answer can say "Harrogate is now part of …".
+    """
 
     status: str
     said: str
     candidates: tuple[Candidate, ...] = ()
+    how: str = "exact"
+    via: str = ""
 
     @property
     def best(self) -> Candidate | None:
@@ -114,30 +150,49 @@ class AreaMatch:
 
 
 @dataclass(frozen=True)
+class OffenceMatch:
+    """How the offence was read. how: "exact" (an ONS label), "alias" (a newsroom word),
+    "fuzzy" (a misspelling, scored), "default" (no offence named: total recorded crime, said so)
+    or "unknown" (offence words we do not know: ask, offering `candidates`)."""
+
+    key: str | None
+    said: str = ""
+    how: str = "default"
+    score: float = 100.0
+    candidates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Parsed:
-    """One question, parsed; a comparison has two areas or two periods."""
+    """One question, parsed; a comparison has several areas or several periods (one per part)."""
 
     text: str
     offence: str | None
     offence_said: str
     areas: tuple[AreaMatch, ...]
     periods: tuple[PeriodAsk, ...]
-    notes: tuple[str, ...] = field(default=())
+    offence_match: OffenceMatch = field(default_factory=lambda: OffenceMatch(None))
 
 
 def normalise(question: str) -> str:
     """Lower case, accents folded, invisible characters dropped, at most MAX_QUESTION chars."""
-    text = unicodedata.normalize("NFKC", question[:MAX_QUESTION])
-    text = "".join(c for c in text if unicodedata.category(c) not in {"Cf", "Cc", "Co", "Cs"}
-                   or c in "\n\t")
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text)
-                     if not unicodedata.combining(c))
-    folded = folded.lower().replace("’", "'").replace("&", " and ")
+    text = question[:MAX_QUESTION]
+    if text.isascii():
+        # The common case, and the answer path's hottest line: no Unicode folding to do.
+        folded = _ASCII_CONTROL.sub("", text).lower()
+    else:
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in
+                       {"Cf", "Cc", "Co", "Cs"})
+        folded = "".join(c for c in unicodedata.normalize("NFKD", text)
+                         if not unicodedata.combining(c)).lower()
+    folded = folded.replace("’", "'").replace("‘", "'").replace("&", " and ")
     folded = re.sub(r"^\s*/\w+(@\w+)?", " ", folded)
     folded = re.sub(r"@\w+", " ", folded)
     return re.sub(r"\s+", " ", folded).strip()
 
 
+@lru_cache(maxsize=4096)
 def name_key(name: str) -> str:
     """The form names are compared in: "Bristol, City of" → "city of bristol"."""
     name = normalise(name)
@@ -164,11 +219,16 @@ PERIOD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:latest|newest|most recent|now|current|currently|today|this year)\b"),
      "latest"),
     (re.compile(r"\b(19\d\d|20\d\d)\b"), "year"),
+    (re.compile(r"(?<![\d/.,:£$-])\b(\d{4,6})\b(?![/.,:%-]\d)"), "junk"),
 )
 
 
 def parse_period(text: str) -> tuple[PeriodAsk | None, str]:
-    """The first period the text mentions, and the text with that mention removed."""
+    """The first period the text mentions, and the text with that mention removed.
+
+    A number that looks like a year but is not one we can read ("20222", "1850") comes back as
+    kind "junk", so the answer says it could not read it instead of quietly giving the latest.
+    """
     for pattern, kind in PERIOD_PATTERNS:
         match = pattern.search(text)
         if not match:
@@ -189,6 +249,8 @@ def parse_period(text: str) -> tuple[PeriodAsk | None, str]:
             return PeriodAsk("end", month_end(end_year, 3).isoformat(), None, said), rest
         if kind == "year":
             return PeriodAsk("year", None, int(match.group(1)), said), rest
+        if kind == "junk":
+            return PeriodAsk("junk", None, None, said), rest
         return PeriodAsk(kind, None, None, said), rest
     return None, text
 
@@ -196,32 +258,101 @@ def parse_period(text: str) -> tuple[PeriodAsk | None, str]:
 # --- offences ---------------------------------------------------------------------------------
 
 
-def _offence_phrases() -> list[tuple[str, str]]:
-    phrases: dict[str, str] = {}
-    for offence in CATALOGUE:
-        for phrase in (*offence.words, offence.label, *offence.ons_labels):
-            phrases.setdefault(name_key(phrase), offence.key)
-    return sorted(phrases.items(), key=lambda item: -len(item[0]))
+def _tokens(text: str) -> list[re.Match[str]]:
+    """Word tokens with their positions; hyphens split words ("non-residential")."""
+    return list(TOKEN.finditer(text.replace("-", " ")))
 
 
-OFFENCE_PHRASES = _offence_phrases()
-_OFFENCE_WORDS = {phrase: key for phrase, key in OFFENCE_PHRASES if " " not in phrase}
+def phrase_key(phrase: str) -> str:
+    return " ".join(TOKEN.findall(name_key(phrase)))
+
+
+class OffenceIndex:
+    """Every phrase an offence answers to, as a dictionary over word n-grams.
+
+    Matching a question is a handful of dictionary look-ups (longest phrase first), not one regex
+    per phrase: that was most of the time a warm answer took. Built once per store; `labels` are
+    the store's offence keys and labels (the appendix tables' finer categories) when known.
+    """
+
+    def __init__(self, labels: dict[str, str] | None = None) -> None:
+        phrases: dict[str, str] = {}
+        for offence in CATALOGUE:
+            for phrase in (offence.label, *offence.ons_labels, *offence.words):
+                phrases.setdefault(phrase_key(phrase), offence.key)
+        for key, label in (labels or {}).items():
+            cleaned = phrase_key(re.sub(r"^(total|of which)\b", "", label.lower()))
+            if cleaned and cleaned not in GENERIC_WORDS:
+                phrases.setdefault(cleaned, key)
+        for phrase, key in OFFENCE_ALIASES.items():
+            if labels is None or key == "" or key in labels:
+                phrases[phrase_key(phrase)] = key
+        for word in GENERIC_WORDS:
+            phrases[word] = "all_crime"
+        self.phrases = phrases
+        # Phrases that are an ONS label of the offence they name: matched "exact", not "alias".
+        self.labels = {phrase_key(label) for offence in CATALOGUE
+                       for label in (offence.label, *offence.ons_labels)
+                       if phrases.get(phrase_key(label)) == offence.key}
+        self.labels |= {p for p, k in phrases.items()
+                        if labels and k in labels and p == phrase_key(labels[k])}
+        self.longest = max(len(p.split()) for p in phrases)
+        self.words = sorted({p for p, k in phrases.items() if " " not in p and k
+                             and p not in GENERIC_WORDS and len(p) >= 5})
+
+    def find(self, text: str) -> tuple[str | None, str, tuple[int, int]]:
+        """(key, phrase, character span) of the longest offence phrase; key "" names a topic ONS
+        does not count as one offence ("hate crime"); (None, "", (0, 0)) when none is named."""
+        tokens = _tokens(text)
+        words = [t.group(0) for t in tokens]
+        for size in range(min(self.longest, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                phrase = " ".join(words[start:start + size])
+                key = self.phrases.get(phrase)
+                if key is not None:
+                    return key, phrase, (tokens[start].start(), tokens[start + size - 1].end())
+        return None, "", (0, 0)
+
+    def fuzzy(self, word: str) -> tuple[str, str, float] | None:
+        """A misspelt offence word ("burglries"): same first letter, ratio ≥ 86."""
+        from rapidfuzz import fuzz, process
+
+        found = process.extractOne(word, self.words, scorer=fuzz.ratio, score_cutoff=86)
+        if found and found[0][0] == word[0]:
+            return self.phrases[found[0]], found[0], float(found[1])
+        return None
+
+    def suggest(self, words: Iterable[str], limit: int = 4) -> tuple[str, ...]:
+        """Offences to offer for words we do not know: related categories, then close spellings."""
+        from rapidfuzz import fuzz, process
+
+        keys: list[str] = []
+        for word in words:
+            keys.extend(RELATED.get(word, ()))
+            if len(word) >= 4:
+                for phrase, _, _ in process.extract(word, self.words, scorer=fuzz.ratio,
+                                                    limit=3, score_cutoff=72):
+                    keys.append(self.phrases[phrase])
+        return tuple(dict.fromkeys(k for k in keys if k))[:limit]
+
+
+_CATALOGUE_INDEX: OffenceIndex | None = None
 
 
 def parse_offence(text: str) -> tuple[str | None, str, str]:
-    """(offence key, the words that named it, the text without them); longest phrase wins."""
-    text = text.replace("-", " ")
-    for phrase, key in OFFENCE_PHRASES:
-        match = re.search(rf"(?<![a-z']){re.escape(phrase)}(?![a-z])", text)
-        if match:
-            return key, phrase, (text[:match.start()] + " " + text[match.end():]).strip()
+    """(offence key, the words that named it, the text without them), catalogue phrases only."""
+    global _CATALOGUE_INDEX
+    if _CATALOGUE_INDEX is None:
+        _CATALOGUE_INDEX = OffenceIndex()
+    key, phrase, (start, end) = _CATALOGUE_INDEX.find(text)
+    if key is not None:
+        return key, phrase, (text[:start] + " " + text[end:]).strip()
     for word in re.findall(r"[a-z][a-z'-]{4,}", text):
         if word in FILLER:
             continue
-        found = process.extractOne(word, list(_OFFENCE_WORDS), scorer=fuzz.ratio,
-                                   score_cutoff=86)
+        found = _CATALOGUE_INDEX.fuzzy(word)
         if found:
-            return _OFFENCE_WORDS[found[0]], word, re.sub(rf"\b{re.escape(word)}\b", " ", text)
+            return found[0], word, re.sub(rf"\b{re.escape(word)}\b", " ", text)
     return None, "", text
 
 
@@ -236,60 +367,144 @@ class Place:
 
 
 class Gazetteer:
-    """Every name a place answers to, built once from the store's rows."""
+    """Every name a place answers to, built once from the store's rows.
 
-    def __init__(self, places: Iterable[Place], names: Iterable[tuple[str, str]]) -> None:
+    Each (name, code) remembers where it came from: "name" (the area's own name), "variant"
+    ("Bristol" for "Bristol, City of"), "alias" (short forms, Welsh names), "la" (a local
+    authority answered through its CSP) or "former" (a name the tables used before).
+    """
+
+    def __init__(self, places: Iterable[Place], names: Iterable[tuple[str, str]],
+                 local_names: Iterable[tuple[str, str]] = ()) -> None:
         self.places = {p.code: p for p in places}
         self.by_name: dict[str, list[str]] = {}
+        self.source: dict[tuple[str, str], str] = {}
         for place in self.places.values():
-            self._add(place.name, place.code)
+            self._add(place.name, place.code, "name")
+        for name, code in local_names:
+            if code in self.places:
+                self._add(name, code, "la")
         for name, code in names:
             if code in self.places:
-                self._add(name, code)
-        for alias, targets in ALIASES.items():
+                self._add(name, code, "former")
+        for alias, targets in {**ALIASES, **self._directions()}.items():
             for target in targets:
-                for code in list(self.by_name.get(name_key(target), [])):
-                    self._add(alias, code)
+                key = name_key(target)
+                codes = self.by_name.get(key, [])
+                own = [c for c in codes if self.source[(key, c)] == "name"]
+                for code in own or list(codes):
+                    self._add(alias, code, "alias")
         self.choices = list(self.by_name)
+        self.longest = max((len(n.split()) for n in self.by_name), default=1)
 
-    def _add(self, name: str, code: str) -> None:
-        key = name_key(name)
-        if not key:
-            return
+    def _directions(self) -> dict[str, tuple[str, ...]]:
+        found: dict[str, tuple[str, ...]] = {}
+        for short, counties in ALIASES.items():
+            if " " in short or len(counties) != 1:
+                continue
+            for direction in DIRECTIONS:
+                full = name_key(f"{direction} {counties[0]}")
+                if full in self.by_name:
+                    found[f"{direction} {short}"] = (full,)
+        return found
+
+    def _put(self, key: str, code: str, source: str) -> None:
         codes = self.by_name.setdefault(key, [])
         if code not in codes:
             codes.append(code)
+        self.source.setdefault((key, code), source)
+
+    def _add(self, name: str, code: str, source: str) -> None:
+        key = name_key(name)
+        if not key:
+            return
+        self._put(key, code, source)
         bare = re.sub(r"^city of |, city of$| city$|^the ", "", key).strip()
         for variant in {bare, key.replace("'", ""), bare.replace("'", "")} - {key}:
             if len(variant) > 3:
-                codes = self.by_name.setdefault(variant, [])
-                if code not in codes:
-                    codes.append(code)
+                self._put(variant, code, "variant" if source == "name" else source)
 
     def _candidates(self, codes: Iterable[str], score: float) -> list[Candidate]:
         return [Candidate(c, self.places[c].name, self.places[c].kind, score) for c in codes]
+
+    def protected(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of place names that contain "and" or a comma ("England and Wales",
+        "Bournemouth, Christchurch and Poole"), so list splitting leaves them whole."""
+        tokens = list(TOKEN.finditer(text))
+        words = [t.group(0) for t in tokens]
+        spans = []
+        for size in range(min(len(words), self.longest), 1, -1):
+            for start in range(len(words) - size + 1):
+                if "and" not in words[start:start + size] and "," not in text[
+                        tokens[start].start():tokens[start + size - 1].end()]:
+                    continue
+                if " ".join(words[start:start + size]) in self.by_name:
+                    spans.append((tokens[start].start(), tokens[start + size - 1].end()))
+        return spans
+
+    def is_place(self, phrase: str) -> bool:
+        return phrase in self.by_name
 
     def match(self, text: str) -> AreaMatch:
         """Find the place a question names; `text` has offence and period words removed."""
         wants_force = bool(FORCE_WORDS.search(text))
         wants_local = bool(LOCAL_WORDS.search(text))
         tokens = re.sub(r"[^a-z0-9' ]+", " ", text.replace("-", " ")).split()
-        said = " ".join(t for t in tokens if t not in FILLER)
-        for size in range(min(len(tokens), 7), 0, -1):
+        said = _strip_filler(tokens)
+        for size in range(min(len(tokens), self.longest), 0, -1):
             for start in range(len(tokens) - size + 1):
                 span = " ".join(tokens[start:start + size])
                 if span in FILLER or len(span) < 2:
                     continue
                 codes = self.by_name.get(span)
                 if codes:
-                    return self._decide(self._candidates(codes, 100.0), span, wants_force,
-                                        wants_local)
+                    rest = [t for t in tokens[:start] + tokens[start + size:] if t not in FILLER]
+                    if rest and span != said:
+                        # "East Stafordshire": the exact "East" is a word of a misspelt name.
+                        typo = self._typo(said, wants_force, wants_local)
+                        if typo is not None and typo.status == "ok":
+                            return typo
+                    return self._decide(span, codes, wants_force, wants_local)
         if not said:
-            return AreaMatch("none", "")
+            return AreaMatch("none", "", how="none")
         return self._fuzzy(said, wants_force, wants_local)
+
+    def _typo(self, said: str, wants_force: bool, wants_local: bool) -> AreaMatch | None:
+        """One slip (a letter dropped, added, changed or two swapped) in a name of five letters
+        or more, keeping its first letter: the commonest typo, safe to take and state."""
+        if len(said) < 5:
+            return None
+        from rapidfuzz import fuzz, process
+        from rapidfuzz.distance import OSA
+
+        found = process.extract(said, self.choices, scorer=OSA.distance, score_cutoff=1,
+                                limit=6)
+        names = [name for name, _, _ in found if name[0] == said[0]]
+        codes = list(dict.fromkeys(c for name in names for c in self.by_name[name]))
+        if not codes:
+            return None
+        score = float(max(fuzz.ratio(said, name) for name in names))
+        found_places = self._candidates(codes, score)
+        if len(found_places) > 1 and wants_force:
+            found_places = [c for c in found_places if c.kind == "pfa"] or found_places
+        if len(found_places) > 1 and wants_local:
+            found_places = [c for c in found_places if c.kind == "csp"] or found_places
+        if len(found_places) == 1:
+            return AreaMatch("ok", said, tuple(found_places), "fuzzy")
+        return AreaMatch("ambiguous", said, tuple(found_places[:6]), "fuzzy")
+
+    def leftover(self, text: str, match: AreaMatch) -> list[str]:
+        """Words of `text` that are neither filler nor the place matched nor another place name:
+        what could only be an offence we do not know ("gun" in "gun crime Leeds")."""
+        used = set(match.said.split()) if match.status != "not_found" else set()
+        words = re.sub(r"[^a-z' ]+", " ", text.replace("-", " ")).split()
+        return [w for w in words if w not in FILLER and w not in used and len(w) > 1
+                and w not in self.by_name]
 
     def search(self, text: str, limit: int = 10) -> list[Candidate]:
         """Best-matching places for a name, with scores: what `crimebot areas` lists."""
+        from rapidfuzz import fuzz, process
+
         key = name_key(text)
         found = process.extract(key, self.choices, scorer=fuzz.WRatio, limit=limit * 3)
         best: dict[str, Candidate] = {}
@@ -301,73 +516,197 @@ class Gazetteer:
                     best[code] = Candidate(code, place.name, place.kind, score)
         return sorted(best.values(), key=lambda c: (-c.score, c.name))[:limit]
 
-    def _decide(self, found: list[Candidate], said: str, wants_force: bool,
+    def _decide(self, span: str, codes: list[str], wants_force: bool,
                 wants_local: bool) -> AreaMatch:
+        found = self._candidates(codes, 100.0)
+        sources = {c: self.source.get((span, c), "name") for c in codes}
+
+        def how(code: str) -> tuple[str, str]:
+            source = sources[code]
+            if source in {"la", "former"} and name_key(self.places[code].name) != span:
+                return "alias", span
+            return ("exact" if source in {"name", "variant"} else "alias"), ""
+
+        def one(candidate: Candidate) -> AreaMatch:
+            kind, via = how(candidate.code)
+            return AreaMatch("ok", span, (candidate,), kind, via)
+
+        if len(found) == 1:
+            return one(found[0])
         if wants_force and any(c.kind == "pfa" for c in found):
-            found = [c for c in found if c.kind == "pfa"] + [c for c in found if c.kind != "pfa"]
-            return AreaMatch("ok", said, tuple(found[:1]))
+            return one(next(c for c in found if c.kind == "pfa"))
         if wants_local and any(c.kind == "csp" for c in found):
             found = [c for c in found if c.kind == "csp"]
-        if len(found) == 1:
-            return AreaMatch("ok", said, tuple(found))
+            if len(found) == 1:
+                return one(found[0])
+        # An area's own full name is never ambiguous ("Buckinghamshire" is the area ONS prints
+        # under that name, not the old districts its council took over; "London" is the
+        # region, "City of London" answers to "london" only as a shortened form).
+        own = [c for c in found if sources[c.code] == "name"]
+        if len(own) == 1:
+            return one(own[0])
         order = {"csp": 0, "pfa": 1, "england_and_wales": 2, "country": 3, "region": 4}
-        found.sort(key=lambda c: (order.get(c.kind, 5), c.name))
-        return AreaMatch("ambiguous", said, tuple(found[:6]))
+        found.sort(key=lambda c: (sources[c.code] != "name", order.get(c.kind, 5), c.name))
+        return AreaMatch("ambiguous", span, tuple(found[:6]), "exact")
 
     def _fuzzy(self, said: str, wants_force: bool, wants_local: bool) -> AreaMatch:
         prefixed = [name for name in self.choices
                     if name.startswith(said + " ") and len(said) >= 4]
         codes = list(dict.fromkeys(c for name in prefixed for c in self.by_name[name]))
         if len(codes) == 1:
-            return AreaMatch("ok", said, tuple(self._candidates(codes, 95.0)))
+            return AreaMatch("ok", said, tuple(self._candidates(codes, 95.0)), "partial")
         if len(codes) > 1:
-            return self._decide(self._candidates(codes, 95.0), said, wants_force, wants_local)
-        found = process.extract(said, self.choices, scorer=fuzz.ratio, limit=8, score_cutoff=55)
+            found = self._candidates(codes, 95.0)
+            if wants_force and sum(c.kind == "pfa" for c in found) == 1:
+                return AreaMatch("ok", said, (next(c for c in found if c.kind == "pfa"),),
+                                 "partial")
+            return AreaMatch("ambiguous", said, tuple(found[:6]), "partial")
+        typo = self._typo(said, wants_force, wants_local)
+        if typo is not None:
+            return typo
+        from rapidfuzz import fuzz, process
+
+        found = process.extract(said, self.choices, scorer=fuzz.ratio, limit=8, score_cutoff=60)
         scored: dict[str, Candidate] = {}
         for name, score, _ in found:
+            if name[0] != said[0] and score < 97:
+                # Misspellings keep their first letter; "Ambridge" is not Cambridge.
+                score = min(score, FUZZY_ASKED - 1)
             for code in self.by_name[name]:
                 if code not in scored or scored[code].score < score:
                     place = self.places[code]
-                    scored[code] = Candidate(code, place.name, place.kind, score)
+                    scored[code] = Candidate(code, place.name, place.kind, float(score))
         ranked = sorted(scored.values(), key=lambda c: -c.score)
-        if not ranked or ranked[0].score < 80:
-            return AreaMatch("not_found", said, tuple(ranked[:4]))
+        if not ranked or ranked[0].score < FUZZY_ASKED:
+            return AreaMatch("not_found", said, tuple(c for c in ranked[:4] if c.score >= 60),
+                             "fuzzy")
         close = [c for c in ranked if c.score >= ranked[0].score - 6]
-        if len(close) == 1 or (wants_force and sum(c.kind == "pfa" for c in close) == 1):
-            best = next((c for c in close if c.kind == "pfa"), close[0]) if wants_force \
-                else close[0]
-            return AreaMatch("ok", said, (best,))
-        return AreaMatch("ambiguous", said, tuple(close[:6]))
+        if wants_force and sum(c.kind == "pfa" for c in close) == 1:
+            close = [c for c in close if c.kind == "pfa"]
+        elif wants_local and sum(c.kind == "csp" for c in close) == 1:
+            close = [c for c in close if c.kind == "csp"]
+        if len(close) == 1 and close[0].score >= FUZZY_STATED:
+            return AreaMatch("ok", said, (close[0],), "fuzzy")
+        return AreaMatch("ambiguous", said, tuple(close[:6]), "fuzzy")
+
+
+def _strip_filler(tokens: list[str]) -> str:
+    """The words that name a place: filler dropped from both ends, kept inside ("City of
+    London", "Avon and Somerset")."""
+    start, end = 0, len(tokens)
+    while start < end and tokens[start] in FILLER:
+        start += 1
+    while end > start and tokens[end - 1] in FILLER:
+        end -= 1
+    return " ".join(tokens[start:end])
 
 
 # --- whole questions --------------------------------------------------------------------------
 
-
-def _parse_part(text: str, gazetteer: Gazetteer) -> tuple[str | None, str, AreaMatch,
-                                                          PeriodAsk | None]:
-    period, rest = parse_period(text)
-    offence, offence_said, rest = parse_offence(rest)
-    return offence, offence_said, gazetteer.match(rest), period
+COMPARE = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or)\s+")
+LIST = re.compile(r"\s+and\s+|\s*[,;]\s*")
 
 
-def parse(question: str, gazetteer: Gazetteer) -> Parsed:
-    """Parse a question; comparisons ("A vs B") give two areas or two periods."""
+def _pieces(pattern: re.Pattern[str], text: str,
+            protected: list[tuple[int, int]]) -> list[str]:
+    pieces, last = [], 0
+    for separator in pattern.finditer(text):
+        if any(start <= separator.start() < end for start, end in protected):
+            continue
+        pieces.append(text[last:separator.start()])
+        last = separator.end()
+    pieces.append(text[last:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def _names_a_part(piece: str, gazetteer: Gazetteer) -> bool:
+    """A list item is a place named exactly (or by alias) or a period on its own."""
+    period, words = parse_period(piece)
+    match = gazetteer.match(words)
+    return (match.status in {"ok", "ambiguous"} and match.how in {"exact", "alias"}) or (
+        match.status == "none" and period is not None)
+
+
+def _split(text: str, gazetteer: Gazetteer) -> list[str]:
+    """Parts of a comparison or list ("A vs B", "A or B", "compare A and B", "A, B and C").
+    "and" and commas split only when every item names a place or a period exactly, so
+    "Avn and Somerset" stays one (misspelt) name and "England and Wales" is never split."""
+    protected = gazetteer.protected(text) if (" and " in text or "," in text) else []
+    out: list[str] = []
+    for piece in _pieces(COMPARE, text, protected):
+        items = _pieces(LIST, piece, protected)
+        if len(items) > 1 and all(_names_a_part(item, gazetteer) for item in items):
+            out.extend(items)
+        else:
+            out.append(piece)
+    return out
+
+
+def _find_offence(text: str, index: OffenceIndex) -> tuple[OffenceMatch, str]:
+    """The offence the whole question names, and the text without it. Found before splitting
+    so "crimes against society" or "criminal damage and arson" are never comparison markers."""
+    text = US_SPELLING.sub(lambda m: "offenc" + m.group(1), text)
+    key, phrase, (start, end) = index.find(text)
+    if key is None:
+        return OffenceMatch(None), text
+    rest = (text[:start] + " " + text[end:]).strip()
+    if key == "":
+        return OffenceMatch(None, phrase, "unknown"), rest
+    if phrase in GENERIC_WORDS:
+        return OffenceMatch("all_crime", phrase, "default"), rest
+    return OffenceMatch(key, phrase, "exact" if phrase in index.labels else "alias"), rest
+
+
+def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None) -> Parsed:
+    """Parse a question into one part per place or period asked about."""
+    global _CATALOGUE_INDEX
+    if index is None:
+        if _CATALOGUE_INDEX is None:
+            _CATALOGUE_INDEX = OffenceIndex()
+        index = _CATALOGUE_INDEX
     text = normalise(question)
-    halves = COMPARISON.split(text, maxsplit=1)
-    if len(halves) == 2:
-        first = _parse_part(halves[0], gazetteer)
-        second = _parse_part(halves[1], gazetteer)
-        offence = first[0] or second[0]
-        said = first[1] or second[1]
-        area_a = first[2] if first[2].status != "none" else second[2]
-        area_b = second[2] if second[2].status != "none" else area_a
-        period_a = first[3] or second[3] or PeriodAsk()
-        period_b = second[3] or period_a
-        if area_a.said == area_b.said and area_a.best == area_b.best:
-            return Parsed(text, offence, said, (area_a,), (period_a, period_b))
-        return Parsed(text, offence, said, (area_a, area_b), (period_a, period_b))
-    offence, said, area, period = _parse_part(text, gazetteer)
-    return Parsed(text, offence, said, (area,), (period or PeriodAsk(),))
+    offence, rest = _find_offence(text, index)
+    rest = COMPARE_WORD.sub("", rest)
+    parts: list[tuple[AreaMatch, PeriodAsk | None, str]] = []
+    for piece in _split(rest, gazetteer) or [""]:
+        period, words = parse_period(piece)
+        area = gazetteer.match(words)
+        if area.status == "none" and period is None and parts:
+            continue
+        parts.append((area, period, words))
+    offence = _settle_offence(offence, parts, gazetteer, index)
+    areas = [a for a, _, _ in parts if a.status != "none"]
+    periods = [p for _, p, _ in parts if p is not None]
+    out: list[tuple[AreaMatch, PeriodAsk]] = []
+    for area, period, _ in parts:
+        pair = (area if area.status != "none" else (areas[0] if areas else area),
+                period or (periods[0] if periods else PeriodAsk()))
+        if all((pair[0].said, pair[0].best, pair[1]) != (a.said, a.best, p) for a, p in out):
+            out.append(pair)
+    return Parsed(text, offence.key, offence.said, tuple(a for a, _ in out),
+                  tuple(p for _, p in out), offence)
+
+
+def _settle_offence(offence: OffenceMatch, parts: list[tuple[AreaMatch, PeriodAsk | None, str]],
+                    gazetteer: Gazetteer, index: OffenceIndex) -> OffenceMatch:
+    """No offence, or only a generic word ("crime"): any other word that is not filler and not a
+    place is an offence we do not know, so ask rather than answer total crime."""
+    if offence.how not in {"default", "unknown"}:
+        return offence
+    unknown = [w for area, _, words in parts for w in gazetteer.leftover(words, area)
+               if area.status in {"ok", "ambiguous", "none"}]
+    if offence.how == "unknown":
+        return OffenceMatch(None, offence.said, "unknown", 0.0,
+                            index.suggest(offence.said.split() + unknown))
+    for word in unknown:
+        if len(word) >= 5:
+            found = index.fuzzy(word)
+            if found:
+                return OffenceMatch(found[0], word, "fuzzy", found[2])
+    if unknown:
+        said = " ".join(unknown + ([offence.said] if offence.said else []))
+        return OffenceMatch(None, said, "unknown", 0.0, index.suggest(unknown))
+    return offence
 
 
 def resolve_year(ask: PeriodAsk, held: list[str], today: date) -> tuple[str | None, str]:
@@ -380,6 +719,8 @@ def resolve_year(ask: PeriodAsk, held: list[str], today: date) -> tuple[str | No
         return None, "no figures are held"
     if ask.kind == "latest":
         return with_data[-1], ""
+    if ask.kind == "junk":
+        return None, f"“{ask.said}” is not a year I can read"
     if ask.kind == "end":
         return (ask.end, "") if ask.end in with_data else (None, "that period is not held")
     year = today.year - 1 if ask.kind == "last_year" else ask.year

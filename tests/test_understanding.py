@@ -9,7 +9,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Engine
-from bot.understanding import PeriodAsk, parse_offence, parse_period, resolve_year
+from bot.facts import display
+from bot.understanding import (
+    OffenceIndex,
+    PeriodAsk,
+    normalise,
+    parse,
+    parse_offence,
+    parse_period,
+    resolve_year,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -57,7 +66,93 @@ def test_bare_year_falls_back_to_latest_period_in_that_year():
     "\u202eWrexham\u202c", "burglary \u200bLeeds", "/crime", "/crime@crimebot", "@crimebot",
     "Wrexham vs", "vs vs vs", "2021/22 vs 2022/23", "year to foo 2022", "2099", "1900/01",
 ]))
-def test_any_text_returns_an_answer_and_never_raises(store, text):
-    answer = Engine(store, date(2026, 11, 22)).ask(text)
+def test_any_text_returns_an_answer_and_never_raises(engine, text):
+    answer = engine.ask(text)
     assert answer.status in {"ok", "ambiguous", "not_found", "no_data"}
     assert isinstance(answer.text, str) and answer.text
+    if answer.status != "ok":
+        assert answer.count is None
+
+
+CATALOGUE_INDEX = OffenceIndex()
+
+
+@pytest.fixture(scope="module")
+def engine(store) -> Engine:
+    return Engine(store, date(2026, 11, 22))
+
+
+PLACES = ["Wrexham", "Leeds", "Bedfordshire police", "Cardiff", "Caerdydd", "west yorks",
+          "Cambrige", "Flintshre", "Harrogate", "England and Wales", "London", "BCP", "Kent",
+          "Narnia", "Newcastle", "Manchestr", "Herts", "East Suffolk", ""]
+OFFENCES = ["sexual offences", "sex crimes", "burglary", "burglries", "gun crime", "arson",
+            "stalking", "violent crime", "crime", "", "knife crime", "fraud", "rape",
+            "coercive control", "hate crime", "shoplifting", "total crime", "robbery"]
+WHEN = ["", "2022", "2024", "latest", "last year", "year to June 2025", "2021/22", "20222"]
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(PLACES), st.sampled_from(OFFENCES), st.sampled_from(WHEN),
+       st.sampled_from(["{o} {p} {w}", "{p} {o} {w}", "how many {o} in {p} {w}?"]))
+def test_an_ok_answer_names_only_what_was_asked_or_says_what_it_assumed(engine, place, offence,
+                                                                        when, template):
+    """Whenever the status is ok, the offence and the place come from the question's own words
+    (an exact name or a known alias), or an assumption sentence says what was taken instead."""
+    question = template.format(o=offence, p=place, w=when)
+    answer = engine.ask(question)
+    if answer.status != "ok":
+        assert answer.count is None
+        return
+    asked = normalise(question).replace("-", " ")
+    area, crime = answer.matched["area"], answer.matched["offence"]
+    if area["how"] in {"exact", "alias"}:
+        assert area["said"] in asked
+    else:
+        assert any(answer.area_name and display(answer.area_name) in a
+                   for a in answer.assumptions), answer.text
+    if crime["how"] in {"exact", "alias"}:
+        assert crime["said"] in asked
+    else:
+        assert answer.assumptions, answer.text
+    named = CATALOGUE_INDEX.phrases.get(crime["said"])
+    if answer.offence_key != named and crime["how"] in {"exact", "alias"}:
+        assert any("ONS" in a for a in answer.assumptions), answer.text
+    for sentence in answer.assumptions:
+        assert sentence in answer.text
+
+
+@pytest.mark.parametrize(("text", "how"), [
+    ("burglary leeds", "exact"), ("burglary west yorks", "alias"), ("burglary bcp", "alias"),
+    ("burglary cambrige", "fuzzy"), ("burglary harrogate", "alias"),
+])
+def test_every_place_match_says_how_it_was_made(engine, text, how):
+    parsed = parse(text, engine.gazetteer)
+    assert parsed.areas[0].status == "ok" and parsed.areas[0].how == how
+
+
+@pytest.mark.parametrize(("text", "key", "how"), [
+    ("sexual offences wrexham", "sexual", "exact"), ("sex crimes wrexham", "sexual", "alias"),
+    ("burglries leeds", "burglary", "fuzzy"), ("wrexham 2022", None, "default"),
+    ("crime in leeds", "all_crime", "default"), ("gun crime leeds", None, "unknown"),
+    ("sexual offenses leeds", "sexual", "exact"),
+])
+def test_every_offence_match_says_how_it_was_made(engine, text, key, how):
+    parsed = parse(text, engine.gazetteer)
+    assert (parsed.offence_match.key, parsed.offence_match.how) == (key, how)
+
+
+@pytest.mark.parametrize(("text", "count"), [
+    ("burglary leeds vs bradford", 2), ("compare leeds and bradford burglary", 2),
+    ("burglary leeds or bradford", 2), ("burglary leeds, bradford and york", 3),
+    ("burglary leeds versus bradford", 2), ("criminal damage and arson leeds", 1),
+    ("miscellaneous crimes against society leeds", 1), ("robbery england and wales", 1),
+    ("theft bournemouth, christchurch and poole", 1), ("robbery telford and wrekin", 1),
+])
+def test_lists_and_comparisons_split_only_between_places(engine, text, count):
+    assert len(parse(text, engine.gazetteer).areas) == count
+
+
+def test_junk_years_are_kept_as_junk_not_dropped():
+    assert parse_period("burglary leeds 20222")[0] == PeriodAsk("junk", None, None, "20222")
+    assert resolve_year(PeriodAsk("junk", said="20222"), ["2024-12-31"], date(2026, 1, 1))[0] \
+        is None

@@ -1,0 +1,600 @@
+"""Question → a `Finding`: every number an answer gives, with the basis it stands on.
+
+This is where the rules live that decide what may be said: which area and offence were answered
+and what was assumed to get there, the same 12-month window a year earlier, the record among
+figures of the same window only (never across a gap it does not name or a boundary change),
+the rate ONS publishes or one computed from a population estimate close enough in time, and the
+ONS notes that qualify the figure. Every read is a bounded query (one figure, the year before,
+the national figure or the nearest, the same-window points), so answers stay fast at any store
+size. `bot.wording` turns a Finding into words and never looks anything up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.charts import computed_rate
+from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
+from bot.periods import year_before
+from bot.store import AreaRow, EditionRow, FigureRow, Store
+from bot.understanding import (
+    AreaMatch,
+    Candidate,
+    Gazetteer,
+    OffenceIndex,
+    OffenceMatch,
+    Parsed,
+    PeriodAsk,
+    Place,
+    name_key,
+    parse,
+    resolve_year,
+)
+
+ENGLAND_AND_WALES = "K04000001"
+
+# FALLBACK ONLY — delete at merge with issue 10: the ONS notes now come from the files' own
+# Notes sheets through `Store.notes_for`; this hand-kept table is used only when the store has
+# no `notes` table (a store built before issue 10).
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    ("E23000035", "2022-12-31"): "Devon and Cornwall Police could not supply October–December "
+                                 "2022 data after moving to a new IT system.",
+    ("E23000035", "2021-12-31"): "Devon and Cornwall Police figures are not available in this "
+                                 "edition after its move to a new IT system.",
+    ("E23000005", "2020-03-31"): "Greater Manchester Police supplied no data for part of "
+                                 "2019/20 after moving to a new IT system.",
+}
+
+# Boundary changes the tables make without a new code: figures either side are not the same
+# place, so no change or record is computed across them. (code, first period on the new
+# boundary) → what changed.
+BOUNDARY_CHANGES: dict[str, tuple[str, str]] = {
+    "E22000367": ("2023-12-31", "Dorset's figures take in Christchurch from the year to "
+                                "December 2023 (the December 2024 edition), so earlier Dorset "
+                                "figures cover a smaller area"),
+}
+
+
+Matched = tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
+
+
+# The burglary categories before April 2017, held in the long force series: a question about
+# residential burglary in 2012 is answered with domestic burglary, and says so.
+PRE_2017 = {"residential_burglary": "domestic_burglary",
+            "non_residential_burglary": "non_domestic_burglary"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A candidate offered when a place is ambiguous or an offence unknown; `offence_key` is set
+    when the choice is an offence (the area stays `code`)."""
+
+    code: str
+    name: str
+    kind: str
+    force: str | None = None
+    offence_key: str | None = None
+
+    @property
+    def label(self) -> str:
+        """"Bedford (local area, Bedfordshire)": what a button says."""
+        if self.offence_key:
+            return self.name
+        kinds = {"csp": "local area", "pfa": "police force area",
+                 "england_and_wales": "national", "region": "region", "country": "country",
+                 "other": "other"}
+        where = f", {self.force}" if self.force and self.force != self.name else ""
+        return f"{self.name} ({kinds.get(self.kind, self.kind)}{where})"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Counts a year apart in the same 12-month window; pct is None for small or odd bases."""
+
+    earlier_end: str
+    earlier_count: int
+    later_end: str
+    later_count: int
+    pct: float | None
+
+
+@dataclass(frozen=True)
+class Record:
+    """"Highest/lowest since": only among figures of the same 12-month window, stopping at a
+    boundary change. `since_end` None means the highest/lowest of all `held`; `missing` names
+    the same-window years inside the span that are not held."""
+
+    kind: str
+    since_end: str | None
+    since_count: int | None
+    first_end: str
+    held: int
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Everything one answer may say, as data. kind: "figure", "no_place", "unknown_place",
+    "ask_place", "unknown_offence", "not_held" (no figures for that offence there),
+    "period_not_held", "nothing" (no question), "comparison"."""
+
+    status: str
+    kind: str
+    said: str = ""
+    area: AreaRow | None = None
+    force_name: str | None = None
+    offence_key: str | None = None
+    offence_label: str | None = None
+    offence_noun: str = ""
+    period_end: str | None = None
+    count: int | None = None
+    flag: str | None = None
+    previous_end: str | None = None
+    previous_count: int | None = None
+    previous_state: str = ""
+    change: Change | None = None
+    like_for_like: Change | None = None
+    record: Record | None = None
+    boundary: str = ""
+    rate: float | None = None
+    rate_basis: str = ""
+    rate_missing: str = ""
+    national: FigureRow | None = None
+    national_rate: tuple[float, str] | None = None
+    force_total: FigureRow | None = None
+    notes: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
+    edition: EditionRow | None = None
+    edition_key: str | None = None
+    lead: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    matched: Matched = ()
+    earlier_period: str | None = None
+    later_period: str | None = None
+    held: tuple[str, ...] = ()
+    nearest: tuple[str | None, str | None] = (None, None)
+    split: tuple[tuple[str, int], ...] = ()
+    held_offences: tuple[str, ...] = ()
+    candidates: tuple[Choice, ...] = ()
+    revised: tuple[tuple[EditionRow | None, str, int | None], ...] = ()
+    unreadable: bool = False
+    parts: tuple[Finding, ...] = field(default=())
+
+    @property
+    def assumptions(self) -> tuple[str, ...]:
+        """Every plain sentence that says what was assumed or substituted."""
+        return self.lead + self.after
+
+
+def _matched(area: AreaMatch | None, offence: OffenceMatch | None) -> Matched:
+    out = []
+    if area is not None and area.status == "ok" and area.best is not None:
+        out.append(("area", (("how", area.how), ("said", area.said),
+                             ("score", round(area.best.score, 1)))))
+    if offence is not None:
+        out.append(("offence", (("how", offence.how), ("said", offence.said),
+                                ("score", round(offence.score, 1)))))
+    return tuple(out)
+
+
+class Facts:
+    """Builds Findings from the store; one per Engine, rebuilt indexes after a store swap."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._generation = -1
+        self.gazetteer: Gazetteer | None = None
+        self.index: OffenceIndex | None = None
+        self.offences: dict[str, tuple[str, str | None, str]] = {}
+        self.forces: dict[str, str] = {}
+        self.la_years: dict[str, int] = {}
+        self.latest_lookup = 0
+        self.has_notes = False
+        self.has_revisions = False
+        self.areas: dict[str, AreaRow] = {}
+        self.editions: dict[str, EditionRow] = {}
+        self._periods: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+
+    def sync(self) -> Gazetteer:
+        """Rebuild the name indexes when the store has been swapped for a new edition."""
+        if self.gazetteer is None or self._generation != self.store.generation:
+            every = self.store.areas()
+            self.areas = {a.code: a for a in every}
+            self.editions = {e.key: e for e in self.store.editions()}
+            self._periods = {}
+            areas = [a for a in every if a.offered]
+            offered = {a.code for a in areas}
+            local: list[tuple[str, str]] = []
+            self.la_years = {}
+            for _, la_name, csp_code, year in self.store.local_authorities():
+                key = name_key(la_name)
+                self.la_years[key] = max(self.la_years.get(key, 0), year)
+                if csp_code in offered:
+                    local.append((la_name, csp_code))
+            self.latest_lookup = max(self.la_years.values(), default=0)
+            self.forces = {a.code: a.name for a in every if a.kind == "pfa"}
+            self.gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas],
+                                       self.store.former_names(), local)
+            self.offences = self.store.offence_table()
+            self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
+            self.has_notes = self.store.has_notes()
+            self.has_revisions = self.store.has_revisions()
+            self._generation = self.store.generation
+        return self.gazetteer
+
+    # --- names ---------------------------------------------------------------------------
+
+    def _area(self, code: str) -> AreaRow | None:
+        return self.areas.get(code)
+
+    def _held(self, code: str, key: str) -> list[tuple[str, bool]]:
+        """Which periods are held for an area and offence (dates only), remembered for this
+        store generation: the one list most answers need twice (level, then period)."""
+        found = self._periods.get((code, key))
+        if found is None:
+            if len(self._periods) >= 4096:
+                self._periods.clear()
+            found = self._periods[(code, key)] = self.store.held_periods(code, key)
+        return found
+
+    def _has_counts(self, code: str, key: str) -> bool:
+        return any(has for _, has in self._held(code, key))
+
+    def _edition(self, key: str) -> EditionRow | None:
+        return self.editions.get(key) or self.store.edition(key)
+
+    def label(self, key: str) -> str:
+        offence = BY_KEY.get(key)
+        if offence:
+            return offence.label
+        return self.offences.get(key, (key, None, ""))[0]
+
+    def noun(self, key: str) -> str:
+        offence = BY_KEY.get(key)
+        if offence:
+            return offence.noun
+        label = self.label(key)
+        label = label[0] + label[1:].lower() if label.isupper() else label
+        noun = label[0].lower() + label[1:]
+        return noun if noun.endswith("offences") else f"{noun} offences"
+
+    def _choices(self, candidates: tuple[Candidate, ...]) -> tuple[Choice, ...]:
+        out = []
+        for c in candidates:
+            area = self._area(c.code)
+            force = self.forces.get(area.force_code) if area and area.force_code else None
+            out.append(Choice(c.code, c.name, c.kind, force))
+        return tuple(out)
+
+    # --- questions -------------------------------------------------------------------------
+
+    def for_question(self, question: str, today: date) -> Finding:
+        gazetteer = self.sync()
+        assert self.index is not None
+        parsed = parse(question, gazetteer, self.index)
+        if len(parsed.areas) > 1:
+            return self._comparison(parsed, today)
+        return self._single(parsed.areas[0], parsed.offence_match, parsed.periods[0], today)
+
+    def for_area(self, code: str, offence_key: str, period_end: str | None,
+                 today: date) -> Finding | None:
+        """An exact area, offence and period (None = latest held): what buttons ask for."""
+        self.sync()
+        area = self._area(code)
+        if area is None or not area.offered or offence_key not in self.offences:
+            return None
+        match = AreaMatch("ok", area.name, (Candidate(area.code, area.name, area.kind, 100.0),))
+        ask = PeriodAsk("end", period_end) if period_end else PeriodAsk()
+        return self._single(match, OffenceMatch(offence_key, self.label(offence_key), "exact"),
+                            ask, today)
+
+    def _single(self, match: AreaMatch, offence: OffenceMatch, ask: PeriodAsk,
+                today: date) -> Finding:
+        offence_key = offence.key
+        if offence.how == "unknown":
+            area = self._area(match.best.code) if match.status == "ok" and match.best \
+                else None
+            code = area.code if area else ENGLAND_AND_WALES
+            choices = tuple(Choice(code, self.label(k), "offence", offence_key=k)
+                            for k in offence.candidates if k in self.offences)
+            return Finding("not_found", "unknown_offence", said=offence.said, area=area,
+                           candidates=choices, matched=_matched(match, offence))
+        if match.status == "none":
+            if offence.how == "default" and not offence.said and ask.said == "":
+                return Finding("not_found", "nothing")
+            return Finding("not_found", "no_place", offence_key=offence_key,
+                           offence_label=self.label(offence_key or "all_crime"),
+                           matched=_matched(None, offence))
+        key = offence_key or "all_crime"
+        if match.status in {"not_found", "ambiguous"}:
+            return Finding(match.status, "unknown_place" if match.status == "not_found"
+                           else "ask_place", said=match.said, offence_key=key,
+                           offence_label=self.label(key),
+                           period_end=ask.end if ask.kind == "end" else None,
+                           candidates=self._choices(match.candidates),
+                           matched=_matched(None, offence))
+        best = match.best
+        assert best is not None
+        area = self._area(best.code)
+        assert area is not None
+        lead = list(self._place_assumptions(match, area))
+        lead.extend(self._offence_assumptions(offence))
+        area, key, moved = self._level(area, key)
+        lead.extend(moved)
+        return self._figure(area, key, ask, today, tuple(lead), _matched(match, offence))
+
+    def _place_assumptions(self, match: AreaMatch, area: AreaRow) -> list[str]:
+        shown = display(area.name)
+        if match.how in {"fuzzy", "partial"}:
+            return [f"Taking ‘{match.said}’ as {shown}."]
+        if match.via:
+            said = match.via.title()
+            year = self.la_years.get(match.via, 0)
+            if year and year < self.latest_lookup:
+                return [f"{said} is no longer a council area of its own; ONS now counts it in "
+                        f"{shown}."]
+            return [f"{said} is counted in the {shown} community safety partnership area."]
+        return []
+
+    def _offence_assumptions(self, offence: OffenceMatch) -> list[str]:
+        if offence.how == "fuzzy" and offence.key:
+            return [f"Taking ‘{offence.said}’ as {self.noun(offence.key)}."]
+        if offence.how == "default":
+            if offence.said:
+                return [f"‘{offence.said.capitalize()}’ is taken as total recorded crime, "
+                        "which excludes fraud."]
+            return ["No offence was named, so this is total recorded crime (excluding fraud)."]
+        return []
+
+    def _level(self, area: AreaRow, key: str) -> tuple[AreaRow, str, list[str]]:
+        """The finest category ONS holds for this area, moving to the force or to England and
+        Wales only where ONS publishes the offence there alone; every move is stated."""
+        offence = BY_KEY.get(key)
+        national_only = offence is not None and offence.level == "national" and not offence.parent
+        if not national_only and self._has_counts(area.code, key):
+            return area, key, []
+        if offence and offence.level == "force" and area.kind == "csp" and area.force_code:
+            force = self._area(area.force_code)
+            if force is not None:
+                return force, key, [
+                    f"ONS publishes {self.noun(key)} for police force areas, not for local "
+                    f"areas such as {display(area.name)}; here is the figure for "
+                    f"{self.forces.get(area.force_code, display(force.name))}."]
+        wanted, parent = key, self.offences.get(key, ("", None, ""))[1]
+        while parent and area.kind != "england_and_wales":
+            if self._has_counts(area.code, parent):
+                return area, parent, [
+                    f"ONS does not publish {self.noun(wanted)} separately for "
+                    f"{display(area.name)}; this is {self.noun(parent)}, which includes them."]
+            parent = self.offences.get(parent, ("", None, ""))[1]
+        if area.kind != "england_and_wales":
+            national = self._area(ENGLAND_AND_WALES)
+            if national is not None and self._has_counts(ENGLAND_AND_WALES, key):
+                why = CAVEATS["fraud"] if key == "fraud" else (
+                    f"ONS publishes {self.noun(key)} only for England and Wales as a whole.")
+                return national, key, [f"There is no figure for {display(area.name)}: {why} "
+                                       "Here is the England and Wales figure."]
+        return area, key, []
+
+    # --- one figure ------------------------------------------------------------------------
+
+    def _figure(self, area: AreaRow, key: str, ask: PeriodAsk, today: date,
+                lead: tuple[str, ...], matched: Matched) -> Finding:
+        base = dict(area=area, offence_key=key, offence_label=self.label(key),
+                    offence_noun=self.noun(key), lead=lead, matched=matched,
+                    force_name=self.forces.get(area.force_code or "") if area.force_code
+                    else None)
+        rows = self._held(area.code, key)
+        if not rows:
+            held = [k for k in self.store.offences_held(area.code) if k in BY_KEY]
+            return Finding("no_data", "not_held", held_offences=tuple(held[:8]), **base)
+        counted = [p for p, has in rows if has]
+        period_end, how = resolve_year(ask, counted, today)
+        if period_end is None:
+            older = PRE_2017.get(key)
+            if older and ask.kind in {"year", "end"}:
+                held_before = [p for p, has in self._held(area.code, older) if has]
+                if resolve_year(ask, held_before, today)[0] is not None:
+                    lead = (*lead, f"ONS split burglary differently before April 2017; for that "
+                                   f"period it holds {self.noun(older)}.")
+                    return self._figure(area, older, ask, today, lead, matched)
+            return self._not_held(area, key, ask, rows, counted, how, base)
+        figure = self.store.figure_row(area.code, key, period_end)
+        assert figure is not None and figure.count is not None
+        after = (how,) if how else ()
+        index = counted.index(period_end)
+        previous_end = year_before(period_end)
+        boundary = self._boundary(area.code, previous_end, period_end)
+        previous = None if boundary else self.store.figure_row(area.code, key, previous_end)
+        state, change = self._previous(figure, previous)
+        like = None
+        if state == "not_held" and not boundary:
+            like = self._like_for_like(area.code, key, counted, period_end)
+        notes = self._notes(area, key, period_end)
+        revised = self._revised(area.code, key, figure)
+        if previous is not None and previous.count is None:
+            notes += tuple(n for n in self._notes(area, key, previous_end) if n not in notes)
+        national = force_total = None
+        if area.kind != "england_and_wales":
+            national = (self.store.figure_row(ENGLAND_AND_WALES, key, period_end)
+                        or self.store.nearest_figure(ENGLAND_AND_WALES, key, period_end))
+        if area.kind in {"csp", "other"} and area.force_code:
+            force_total = self.store.figure_row(area.force_code, key, period_end)
+        rate, basis, missing = self._rate(area.code, figure)
+        national_rate = None
+        if national is not None and national.count is not None and rate is not None:
+            ew_rate, ew_basis, _ = self._rate(ENGLAND_AND_WALES, national)
+            national_rate = (ew_rate, ew_basis) if ew_rate is not None else None
+        caveats = [caveat_for(key), CAVEATS["general"]]
+        if area.kind in {"csp", "other"}:
+            caveats.append(LOCAL_CAUTION)
+        return Finding(
+            "ok", "figure", period_end=period_end, count=figure.count, flag=figure.flag,
+            previous_end=previous_end, previous_count=previous.count if previous else None,
+            previous_state="boundary" if boundary else state, change=change, like_for_like=like,
+            record=self._record(area.code, key, figure), boundary=boundary, rate=rate,
+            rate_basis=basis, rate_missing=missing, national=national,
+            national_rate=national_rate, force_total=force_total, notes=notes,
+            caveats=tuple(c for c in caveats if c), edition=self._edition(figure.edition),
+            edition_key=figure.edition, after=after, revised=revised,
+            earlier_period=counted[index - 1] if index > 0 else None,
+            later_period=counted[index + 1] if index + 1 < len(counted) else None, **base)
+
+    def _not_held(self, area: AreaRow, key: str, ask: PeriodAsk, rows: list[tuple[str, bool]],
+                  counted: list[str], how: str, base: dict) -> Finding:
+        """A period not held: name the nearest held periods either side, and any ONS note."""
+        target = ask.end or (f"{ask.year}-12-31" if ask.year else None)
+        missing = next((p for p, has in reversed(rows) if not has and (
+            p == ask.end or (ask.year and p.startswith(f"{ask.year}-")))), None)
+        notes = self._notes(area, key, missing) if missing else ()
+        before = max((p for p in counted if target and p < target), default=None)
+        after = min((p for p in counted if target and p > target), default=None)
+        split: tuple[tuple[str, int], ...] = ()
+        if ask.end:
+            split = tuple((self.label(k), f.count) for k, (_, parent, _) in
+                          sorted(self.offences.items()) if parent == key and k in BY_KEY
+                          for f in [self.store.figure_row(area.code, k, ask.end)]
+                          if f is not None and f.count is not None)
+        return Finding("no_data", "period_not_held", said=ask.said or how,
+                       unreadable=ask.kind == "junk",
+                       period_end=missing, held=tuple(counted), nearest=(before, after),
+                       split=split, notes=notes, **base)
+
+    def _boundary(self, code: str, earlier: str, later: str) -> str:
+        change = BOUNDARY_CHANGES.get(code)
+        if change and earlier < change[0] <= later:
+            return change[1]
+        return ""
+
+    @staticmethod
+    def _previous(figure: FigureRow, previous: FigureRow | None) -> tuple[str, Change | None]:
+        if previous is None:
+            return "not_held", None
+        if previous.count is None:
+            return "not_published", None
+        if previous.flag == "partial":
+            return "partial", None
+        count = figure.count or 0
+        if previous.count <= 0 or count < 0:
+            return "small_or_negative", None
+        pct = round(100.0 * (count - previous.count) / previous.count, 1)
+        if min(count, previous.count) < 50:
+            pct = None
+        return "held", Change(previous.period_end, previous.count, figure.period_end, count, pct)
+
+    def _like_for_like(self, code: str, key: str, counted: list[str],
+                       period_end: str) -> Change | None:
+        """The latest change held between a period and the same window a year earlier, for a
+        figure whose own year before is not held ("has it gone up?" still gets an answer)."""
+        held = set(counted)
+        for later in reversed(counted):
+            if later >= period_end or year_before(later) not in held:
+                continue
+            if self._boundary(code, year_before(later), later):
+                continue
+            a = self.store.figure_row(code, key, year_before(later))
+            b = self.store.figure_row(code, key, later)
+            if a and b and a.count and b.count is not None and a.count > 0:
+                pct = round(100.0 * (b.count - a.count) / a.count, 1)
+                return Change(a.period_end, a.count, b.period_end, b.count,
+                              pct if min(a.count, b.count) >= 50 else None)
+        return None
+
+    def _record(self, code: str, key: str, figure: FigureRow) -> Record | None:
+        """Highest/lowest among held figures of the same 12-month window, stopping at a
+        boundary change, naming the years inside the span that are not held."""
+        points = self.store.same_window(code, key, figure.period_end)
+        change = BOUNDARY_CHANGES.get(code)
+        if change:
+            points = [p for p in points if (p.period_end >= change[0]) ==
+                      (figure.period_end >= change[0])]
+        if len(points) < 3 or figure.count is None or points[-1].period_end != figure.period_end:
+            return None
+        count, earlier = figure.count, points[:-1]
+        higher = [p for p in earlier if (p.count or 0) >= count]
+        lower = [p for p in earlier if (p.count or 0) <= count]
+        if not higher:
+            kind, since = "highest", None
+        elif not lower:
+            kind, since = "lowest", None
+        elif higher[-1].period_end < lower[-1].period_end:
+            kind, since = "highest", higher[-1]
+        else:
+            kind, since = "lowest", lower[-1]
+        start = since or points[0]
+        if since is not None and points.index(since) > len(points) - 3:
+            return None
+        years = {int(p.period_end[:4]) for p in points}
+        first_year, last_year = int(start.period_end[:4]), int(figure.period_end[:4])
+        missing = tuple(f"{y}{figure.period_end[4:]}" for y in range(first_year + 1, last_year)
+                        if y not in years)
+        return Record(kind, since.period_end if since else None,
+                      since.count if since else None, points[0].period_end, len(points),
+                      missing)
+
+    def _rate(self, code: str, figure: FigureRow) -> tuple[float | None, str, str]:
+        """ONS's published rate where there is one, else one computed under the shared rule."""
+        if figure.rate is not None:
+            return round(figure.rate, 2), figure.rate_basis or "ONS published rate", ""
+        if figure.count is None:
+            return None, "", "the figure was not published"
+        year = int(figure.period_end[:4])
+        rate, why = computed_rate(figure.count, year, self.store.population(code, year))
+        if rate is None:
+            return None, "", why
+        return round(rate, 2), why, ""
+
+    def _revised(self, code: str, key: str,
+                 figure: FigureRow) -> tuple[tuple[EditionRow | None, str, int | None], ...]:
+        """Earlier editions that printed a different count for this figure (newest wins)."""
+        if not self.has_revisions:
+            return ()
+        return tuple((self._edition(edition), edition, count)
+                     for edition, count in self.store.revisions(code, key, figure.period_end)
+                     if edition != figure.edition and count != figure.count)
+
+    def _notes(self, area: AreaRow, key: str, period_end: str) -> tuple[str, ...]:
+        if self.has_notes:
+            return tuple(self.store.notes_for(area.code, key, period_end))
+        gap = KNOWN_GAPS.get((area.force_code or area.code, period_end), "")
+        return (gap,) if gap else ()
+
+    # --- comparisons -----------------------------------------------------------------------
+
+    def _comparison(self, parsed: Parsed, today: date) -> Finding:
+        parts = [self._single(area, parsed.offence_match, period, today)
+                 for area, period in zip(parsed.areas, parsed.periods, strict=True)]
+        bad = next((p for p in parts if p.status != "ok"), None)
+        if bad is not None:
+            return Finding(bad.status, bad.kind, said=bad.said, area=bad.area,
+                           offence_key=bad.offence_key, offence_label=bad.offence_label,
+                           candidates=bad.candidates, parts=tuple(parts), matched=bad.matched,
+                           held=bad.held, nearest=bad.nearest, notes=bad.notes,
+                           offence_noun=bad.offence_noun, period_end=bad.period_end,
+                           split=bad.split, held_offences=bad.held_offences,
+                           lead=bad.lead)
+        same_area = len({p.area.code for p in parts if p.area}) == 1
+        if same_area:
+            parts.sort(key=lambda p: p.period_end or "")
+        top = parts[-1] if same_area else parts[0]
+        boundary = ""
+        if same_area and top.area is not None:
+            boundary = self._boundary(top.area.code, parts[0].period_end or "",
+                                      top.period_end or "")
+        return Finding("ok", "comparison", boundary=boundary, area=top.area,
+                       force_name=top.force_name,
+                       offence_key=top.offence_key, offence_label=top.offence_label,
+                       offence_noun=top.offence_noun, period_end=top.period_end,
+                       count=top.count, previous_end=top.previous_end,
+                       previous_count=top.previous_count, previous_state=top.previous_state,
+                       change=top.change,
+                       rate=top.rate, edition=top.edition, edition_key=top.edition_key,
+                       earlier_period=top.earlier_period, later_period=top.later_period,
+                       matched=top.matched, parts=tuple(parts))
+
+
+def display(name: str) -> str:
+    """ONS's "Bristol, City of" as a reporter writes it: "Bristol"."""
+    return re.sub(r", (City|County) of$", "", name)

@@ -1,0 +1,317 @@
+"""A `Finding` → the words of a reply. Pure: no store, no look-ups, nothing but the Finding.
+
+The reply follows the reporting guide's order (what was assumed, figure and force, the year
+before, series context, rate against England and Wales, wider picture, ONS notes, caveats,
+source). Every rule about what may be said was settled in `bot.facts`; this module only says it,
+so each wording rule is tested on hand-built Findings in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.facts import Change, Finding, Record, display
+from bot.periods import MONTH_NAMES, short
+from bot.periods import label as period_label
+from bot.store import EditionRow
+
+HELP = ("Ask me about police recorded crime in England and Wales, for example: "
+        "“sexual offences Wrexham 2022”, “burglaries in Leeds last year”, "
+        "“violent crime Bedfordshire police latest” or “shoplifting Manchester 2024 vs 2023”.")
+
+SINGULAR = {"offences": "offence", "crimes": "crime", "burglaries": "burglary",
+            "robberies": "robbery", "thefts": "theft", "homicides": "homicide", "rapes": "rape"}
+_NOTE = re.compile(r"\s*\[\s*note[^\]]*\]", re.IGNORECASE)
+
+
+def num(value: int) -> str:
+    return f"{value:,}"
+
+
+def pct(value: float) -> str:
+    return f"{abs(value):.0f}%" if abs(value) >= 1 else f"{abs(value):.1f}%"
+
+
+def rate_text(value: float) -> str:
+    return f"{value:.1f}" if value >= 0.95 else f"{value:.2f}"
+
+
+def counted(count: int, noun: str) -> str:
+    """"536 sexual offences", but "1 sexual offence"."""
+    if count == 1:
+        words = noun.split(" ")
+        for index, word in enumerate(words):
+            if word in SINGULAR:
+                words[index] = SINGULAR[word]
+                break
+        noun = " ".join(words)
+    return f"{num(count)} {noun}"
+
+
+def force_phrase(name: str | None) -> str:
+    """"North Wales" → "North Wales Police"; names that already say police are kept."""
+    if not name:
+        return "Police"
+    if re.search(r"\b(police|constabulary)\b", name, re.I):
+        return name
+    return f"{name} Police"
+
+
+def periods_held(periods: tuple[str, ...]) -> str:
+    """A compact list of held periods: "Dec 2021, Dec 2022 … Jun 2025" or a range."""
+    if len(periods) <= 6:
+        return ", ".join(short(p) for p in periods)
+    return f"{short(periods[0])} to {short(periods[-1])} ({len(periods)} periods)"
+
+
+def window(period_end: str) -> str:
+    """"2024-12-31" → "years to December": the name of a 12-month window."""
+    return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
+
+
+def _years(ends: tuple[str, ...]) -> str:
+    years = [int(e[:4]) for e in ends]
+    runs: list[tuple[int, int]] = []
+    for year in years:
+        if runs and runs[-1][1] == year - 1:
+            runs[-1] = (runs[-1][0], year)
+        else:
+            runs.append((year, year))
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def headline(f: Finding) -> str:
+    assert f.area is not None and f.count is not None and f.period_end is not None
+    area, noun, when = f.area, f.offence_noun, period_label(f.period_end)
+    what = counted(f.count, noun)
+    if area.kind == "england_and_wales":
+        text = f"Police in England and Wales recorded {what} in {when}"
+    elif area.kind in {"region", "country"}:
+        text = f"Police in {display(area.name)} recorded {what} in {when}"
+    elif area.kind == "pfa" or area.code == "x-british-transport-police":
+        text = f"{force_phrase(area.name)} recorded {what} in {when}"
+    else:
+        text = f"{force_phrase(f.force_name)} recorded {what} in {display(area.name)} in {when}"
+    text += ", ONS figures show."
+    if f.flag == "derived":
+        text += (" This total is the sum of its ONS offence groups: the series does not print "
+                 "it for this period.")
+    return text
+
+
+def change_sentence(change: Change, *, lead: str = "That is") -> str:
+    earlier = period_label(change.earlier_end)
+    diff = change.later_count - change.earlier_count
+    if diff == 0:
+        return f"{lead} unchanged from {earlier}."
+    direction = "up" if diff > 0 else "down"
+    if change.pct is None:
+        return (f"{lead} {direction} {num(abs(diff))} from {num(change.earlier_count)} in "
+                f"{earlier} (small numbers, so no percentage is given).")
+    word = "a rise" if diff > 0 else "a fall"
+    return f"{lead} {direction} from {num(change.earlier_count)} in {earlier}, {word} of " \
+           f"{pct(change.pct)}."
+
+
+def previous_sentence(f: Finding) -> str:
+    assert f.previous_end is not None
+    before = period_label(f.previous_end)
+    if f.previous_state == "held" and f.change is not None:
+        return change_sentence(f.change)
+    if f.previous_state == "boundary":
+        return f"No change is given: {f.boundary}."
+    if f.previous_state == "not_published":
+        return f"The figure for {before} was not published (not available), so no change is " \
+               "given."
+    if f.previous_state == "partial":
+        return f"The figure for {before} is incomplete, so no change is given."
+    if f.previous_state == "small_or_negative":
+        return (f"The year before, {before}, the published count was "
+                f"{num(f.previous_count or 0)}; no percentage change is given for counts this "
+                "small or negative.")
+    text = f"No figure for {before} is held, so there is no year-on-year comparison."
+    if f.like_for_like is not None:
+        change = f.like_for_like
+        text += (f" The latest like-for-like change held is for {period_label(change.later_end)}: "
+                 + change_sentence(change, lead="it was"))
+    return text
+
+
+def record_sentence(record: Record, count: int, period_end: str) -> str:
+    """Series context for one window; gaps inside the span are named, never jumped silently."""
+    name = window(period_end)
+    if record.since_end is None:
+        text = (f"It is the {record.kind} of the {record.held} {name} held, "
+                f"{record.first_end[:4]}–{period_end[:4]}")
+    else:
+        text = (f"It is the {record.kind} for a year to {name.split(' to ')[1]} "
+                f"since {period_label(record.since_end)} ({num(record.since_count or 0)}); "
+                f"the {name} held start in {record.first_end[:4]}")
+    if record.missing:
+        verb = "is" if len(record.missing) == 1 else "are"
+        text += f"; {_years(record.missing)} {verb} not held"
+    return text + "."
+
+
+def rate_sentence(f: Finding) -> str:
+    if f.rate is None:
+        if not f.rate_missing or f.area is None:
+            return ""
+        return f"No rate per 1,000 residents is given: {f.rate_missing}."
+    text = f"That is {rate_text(f.rate)} per 1,000 residents ({f.rate_basis})"
+    if f.national_rate is not None and f.national is not None:
+        mine, theirs = rate_text(f.rate), rate_text(f.national_rate[0])
+        relation = ("in line with" if mine == theirs else
+                    "above" if f.rate > f.national_rate[0] else "below")
+        when = "" if f.national.period_end == f.period_end else \
+            f" for {period_label(f.national.period_end)}"
+        text += (f", {relation} the England and Wales rate of {theirs}{when} "
+                 f"({f.national_rate[1]})")
+    return text + "."
+
+
+def wider_sentence(f: Finding) -> str:
+    parts: list[str] = []
+    if f.force_total is not None and f.area is not None and f.area.force_code:
+        name = force_phrase(f.force_name)
+        if f.force_total.count is not None:
+            parts.append(f"{name} as a whole recorded {num(f.force_total.count)}")
+        else:
+            parts.append(f"the figure for {name} as a whole was not published for this period")
+    if f.national is not None and f.national.count is not None:
+        if f.national.period_end == f.period_end:
+            parts.append(f"England and Wales recorded {num(f.national.count)}")
+        else:
+            parts.append(f"no England and Wales figure for this period is held (nearest: "
+                         f"{num(f.national.count)} in {period_label(f.national.period_end)})")
+    return f"In the same period, {'; '.join(parts)}." if parts else ""
+
+
+def edition_name(edition: EditionRow | None, key: str | None = None) -> str:
+    """The edition as its tables name it: the dataset and "year ending <month year>" from the
+    period the tables cover (a cover title can be wrong, and titles carry "[note n]")."""
+    if edition is None:
+        return key or ""
+    ending = period_label(edition.period_end).replace("the year to", "year ending")
+    return f"{_NOTE.sub('', edition.dataset)}, {ending}"
+
+
+def source_line(edition: EditionRow | None) -> str:
+    if edition is None:
+        return "Source: ONS police recorded crime."
+    published = (f", published {date.fromisoformat(edition.published):%-d %B %Y}"
+                 if edition.published else "")
+    dataset = _NOTE.sub("", edition.dataset)
+    if edition.key.startswith("pfa-series"):
+        return (f"Source: ONS / Home Office police recorded crime — {dataset}, the ONS open "
+                f"data series of rolling 12-month totals by police force area, which ends with "
+                f"{period_label(edition.period_end)}{published}.")
+    ending = period_label(edition.period_end).replace("the year to", "year ending")
+    return f"Source: ONS / Home Office police recorded crime — {dataset}, edition {ending}" \
+           f"{published}."
+
+
+def figure_paragraphs(f: Finding) -> list[str]:
+    assert f.count is not None and f.period_end is not None
+    first = " ".join([*f.lead, headline(f)])
+    paragraphs = [first, *f.after, previous_sentence(f)]
+    if f.record is not None:
+        paragraphs.append(record_sentence(f.record, f.count, f.period_end))
+    for sentence in (rate_sentence(f), wider_sentence(f)):
+        if sentence:
+            paragraphs.append(sentence)
+    paragraphs.extend(f.notes)
+    if f.revised:
+        paragraphs.append("ONS has revised this figure since it was first published: " + "; ".join(
+            f"{edition_name(edition, key)} printed "
+            + (num(count) if count is not None else "no figure")
+            for edition, key, count in f.revised) + ".")
+    paragraphs.append("Caveat: " + " ".join(f.caveats))
+    paragraphs.append(source_line(f.edition))
+    return paragraphs
+
+
+def not_held_text(f: Finding) -> str:
+    assert f.area is not None
+    name, noun = display(f.area.name), f.offence_noun
+    if f.kind == "not_held":
+        text = f"No {noun} figures are held for {name}."
+        if f.held_offences:
+            text += " Figures held there include: " + ", ".join(
+                k.replace("_", " ") for k in f.held_offences) + "."
+        return " ".join([*f.lead, text])
+    if f.period_end:
+        text = (f"ONS published no {noun} figure for {name} for {period_label(f.period_end)} "
+                "(marked as not available).")
+    elif f.unreadable:
+        text = f"I couldn't read “{f.said}” as a year, so I haven't guessed one."
+    else:
+        text = f"No {(f.offence_label or noun).lower()} figures for {name} for “{f.said}”."
+    text = " ".join([*f.lead, text, *f.notes])
+    before, after = f.nearest
+    near = [f"{period_label(before)} (before it)" if before else "",
+            f"{period_label(after)} (after it)" if after else ""]
+    near = [n for n in near if n]
+    if near:
+        text += (" The nearest period held is " if len(near) == 1 else
+                 " The nearest periods held are ") + " and ".join(near) + "."
+    text += f" Periods held: {periods_held(f.held)}."
+    if f.split:
+        text += (" For that period the figures held are split: "
+                 + "; ".join(f"{label.lower()}: {num(count)}" for label, count in f.split) + ".")
+    return text
+
+
+def comparison_text(f: Finding) -> str:
+    lines = [f"{display(p.area.name if p.area else '')}, {period_label(p.period_end or '')}: "
+             f"{num(p.count or 0)}" for p in f.parts]
+    summary = "Side by side (" + (f.offence_label or "").lower() + "):\n" + "\n".join(lines)
+    codes = {p.area.code for p in f.parts if p.area}
+    if len(codes) == 1 and len(f.parts) >= 2:
+        first, last = f.parts[0], f.parts[-1]
+        if f.boundary:
+            summary += f"\nNo change is given: {f.boundary}."
+        elif first.count and last.count is not None and first.period_end and last.period_end:
+            diff = last.count - first.count
+            when = (f"from {period_label(first.period_end)} to "
+                    f"{period_label(last.period_end)}")
+            if diff == 0:
+                summary += f"\nChange {when}: unchanged."
+            elif first.count > 0 and min(first.count, last.count) >= 50:
+                summary += (f"\nChange {when}: {'up' if diff > 0 else 'down'} "
+                            f"{pct(100 * diff / first.count)}.")
+            else:
+                summary += f"\nChange {when}: {'up' if diff > 0 else 'down'} {num(abs(diff))}."
+    return "\n\n".join([summary, *(text(p) for p in f.parts)])
+
+
+def text(f: Finding) -> str:
+    """The reply as plain text, paragraphs split by blank lines."""
+    if f.kind == "comparison":
+        return comparison_text(f)
+    if f.kind == "figure":
+        return "\n\n".join(figure_paragraphs(f))
+    if f.kind == "nothing":
+        return "I couldn't find a place or an offence in that. " + HELP
+    if f.kind == "no_place":
+        return "Which area? Name a council area, a police force or “England and Wales”. " + HELP
+    if f.kind == "unknown_offence":
+        said = f" “{f.said}”" if f.said else ""
+        out = f"I don't know the offence{said}, so I haven't guessed."
+        if f.candidates:
+            out += " Did you mean: " + "; ".join(c.label.lower() for c in f.candidates) + "?"
+        return out + " Or ask for “all crime”. " + HELP
+    if f.kind == "unknown_place":
+        out = f"I couldn't find a place called “{f.said}”."
+        if f.candidates:
+            return out + " Did you mean: " + "; ".join(c.label for c in f.candidates) + "?"
+        return out + " " + HELP
+    if f.kind == "ask_place":
+        return (f"“{f.said}” could mean more than one area. Which one did you mean? "
+                + "; ".join(c.label for c in f.candidates) + ".")
+    return not_held_text(f)
+
+
+def matched_json(f: Finding) -> dict:
+    return {part: dict(items) for part, items in f.matched}

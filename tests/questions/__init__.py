@@ -1,0 +1,1 @@
+"""Reporter-style questions and an independent oracle that reads the store with plain SQL."""

@@ -1,0 +1,145 @@
+"""Wording rules on hand-built Findings: no store, no ONS files, milliseconds each."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot import wording
+from bot.facts import Change, Choice, Finding, Record
+from bot.store import AreaRow, EditionRow, FigureRow
+
+WREXHAM = AreaRow("W14000006", "Wrexham", "csp", "W15000001", True)
+KENT = AreaRow("E23000032", "Kent", "pfa", "E23000032", True)
+CSP_EDITION = EditionRow("csp-2022-12-31", "CSP tables", "Recorded crime data by Community "
+                         "Safety Partnership area", "2022-12-31", "2023-04-27")
+
+
+def figure(**changes: object) -> Finding:
+    base = Finding(
+        "ok", "figure", area=WREXHAM, force_name="North Wales", offence_key="sexual",
+        offence_label="Sexual offences", offence_noun="sexual offences",
+        period_end="2022-12-31", count=536, previous_end="2021-12-31", previous_count=461,
+        previous_state="held", change=Change("2021-12-31", 461, "2022-12-31", 536, 16.3),
+        caveats=("Sexual caveat.", "General caveat."), edition=CSP_EDITION)
+    return replace(base, **changes)
+
+
+def test_the_headline_names_force_place_and_period():
+    assert wording.text(figure()).startswith(
+        "North Wales Police recorded 536 sexual offences in Wrexham in the year to December "
+        "2022, ONS figures show.\n\nThat is up from 461 in the year to December 2021, a rise "
+        "of 16%.")
+
+
+def test_assumptions_open_the_first_paragraph_so_they_cannot_be_missed():
+    text = wording.text(figure(lead=("Taking ‘wrexhm’ as Wrexham.",)))
+    assert text.startswith("Taking ‘wrexhm’ as Wrexham. North Wales Police recorded 536")
+
+
+def test_small_counts_give_the_absolute_change():
+    small = figure(count=12, change=Change("2021-12-31", 9, "2022-12-31", 12, None))
+    assert "That is up 3 from 9 in the year to December 2021 (small numbers, so no " \
+        "percentage is given)." in wording.text(small)
+
+
+def test_a_missing_year_before_gives_the_latest_like_for_like_change():
+    text = wording.text(figure(
+        period_end="2025-06-30", previous_end="2024-06-30", previous_state="not_held",
+        change=None, like_for_like=Change("2023-12-31", 450, "2024-12-31", 478, 6.2)))
+    assert "No figure for the year to June 2024 is held" in text
+    assert ("The latest like-for-like change held is for the year to December 2024: it was up "
+            "from 450 in the year to December 2023, a rise of 6%.") in text
+
+
+def test_a_boundary_change_gives_no_change():
+    text = wording.text(figure(previous_state="boundary", change=None,
+                               boundary="Dorset took in Christchurch"))
+    assert "No change is given: Dorset took in Christchurch." in text
+    assert "a rise of" not in text
+
+
+def test_a_record_names_its_window_and_its_gaps():
+    record = Record("highest", "2016-12-31", 900, "2008-12-31", 14, ("2019-12-31", "2020-12-31"))
+    sentence = wording.record_sentence(record, 1000, "2024-12-31")
+    assert sentence == ("It is the highest for a year to December since the year to December "
+                        "2016 (900); the years to December held start in 2008; 2019–2020 are "
+                        "not held.")
+    whole = Record("lowest", None, None, "2021-12-31", 4, ())
+    assert wording.record_sentence(whole, 5, "2024-12-31") == (
+        "It is the lowest of the 4 years to December held, 2021–2024.")
+
+
+def test_no_rate_says_why():
+    text = wording.text(figure(rate_missing="no population estimate is held for the area"))
+    assert "No rate per 1,000 residents is given: no population estimate is held for the area." \
+        in text
+
+
+def test_a_rate_is_set_against_the_national_rate_with_both_bases():
+    national = FigureRow("2022-12-31", 200000, None, None, "x")
+    text = wording.text(figure(rate=4.0, rate_basis="ONS published rate, mid-2021 population",
+                               national=national,
+                               national_rate=(3.3, "computed from the mid-2022 population")))
+    assert ("That is 4.0 per 1,000 residents (ONS published rate, mid-2021 population), above "
+            "the England and Wales rate of 3.3 (computed from the mid-2022 population).") in text
+
+
+def test_a_derived_total_is_labelled_as_the_sum_of_its_groups():
+    text = wording.text(figure(area=KENT, flag="derived"))
+    assert "This total is the sum of its ONS offence groups" in text.split("\n\n")[0]
+
+
+def test_sources_never_show_note_markers_and_use_the_period_not_the_cover():
+    appendix = EditionRow("appendix-2022-09-30", "Appendix tables - year ending September 2023",
+                          "Crime in England and Wales: Appendix tables [note 1]", "2022-09-30",
+                          "2023-01-26")
+    line = wording.source_line(appendix)
+    assert line == ("Source: ONS / Home Office police recorded crime — Crime in England and "
+                    "Wales: Appendix tables, edition year ending September 2022, published 26 "
+                    "January 2023.")
+    assert wording.edition_name(appendix) == (
+        "Crime in England and Wales: Appendix tables, year ending September 2022")
+
+
+def test_the_long_series_is_named_for_what_it_is():
+    series = EditionRow("pfa-series-2018-12-31", "Recorded crime data at Police Force Area level",
+                        "Recorded crime data at Police Force Area level", "2018-12-31", None)
+    assert "open data series of rolling 12-month totals by police force area, which ends with " \
+        "the year to December 2018" in wording.source_line(series)
+
+
+def test_an_unknown_offence_lists_choices_and_guesses_nothing():
+    unknown = Finding("not_found", "unknown_offence", said="gun crime", candidates=(
+        Choice("E22000345", "Possession of firearms with intent", "offence",
+               offence_key="10a-possession-of-firearms-with-intent"),))
+    assert wording.text(unknown).startswith(
+        "I don't know the offence “gun crime”, so I haven't guessed. Did you mean: possession "
+        "of firearms with intent?")
+
+
+def test_a_period_not_held_names_the_nearest_either_side():
+    gap = Finding("no_data", "period_not_held", said="2015", area=WREXHAM,
+                  offence_noun="burglaries", offence_label="Burglary",
+                  held=("2011-12-31", "2021-12-31"), nearest=("2011-12-31", "2021-12-31"))
+    assert ("The nearest periods held are the year to December 2011 (before it) and the year to "
+            "December 2021 (after it).") in wording.text(gap)
+
+
+def test_a_junk_year_is_said_to_be_unreadable():
+    junk = Finding("no_data", "period_not_held", said="20222", area=WREXHAM, unreadable=True,
+                   offence_noun="burglaries", held=("2021-12-31",))
+    assert wording.text(junk).startswith("I couldn't read “20222” as a year")
+
+
+def test_a_comparison_runs_from_earlier_to_later():
+    early = figure(period_end="2021-12-31", count=461)
+    late = figure()
+    both = Finding("ok", "comparison", offence_label="Sexual offences", parts=(early, late))
+    assert ("Change from the year to December 2021 to the year to December 2022: up 16%."
+            in wording.text(both))
+
+
+def test_a_revised_figure_names_what_earlier_editions_printed():
+    text = wording.text(figure(revised=((CSP_EDITION, CSP_EDITION.key, 530),)))
+    assert ("ONS has revised this figure since it was first published: Recorded crime data by "
+            "Community Safety Partnership area, year ending December 2022 printed 530.") in text
