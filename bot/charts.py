@@ -36,8 +36,13 @@ class Comparison:
 
 
 def counts(rows: list[FigureRow]) -> list[tuple[date, int]]:
-    """The held counts as (period end, count), oldest first; suppressed figures (None) left out."""
-    return [(date.fromisoformat(r.period_end), r.count) for r in rows if r.count is not None]
+    """The held counts as (period end, count), oldest first.
+
+    Suppressed figures (None) are left out, and so are partial totals (a national total missing
+    a force): drawn on the line they would look like a fall that never happened.
+    """
+    return [(date.fromisoformat(r.period_end), r.count) for r in rows
+            if r.count is not None and r.flag != "partial"]
 
 
 def computed_rate(count: int, period_year: int,

@@ -35,18 +35,6 @@ from bot.understanding import (
 
 ENGLAND_AND_WALES = "K04000001"
 
-# FALLBACK ONLY — delete at merge with issue 10: the ONS notes now come from the files' own
-# Notes sheets through `Store.notes_for`; this hand-kept table is used only when the store has
-# no `notes` table (a store built before issue 10).
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    ("E23000035", "2022-12-31"): "Devon and Cornwall Police could not supply October–December "
-                                 "2022 data after moving to a new IT system.",
-    ("E23000035", "2021-12-31"): "Devon and Cornwall Police figures are not available in this "
-                                 "edition after its move to a new IT system.",
-    ("E23000005", "2020-03-31"): "Greater Manchester Police supplied no data for part of "
-                                 "2019/20 after moving to a new IT system.",
-}
-
 # Boundary changes the tables make without a new code: figures either side are not the same
 # place, so no change or record is computed across them. (code, first period on the new
 # boundary) → what changed.
@@ -191,8 +179,6 @@ class Facts:
         self.forces: dict[str, str] = {}
         self.la_years: dict[str, int] = {}
         self.latest_lookup = 0
-        self.has_notes = False
-        self.has_revisions = False
         self.areas: dict[str, AreaRow] = {}
         self.editions: dict[str, EditionRow] = {}
         self._periods: dict[tuple[str, str], list[tuple[str, bool]]] = {}
@@ -219,8 +205,6 @@ class Facts:
                                        self.store.former_names(), local)
             self.offences = self.store.offence_table()
             self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
-            self.has_notes = self.store.has_notes()
-            self.has_revisions = self.store.has_revisions()
             self._generation = self.store.generation
         return self.gazetteer
 
@@ -401,14 +385,16 @@ class Facts:
                                    f"period it holds {self.noun(older)}.")
                     return self._figure(area, older, ask, today, lead, matched)
             return self._not_held(area, key, ask, rows, counted, how, base)
-        figure = self.store.figure_row(area.code, key, period_end)
+        figure = self.store.figure(area.code, key, period_end)
         assert figure is not None and figure.count is not None
+        partial = figure.flag == "partial"
         after = (how,) if how else ()
         index = counted.index(period_end)
         previous_end = year_before(period_end)
         boundary = self._boundary(area.code, previous_end, period_end)
-        previous = None if boundary else self.store.figure_row(area.code, key, previous_end)
-        state, change = self._previous(figure, previous)
+        previous = None if boundary or partial else self.store.figure(area.code, key,
+                                                                       previous_end)
+        state, change = ("incomplete", None) if partial else self._previous(figure, previous)
         like = None
         if state == "not_held" and not boundary:
             like = self._like_for_like(area.code, key, counted, period_end)
@@ -418,11 +404,13 @@ class Facts:
             notes += tuple(n for n in self._notes(area, key, previous_end) if n not in notes)
         national = force_total = None
         if area.kind != "england_and_wales":
-            national = (self.store.figure_row(ENGLAND_AND_WALES, key, period_end)
-                        or self.store.nearest_figure(ENGLAND_AND_WALES, key, period_end))
+            national = self.store.figure(ENGLAND_AND_WALES, key, period_end)
+            if national is None or national.flag == "partial":
+                national = self.store.nearest_figure(ENGLAND_AND_WALES, key, period_end)
         if area.kind in {"csp", "other"} and area.force_code:
-            force_total = self.store.figure_row(area.force_code, key, period_end)
-        rate, basis, missing = self._rate(area.code, figure)
+            force_total = self.store.figure(area.force_code, key, period_end)
+        rate, basis, missing = ((None, "", "") if partial
+                                else self._rate(area.code, figure))
         national_rate = None
         if national is not None and national.count is not None and rate is not None:
             ew_rate, ew_basis, _ = self._rate(ENGLAND_AND_WALES, national)
@@ -434,7 +422,8 @@ class Facts:
             "ok", "figure", period_end=period_end, count=figure.count, flag=figure.flag,
             previous_end=previous_end, previous_count=previous.count if previous else None,
             previous_state="boundary" if boundary else state, change=change, like_for_like=like,
-            record=self._record(area.code, key, figure), boundary=boundary, rate=rate,
+            record=None if partial else self._record(area.code, key, figure),
+            boundary=boundary, rate=rate,
             rate_basis=basis, rate_missing=missing, national=national,
             national_rate=national_rate, force_total=force_total, notes=notes,
             caveats=tuple(c for c in caveats if c), edition=self._edition(figure.edition),
@@ -455,7 +444,7 @@ class Facts:
         if ask.end:
             split = tuple((self.label(k), f.count) for k, (_, parent, _) in
                           sorted(self.offences.items()) if parent == key and k in BY_KEY
-                          for f in [self.store.figure_row(area.code, k, ask.end)]
+                          for f in [self.store.figure(area.code, k, ask.end)]
                           if f is not None and f.count is not None)
         return Finding("no_data", "period_not_held", said=ask.said or how,
                        unreadable=ask.kind == "junk",
@@ -494,8 +483,10 @@ class Facts:
                 continue
             if self._boundary(code, year_before(later), later):
                 continue
-            a = self.store.figure_row(code, key, year_before(later))
-            b = self.store.figure_row(code, key, later)
+            a = self.store.figure(code, key, year_before(later))
+            b = self.store.figure(code, key, later)
+            if "partial" in {a and a.flag, b and b.flag}:
+                continue
             if a and b and a.count and b.count is not None and a.count > 0:
                 pct = round(100.0 * (b.count - a.count) / a.count, 1)
                 return Change(a.period_end, a.count, b.period_end, b.count,
@@ -549,17 +540,12 @@ class Facts:
     def _revised(self, code: str, key: str,
                  figure: FigureRow) -> tuple[tuple[EditionRow | None, str, int | None], ...]:
         """Earlier editions that printed a different count for this figure (newest wins)."""
-        if not self.has_revisions:
-            return ()
         return tuple((self._edition(edition), edition, count)
                      for edition, count in self.store.revisions(code, key, figure.period_end)
                      if edition != figure.edition and count != figure.count)
 
     def _notes(self, area: AreaRow, key: str, period_end: str) -> tuple[str, ...]:
-        if self.has_notes:
-            return tuple(self.store.notes_for(area.code, key, period_end))
-        gap = KNOWN_GAPS.get((area.force_code or area.code, period_end), "")
-        return (gap,) if gap else ()
+        return tuple(self.store.notes_for(area.code, key, period_end))
 
     # --- comparisons -----------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ class AreaRow:
     offered: bool
 
 
+FIGURE_COLUMNS = "period_end, count, rate, rate_basis, edition, flag"
+
+
 @dataclass(frozen=True)
 class FigureRow:
     period_end: str
@@ -40,7 +43,7 @@ class FigureRow:
     rate: float | None
     rate_basis: str | None
     edition: str
-    flag: str | None = None
+    flag: str | None
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,6 @@ class Store:
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int, int] | None = None
         self.generation = 0
-        self._columns: tuple[int, str] = (-1, "null")
         self._open()
 
     def _stat(self) -> tuple[int, int, int]:
@@ -141,14 +143,8 @@ class Store:
     def series(self, area: str, offence: str) -> list[FigureRow]:
         """Every held 12-month figure for an area and offence, oldest first."""
         return [FigureRow(*row) for row in self._rows(
-            "select period_end, count, rate, rate_basis, edition from figures "
-            "where area = ? and offence = ? order by period_end", (area, offence))]
-
-    def figure(self, area: str, offence: str, period_end: str) -> FigureRow | None:
-        rows = self._rows(
-            "select period_end, count, rate, rate_basis, edition from figures "
-            "where area = ? and offence = ? and period_end = ?", (area, offence, period_end))
-        return FigureRow(*rows[0]) if rows else None
+            f"select {FIGURE_COLUMNS} from figures where area = ? and offence = ? "
+            "order by period_end", (area, offence))]
 
     def offences_held(self, area: str) -> list[str]:
         return [r[0] for r in self._rows(
@@ -180,16 +176,9 @@ class Store:
 
     # --- bounded reads for one answer (issue 9/12): a few rows each, never a whole series ---
 
-    def _figure_columns(self) -> str:
-        """The figure columns, with `flag` when the store has it (issue 10 adds the column)."""
-        if self._columns[0] != self.generation:
-            names = {r[1] for r in self._rows("pragma table_info(figures)")}
-            self._columns = (self.generation, "flag" if "flag" in names else "null")
-        return f"period_end, count, rate, rate_basis, edition, {self._columns[1]}"
-
-    def figure_row(self, area: str, offence: str, period_end: str) -> FigureRow | None:
+    def figure(self, area: str, offence: str, period_end: str) -> FigureRow | None:
         """One figure with its flag ('derived', 'partial' or None)."""
-        rows = self._rows(f"select {self._figure_columns()} from figures where area = ? and "
+        rows = self._rows(f"select {FIGURE_COLUMNS} from figures where area = ? and "
                           "offence = ? and period_end = ?", (area, offence, period_end))
         return FigureRow(*rows[0]) if rows else None
 
@@ -202,19 +191,19 @@ class Store:
     def same_window(self, area: str, offence: str, period_end: str) -> list[FigureRow]:
         """The figures for the same 12-month window (years to the same month) up to a period:
         all a "highest since" needs. Partial totals are left out."""
-        flag = self._figure_columns().rsplit(", ", 1)[1]
         return [FigureRow(*r) for r in self._rows(
-            f"select {self._figure_columns()} from figures where area = ? and offence = ? and "
+            f"select {FIGURE_COLUMNS} from figures where area = ? and offence = ? and "
             "period_end <= ? and substr(period_end, 6, 2) = ? and count is not null and "
-            f"coalesce({flag}, '') != 'partial' order by period_end",
+            "coalesce(flag, '') != 'partial' order by period_end",
             (area, offence, period_end, period_end[5:7]))]
 
     def nearest_figure(self, area: str, offence: str, period_end: str) -> FigureRow | None:
         """The held figure closest in time to a period (the national figure to set a local one
-        against when the exact period is not held)."""
+        against when the exact period is not held); never a partial total."""
         rows = self._rows(
-            f"select {self._figure_columns()} from figures where area = ? and offence = ? and "
-            "count is not null order by abs(julianday(period_end) - julianday(?)) limit 1",
+            f"select {FIGURE_COLUMNS} from figures where area = ? and offence = ? and "
+            "count is not null and coalesce(flag, '') != 'partial' "
+            "order by abs(julianday(period_end) - julianday(?)) limit 1",
             (area, offence, period_end))
         return FigureRow(*rows[0]) if rows else None
 
@@ -222,40 +211,6 @@ class Store:
         """key → (label, parent, level) for every offence the store holds."""
         return {k: (label, parent, level or "national") for k, label, parent, level in self._rows(
             "select key, label, parent, level from offences")}
-
-    # --- tolerant of a store built before issue 10 (no notes/revisions tables yet) ---------
-
-    def _has_table(self, name: str) -> bool:
-        return bool(self._rows("select 1 from sqlite_master where type = 'table' and name = ?",
-                               (name,)))
-
-    def notes_for(self, area: str, offence: str, period_end: str) -> list[str]:
-        """ONS notes that qualify a figure: for the area, its force, or everywhere; [] when the
-        store has no notes table."""
-        if not self._has_table("notes"):
-            return []
-        force = self._rows("select force_code from areas where code = ?", (area,))
-        areas = (area, force[0][0] if force and force[0][0] else area)
-        return [r[0] for r in self._rows(
-            "select distinct text from notes where (area is null or area in (?, ?)) and "
-            "(offence is null or offence = ?) and (period_from is null or period_from <= ?) and "
-            "(period_to is null or period_to >= ?) order by text",
-            (*areas, offence, period_end, period_end))]
-
-    def has_notes(self) -> bool:
-        return self._has_table("notes")
-
-    def has_revisions(self) -> bool:
-        return self._has_table("revisions")
-
-    def revisions(self, area: str, offence: str, period_end: str) -> list[tuple[str, int | None]]:
-        """(edition, count) for every edition that printed a figure, oldest first."""
-        if not self._has_table("revisions"):
-            return []
-        return self._rows(
-            "select r.edition, r.count from revisions r left join editions e on e.key = "
-            "r.edition where r.area = ? and r.offence = ? and r.period_end = ? "
-            "order by e.period_end, r.edition", (area, offence, period_end))
 
     def latest_period(self) -> str | None:
         """The newest period held, from `meta` (O(1)); older stores fall back to a scan."""

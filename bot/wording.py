@@ -94,6 +94,10 @@ def headline(f: Finding) -> str:
     else:
         text = f"{force_phrase(f.force_name)} recorded {what} in {display(area.name)} in {when}"
     text += ", ONS figures show."
+    if f.flag == "partial":
+        text += (" This total is incomplete: a force supplied no data for part of the period "
+                 "(see the note below), so it is not comparable with other periods and no "
+                 "change, record or rate is given.")
     if f.flag == "derived":
         text += (" This total is the sum of its ONS offence groups: the series does not print "
                  "it for this period.")
@@ -124,6 +128,8 @@ def previous_sentence(f: Finding) -> str:
     if f.previous_state == "not_published":
         return f"The figure for {before} was not published (not available), so no change is " \
                "given."
+    if f.previous_state == "incomplete":
+        return ""
     if f.previous_state == "partial":
         return f"The figure for {before} is incomplete, so no change is given."
     if f.previous_state == "small_or_negative":
@@ -215,7 +221,7 @@ def source_line(edition: EditionRow | None) -> str:
 def figure_paragraphs(f: Finding) -> list[str]:
     assert f.count is not None and f.period_end is not None
     first = " ".join([*f.lead, headline(f)])
-    paragraphs = [first, *f.after, previous_sentence(f)]
+    paragraphs = [p for p in (first, *f.after, previous_sentence(f)) if p]
     if f.record is not None:
         paragraphs.append(record_sentence(f.record, f.count, f.period_end))
     for sentence in (rate_sentence(f), wider_sentence(f)):
@@ -272,6 +278,8 @@ def comparison_text(f: Finding) -> str:
         first, last = f.parts[0], f.parts[-1]
         if f.boundary:
             summary += f"\nNo change is given: {f.boundary}."
+        elif any(p.flag == "partial" for p in f.parts):
+            summary += "\nNo change is given: one of these totals is incomplete."
         elif first.count and last.count is not None and first.period_end and last.period_end:
             diff = last.count - first.count
             when = (f"from {period_label(first.period_end)} to "

@@ -110,7 +110,7 @@ def test_period_not_held_lists_the_periods_that_are(engine):
 def test_devon_and_cornwall_gap_is_explained_not_computed(engine):
     answer = ask(engine, "all crime Devon and Cornwall 2022")
     assert answer.status == "no_data"
-    assert "could not supply October–December 2022" in answer.text
+    assert "unable to supply data for the quarter, October 2022 to December 2022" in answer.text
     later = ask(engine, "all crime Devon and Cornwall 2023")
     assert later.status == "ok" and later.change_pct is None
     assert "not published" in later.text
@@ -285,3 +285,19 @@ def test_residential_burglary_before_2017_is_answered_with_the_pre_2017_category
     assert (answer.status, answer.offence_key, answer.count) == ("ok", "domestic_burglary", 5166)
     assert answer.text.startswith("ONS split burglary differently before April 2017")
     assert ask(engine, "domestic burglary Kent 2024").offence_key == "residential_burglary"
+
+
+def test_a_total_missing_a_force_is_labelled_incomplete_with_no_change_record_or_rate(engine):
+    answer = ask(engine, "sexual offences England and Wales year ending December 2019")
+    assert answer.status == "ok" and answer.count == 153_794
+    assert "This total is incomplete" in answer.text
+    assert "Greater Manchester" in answer.text
+    assert answer.change_pct is None and answer.rate_per_1000 is None
+    assert "highest" not in answer.text and "lowest" not in answer.text
+
+
+def test_a_partial_national_total_is_never_the_england_and_wales_figure_beside_a_force(engine):
+    answer = ask(engine, "burglary Kent year ending December 2019")
+    assert answer.status == "ok"
+    assert "England and Wales recorded" not in answer.text
+    assert "nearest: " in answer.text and "153,794" not in answer.text

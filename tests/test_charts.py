@@ -47,9 +47,10 @@ def test_nothing_to_chart_is_a_chart_error(store):
         render_chart(store, "E99999999", "sexual")
 
 
-def test_suppressed_figures_are_left_out():
-    rows = [FigureRow("2021-12-31", 10, None, None, "e"), FigureRow("2022-12-31", None, None,
-                                                                        None, "e")]
+def test_suppressed_figures_and_partial_totals_are_left_out():
+    rows = [FigureRow("2021-12-31", 10, None, None, "e", None),
+            FigureRow("2022-12-31", None, None, None, "e", None),
+            FigureRow("2023-12-31", 7, None, None, "e", "partial")]
     assert counts(rows) == [(date(2021, 12, 31), 10)]
 
 

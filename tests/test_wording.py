@@ -76,7 +76,7 @@ def test_no_rate_says_why():
 
 
 def test_a_rate_is_set_against_the_national_rate_with_both_bases():
-    national = FigureRow("2022-12-31", 200000, None, None, "x")
+    national = FigureRow("2022-12-31", 200000, None, None, "x", None)
     text = wording.text(figure(rate=4.0, rate_basis="ONS published rate, mid-2021 population",
                                national=national,
                                national_rate=(3.3, "computed from the mid-2022 population")))
