@@ -1275,6 +1275,9 @@ class FakeTelegram:
             status, body = await self._answer(request, call, entry)
         except ApiError as error:
             status, body = error.status, error.body()
+        except ConnectionResetError:  # the client hung up mid-request (e.g. a cancelled poll)
+            call.fault = "dropped"
+            status, body = 500, {}
         except Exception as exc:  # a bug in the fake: answer 500 and make the test fail
             log.exception("FakeTelegram crashed handling %s", call.method)
             self.internal_errors.append(exc)
