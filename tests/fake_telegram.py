@@ -281,7 +281,7 @@ class Answer:
 @dataclass
 class _Fault:
     method: str | None  # lower-case method name, None = any method
-    kind: Literal["fail", "delay", "drop"]
+    kind: Literal["fail", "delay", "drop", "cut"]
     remaining: int
     error: ApiError | None = None
     seconds: float = 0.0
@@ -1225,6 +1225,12 @@ class FakeTelegram:
         """
         self._faults.append(_Fault(_lower(method), "drop", n))
 
+    def cut_after_effect(self, n: int = 1, *, method: str | None = None) -> None:
+        """Carry out the next ``n`` requests (of ``method``), then close the connection instead
+        of answering: the message exists, but the client sees a network error and cannot know.
+        """
+        self._faults.append(_Fault(_lower(method), "cut", n))
+
     # ---------------------------------------------------------------- test-side: waiting
 
     async def wait_for(
@@ -1319,7 +1325,13 @@ class FakeTelegram:
         if fault and fault.error:
             call.fault = "injected"
             raise fault.error
-        return 200, {"ok": True, "result": await entry[1](call.params, call.files)}
+        result = await entry[1](call.params, call.files)
+        if self._take_fault(call.method, "cut"):
+            call.fault = "dropped"
+            if request.transport is not None:
+                request.transport.close()
+            return 500, {}
+        return 200, {"ok": True, "result": result}
 
     def _take_fault(self, method: str, kind: str) -> _Fault | None:
         for fault in self._faults:
