@@ -202,8 +202,6 @@ class Status:
     """What the running bot has done so far, shared by the heartbeat, /healthz and the logs.
 
     `facts` is a getter rather than a value so every report shows the store as it is now.
-    Handlers may `flag` an update (e.g. "error", "denied") while it is being handled; the
-    flag becomes that update's status in the log line.
     """
 
     facts: Callable[[], StoreFacts]
@@ -211,18 +209,11 @@ class Status:
     last_update_at: datetime | None = None
     last_update_id: int | None = None
     updates_handled: int = 0
-    _flags: dict[int, str] = field(default_factory=dict, init=False, repr=False)
-
-    def flag(self, update_id: int, outcome: str) -> None:
-        self._flags[update_id] = outcome
-
-    def handled(self, update_id: int | None, outcome: str, when: datetime | None = None) -> str:
-        """Count one finished update; returns its final status (a flag wins over `outcome`)."""
+    def handled(self, update_id: int | None, when: datetime | None = None) -> None:
+        """Count one finished update."""
         self.updates_handled += 1
         self.last_update_id = update_id
         self.last_update_at = when or _utc_now()
-        flagged = self._flags.pop(update_id, None) if update_id is not None else None
-        return flagged or outcome
 
     def snapshot(self) -> dict[str, Any]:
         edition, latest = self.facts()

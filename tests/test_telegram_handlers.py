@@ -20,7 +20,7 @@ from bot.telegram import (
     ACTION_CHART,
     MAX_CALLBACK_BYTES,
     Access,
-    Cooldown,
+    FloodGuard,
     answer_html,
     answer_keyboard,
     command_question,
@@ -35,6 +35,7 @@ from bot.telegram import (
     split_message,
     utf16_len,
 )
+from bot.telegram.access import Pace
 from tests.fake_telegram import parse_html
 
 TOKEN = "123456:TEST-token_abc"
@@ -231,18 +232,19 @@ def test_a_migrated_group_stays_allowed():
     assert not Access({-42}, frozenset()).migrate(-43, -1002)
 
 
-def test_cooldown_answers_once_warns_once_then_drops():
+def test_the_flood_guard_paces_each_person_and_tells_them_once_per_burst():
     now = [100.0]
-    cooldown = Cooldown(2.0, clock=lambda: now[0])
-    assert [cooldown.check(-42) for _ in range(3)] == ["answer", "warn", "drop"]
-    assert cooldown.check(-43) == "answer"
-    now[0] += 2.0
-    assert [cooldown.check(-42) for _ in range(2)] == ["answer", "warn"]
+    guard = FloodGuard(2.0, clock=lambda: now[0])
+    assert [guard.book(7) for _ in range(3)] == [Pace(0.0, False), Pace(2.0, True),
+                                                 Pace(4.0, False)]
+    assert guard.book(8) == Pace(0.0, False)  # another reporter in the same group is not held
+    now[0] += 10.0
+    assert [guard.book(7) for _ in range(2)] == [Pace(0.0, False), Pace(2.0, True)]
 
 
-def test_no_cooldown_answers_everything():
-    cooldown = Cooldown(0)
-    assert {cooldown.check(-42) for _ in range(5)} == {"answer"}
+def test_no_flood_guard_never_delays():
+    guard = FloodGuard(0)
+    assert {guard.book(7).wait for _ in range(5)} == {0.0}
 
 
 # --- replies ------------------------------------------------------------------------------------

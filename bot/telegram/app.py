@@ -167,7 +167,7 @@ class Runner:
             CURRENT_JOB.reset(token)
         outcome = job.outcome or "ignored"
         self.inbox.finish(update.update_id, outcome)
-        self.status.handled(update.update_id, outcome)
+        self.status.handled(update.update_id)
         now = time.monotonic()
         ops.log_update(log, update.update_id, ops.chat_kind(update), outcome,
                        (now - started) * 1000, (started - received) * 1000)
