@@ -179,10 +179,11 @@ class Runner:
         await bot.delete_webhook(drop_pending_updates=False)
         offset: int | None = None
         backoff = 1.0
+        timeout = 0  # the first poll returns at once, so the heartbeat shows a live bot soon
         while True:
             try:
                 updates = await bot.get_updates(
-                    offset=offset, timeout=self.tuning.poll_timeout,
+                    offset=offset, timeout=timeout,
                     allowed_updates=list(ALLOWED_UPDATES),
                     read_timeout=self.tuning.poll_timeout + 10)
             except InvalidToken:
@@ -202,7 +203,7 @@ class Runner:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 continue
-            backoff = 1.0
+            backoff, timeout = 1.0, self.tuning.poll_timeout
             self.heartbeat.beat()
             if updates:
                 self.accept([(update, update.to_dict()) for update in updates])
