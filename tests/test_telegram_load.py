@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections import Counter
-from pathlib import Path
 
 from bot.telegram import SLOW_DOWN, SORRY, Limits
 from tests.fake_telegram import FakeTelegram, SentMessage
@@ -69,9 +69,11 @@ async def test_a_60_question_burst_in_one_group_is_all_answered_within_the_limit
                      for n in range(60))
         await fake.wait_for(lambda c: c.method == "sendMessage" and c.ok
                             and c.params["chat_id"] == GROUP, timeout=30)
+        asked_at = time.time()
         quiet_id, quiet_question = ask(fake, quiet, f"/crime {QUESTION}")
         quiet_answer = await reply(fake, quiet)
         assert len(messages_before(fake, quiet_answer, GROUP)) < 60  # not behind the burst
+        print(f"quiet group waited {time.time() - asked_at:.2f} s during the burst")
         await until_answered(fake, {**asked, quiet_id: quiet_question})
     assert set(answers_to(fake, asked).values()) == {1}
     group = send_times(fake, GROUP)
