@@ -38,7 +38,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import ops
 from bot.answer import Engine, open_engine
@@ -298,11 +298,12 @@ async def post_shutdown(application: Application) -> None:
     services.engine.store.close()
 
 
-def build_application(config: Config, engine: Engine, tuning: Tuning | None = None
-                      ) -> Application:
+def build_application(config: Config, engine: Engine, tuning: Tuning | None = None,
+                      request: BaseRequest | None = None) -> Application:
     """The one factory: handlers in explicit order, the gate in group -1 ahead of all of them.
 
     There is no PTB `Updater`: `Runner.poll` (or the webhook) feeds updates through the inbox.
+    `request` replaces the HTTP client (the fast handler tests record calls through it).
     """
     tuning = tuning or Tuning()
     status = ops.Status(partial(ops.store_facts, engine.store))
@@ -314,9 +315,10 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=Context))
         .rate_limiter(Limiter(tuning.limits))
-        .request(HTTPXRequest(connection_pool_size=64, read_timeout=tuning.send_timeout,
-                              write_timeout=tuning.send_timeout))
-        .get_updates_request(HTTPXRequest(read_timeout=tuning.poll_timeout + 10))
+        .request(request or HTTPXRequest(connection_pool_size=64,
+                                         read_timeout=tuning.send_timeout,
+                                         write_timeout=tuning.send_timeout))
+        .get_updates_request(request or HTTPXRequest(read_timeout=tuning.poll_timeout + 10))
         .updater(None)
         .build()
     )
