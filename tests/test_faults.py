@@ -201,3 +201,81 @@ async def test_an_auth_error_mid_poll_exits_non_zero_and_turns_the_healthcheck_r
     red = subprocess.run([sys.executable, "-m", "bot", "healthcheck"], env=env, cwd=ROOT,
                          capture_output=True, timeout=30)
     assert red.returncode == 1
+
+
+# --- store swaps under a running bot, unit by unit ----------------------------------------------
+
+
+def test_the_store_reader_knows_the_schema_the_ingest_writes():
+    from bot.ingest import SCHEMA_VERSION
+    from bot.store import SCHEMA_VERSIONS
+
+    assert SCHEMA_VERSION in SCHEMA_VERSIONS
+
+
+@pytest.mark.parametrize("setup", [
+    "create table meta (key text, value text); insert into meta values ('schema', '1')",
+    "create table meta (key text, value text); insert into meta values ('schema', '99')",
+])
+def test_a_swapped_in_store_that_fails_the_deep_check_is_refused_and_the_old_kept(
+        db_path, tmp_path, setup):
+    from bot.store import Store, StoreError
+
+    live = tmp_path / "crime.db"
+    shutil.copy(db_path, live)
+    store = Store(live, in_memory=True)
+    latest = store.latest_period()
+    if "'99'" in setup:  # a complete store from a future schema
+        shutil.copy(db_path, tmp_path / "next.db")
+        with sqlite3.connect(tmp_path / "next.db") as conn:
+            conn.execute("update meta set value = '99' where key = 'schema'")
+    else:
+        with sqlite3.connect(tmp_path / "next.db") as conn:
+            conn.executescript(setup)
+    os.replace(tmp_path / "next.db", live)
+    with pytest.raises(StoreError, match="rebuild it with `crimebot ingest`"):
+        store.refresh()
+    assert store.generation == 1 and store.latest_period() == latest
+    assert store.refresh() is False  # the refused file is not re-checked on every question
+
+
+def test_an_answer_keeps_its_snapshot_through_a_swap(db_path, tmp_path):
+    from bot.store import Store
+
+    live = tmp_path / "crime.db"
+    shutil.copy(db_path, live)
+    store = Store(live)
+    with store.snapshot():
+        shutil.copy(db_path, tmp_path / "next.db")
+        os.replace(tmp_path / "next.db", live)
+        assert store.refresh() is True
+        assert store.generation == 1  # still the pinned one, and its connection still open
+        assert store.latest_period() == "2025-06-30"
+    assert store.generation == 2 and store.latest_period() == "2025-06-30"
+
+
+def test_an_in_place_overwrite_keeps_the_old_snapshot_until_the_file_settles(db_path, tmp_path):
+    from bot.store import IN_PLACE_SETTLE_S, Store, StoreError
+
+    live = tmp_path / "crime.db"
+    shutil.copy(db_path, live)
+    store = Store(live, in_memory=True)
+    with open(live, "r+b") as file:  # a `cp` over the live file: same inode, new bytes
+        file.write(b"\x00garbage" * 1024)
+    assert store.refresh(now=100.0) is False  # noticed, not loaded while it may be changing
+    assert store.latest_period() == "2025-06-30"  # served from the in-memory snapshot
+    with pytest.raises(StoreError):
+        store.refresh(now=100.0 + IN_PLACE_SETTLE_S)  # settled, checked, refused
+    assert store.generation == 1 and store.latest_period() == "2025-06-30"
+
+
+async def test_a_409_at_start_is_one_clear_line(fake, db_path, tmp_path):
+    fake.fail_next("getMe", status=409, description="Conflict: terminated by other getUpdates "
+                                                    "request; make sure that only one bot "
+                                                    "instance is running")
+    process = await start_bot(bot_env(fake, db_path, tmp_path, scale="0.01"))
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    logged = stderr.decode()
+    assert process.returncode == 1
+    assert "409 Conflict at start" in logged and "another instance" in logged
+    assert "Traceback" not in logged and E2E_TOKEN not in logged

@@ -350,3 +350,38 @@ def test_inline_articles_have_short_unique_ids():
     assert first.id != second.id and len(first.id.encode()) <= 64
     assert first.title == "Wrexham: Sexual offences, Dec 2022"
     assert first.description == "536 sexual offences."
+
+
+# --- the limiter ----------------------------------------------------------------------------------
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
+
+
+@given(st.lists(st.sampled_from([-1, -2, 5, 6]), max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_the_limiter_books_every_message_and_keeps_every_window(chats):
+    from bot.telegram import Limiter, Limits
+
+    limits = Limits(group_max=3, group_window=10.0, overall_max=4, overall_window=1.0)
+    limiter = Limiter(limits, clock=lambda: 0.0)
+    booked = [(chat, limiter.book(chat)) for chat in chats]
+    assert len(booked) == len(chats)  # queued, never refused
+    everything = [t for _, t in booked]
+    assert most_in_window(everything, limits.overall_window) <= limits.overall_max
+    for chat in set(chats):
+        times = [t for c, t in booked if c == chat]
+        assert most_in_window(times, limits.chat_window) <= limits.chat_max
+        if chat < 0:
+            assert most_in_window(times, limits.group_window) <= limits.group_max
+
+
+def test_a_quiet_chat_books_around_a_busy_group_not_behind_it():
+    from bot.telegram import Limiter, Limits
+
+    limiter = Limiter(Limits(), clock=lambda: 0.0)
+    busy = [limiter.book(-1) for _ in range(60)]
+    assert busy[-1] >= 120.0  # 60 messages in one group take two full minutes' windows
+    assert limiter.book(-2) < 1.0  # another group is not queued behind them
