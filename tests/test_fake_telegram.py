@@ -416,7 +416,7 @@ async def test_commands_are_stored_and_validated(tg: FakeTelegram, bot: Bot):
 
 
 async def test_markdown_is_refused_because_the_bot_only_speaks_html(bot: Bot):
-    with pytest.raises(BadRequest, match="(?i)unsupported parse_mode"):
+    with pytest.raises(BadRequest, match=r"(?i)unsupported parse_mode"):
         await bot.send_message(USER, "*bold*", parse_mode="MarkdownV2")
 
 
