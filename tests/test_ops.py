@@ -219,3 +219,12 @@ async def test_doctor_passes_with_a_good_token_and_a_real_store(db_path, store):
     assert "ok    CRIMEBOT_ALLOWED_CHATS: 1 listed" in lines
     assert f"{len(store.editions())} editions, newest {store.editions()[-1].key}" in report
     assert TOKEN not in report and Path(db_path).name in report
+
+
+def test_run_says_the_api_is_unreachable_in_one_line_without_the_token(db_path, tmp_path):
+    result = cli(["run"], {"TELEGRAM_BOT_TOKEN": TOKEN, "CRIMEBOT_DB": str(db_path),
+                           "CRIMEBOT_INBOX": str(tmp_path / "inbox.db"),
+                           "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{closed_port()}/bot"})
+    assert result.returncode == 1
+    assert "could not reach the Bot API" in result.stderr
+    assert TOKEN not in result.stderr and "Traceback" not in result.stderr

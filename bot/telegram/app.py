@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -387,7 +388,12 @@ def run(config: Config, webhook_url: str | None = None) -> int:
     except StoreError as error:
         print(f"crimebot run: {error}", file=sys.stderr)
         return 1
-    application = build_application(config, engine, tuning)
+    try:
+        application = build_application(config, engine, tuning)
+    except sqlite3.Error as error:
+        print(f"crimebot run: cannot open the inbox (CRIMEBOT_INBOX, default inbox.db beside "
+              f"the store): {error}", file=sys.stderr)
+        return 1
     runner = runner_of(application)
     try:
         if settings:
