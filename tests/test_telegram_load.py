@@ -142,9 +142,7 @@ async def test_a_slow_send_holds_up_only_its_own_chat(fake, db_path):
     assert set(answers_to(fake, {**slow, **other}).values()) == {1}
 
 
-async def test_store_swaps_meta_only_in_place_and_newer(fake, db_path, sources, tmp_path):
-    from bot.ingest import build
-
+async def test_store_swaps_meta_only_in_place_and_newer(fake, db_path, tmp_path):
     live = tmp_path / "crime.db"
     live.write_bytes(db_path.read_bytes())
     async with polling(fake, live):
@@ -159,8 +157,10 @@ async def test_store_swaps_meta_only_in_place_and_newer(fake, db_path, sources, 
         fake.inject_message(REPORTER, "sexual offences Wrexham latest")
         assert "year to June 2025" in (await reply(fake, REPORTER)).plain_text
 
-        newer = tmp_path / "newer.db"
-        build([p for p in sources.iterdir() if not p.name.endswith("yejune25final.csv")], newer)
+        newer = tmp_path / "newer.db"  # a valid store that differs: June 2025 withdrawn
+        newer.write_bytes(db_path.read_bytes())
+        with sqlite3.connect(newer) as conn:
+            conn.execute("delete from figures where period_end = '2025-06-30'")
         with open(live, "r+b") as overwritten:  # a `cp` over the live file: same inode
             overwritten.write(newer.read_bytes()[:4096])
         fake.inject_message(REPORTER, "sexual offences Wrexham latest")
@@ -168,7 +168,8 @@ async def test_store_swaps_meta_only_in_place_and_newer(fake, db_path, sources, 
 
         os.replace(newer, live)
         fake.inject_message(REPORTER, "sexual offences Wrexham latest")
-        assert "year to December 2024" in (await reply(fake, REPORTER)).plain_text
+        swapped = (await reply(fake, REPORTER)).plain_text
+        assert "year to June 2025" not in swapped and "in the year to" in swapped
     assert all(m.plain_text != SORRY for m in fake.sent)
 
 

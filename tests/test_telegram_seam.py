@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from telegram import Update
 from telegram.error import NetworkError
@@ -81,6 +82,12 @@ class RecordingRequest(BaseRequest):
 
 def cut_after_effect(params: dict[str, Any]) -> tuple[int, Any]:
     raise NetworkError("httpx.RemoteProtocolError: Server disconnected without a response")
+
+
+def connection_refused(params: dict[str, Any]) -> tuple[int, Any]:
+    error = NetworkError("httpx.ConnectError: connection refused")
+    error.__cause__ = httpx.ConnectError("connection refused")
+    raise error
 
 
 def message(update_id: int, text: str, *, chat: int = -42, user: int = 7, age: float = 0,
@@ -211,3 +218,12 @@ async def test_a_denied_button_press_is_answered_and_nothing_else_happens(bot):
     (answered,) = request.made("answerCallbackQuery")
     assert answered["text"] == NOT_ALLOWED
     assert not request.made("sendMessage") and not request.made("sendPhoto")
+
+
+async def test_a_reply_telegram_will_not_take_now_stays_in_the_inbox_without_a_sorry(bot):
+    runner, request = await bot()
+    for _ in range(5):  # every attempt fails before reaching Telegram
+        request.then("sendMessage", connection_refused)
+    await deliver(runner, message(1, f"/crime {QUESTION}"))
+    assert runner.inbox.counts() == {"pending": 1}
+    assert len(request.made("sendMessage")) == 5  # no sixth message saying sorry

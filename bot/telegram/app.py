@@ -47,6 +47,7 @@ from bot.config import Config, ConfigError
 from bot.store import Store, StoreError
 from bot.telegram.access import Access, FloodGuard
 from bot.telegram.handlers import (
+    UNSENT,
     Context,
     Services,
     gate,
@@ -77,6 +78,7 @@ MAX_BACKOFF_S = 30.0
 DEFAULT_GRACE_S = 15.0
 SEND_TIMEOUT_S = 30.0
 EXIT_AUTH = 3
+UNSENT_RETRY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Runner:
         self.status = status
         self.tuning = tuning
         self.queues = ChatQueues(self._handle)
+        self.closing = False
         self.heartbeat = ops.Heartbeat(tuning.heartbeat or ops.heartbeat_path(os.environ),
                                        status)
 
@@ -153,6 +156,11 @@ class Runner:
             log.info("inbox: answering %d updates received before the restart", len(left))
         return len(left)
 
+    def _retry(self, update: Update) -> None:
+        """Try an undelivered reply again later; after a stop the next start does."""
+        if not self.closing:
+            self._submit(update, time.monotonic())
+
     async def _handle(self, item: tuple[Update, float]) -> None:
         update, received = item
         job = Job(update.update_id, self.inbox.progress(update.update_id))
@@ -167,7 +175,10 @@ class Runner:
         finally:
             CURRENT_JOB.reset(token)
         outcome = job.outcome or "ignored"
-        self.inbox.finish(update.update_id, outcome)
+        if outcome == UNSENT:
+            asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self._retry, update)
+        else:
+            self.inbox.finish(update.update_id, outcome)
         self.status.handled(update.update_id)
         now = time.monotonic()
         ops.log_update(log, update.update_id, ops.chat_kind(update), outcome,
@@ -228,6 +239,7 @@ class Runner:
             fetching = asyncio.create_task(source(), name="crimebot-fetch")
             yield fetching
         finally:
+            self.closing = True
             if fetching is not None:
                 if not fetching.done():
                     fetching.cancel()

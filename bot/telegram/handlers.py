@@ -23,7 +23,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import ops
@@ -59,6 +59,7 @@ from bot.telegram.render import (
 log = logging.getLogger("bot.telegram")
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UNSENT = "unsent"  # the outcome of an update whose reply could not be delivered: kept pending
 
 
 @dataclass
@@ -344,13 +345,27 @@ def inline_answers(engine: Engine, answer: Answer) -> list[Answer]:
     return [a for a in picked if a.status == "ok"] or [answer]
 
 
+def undeliverable(error: BaseException | None) -> bool:
+    """Telegram could not be reached or would not take the reply now (network, revoked token,
+    a 429 longer than the limiter waits): the question is kept for the next start, not
+    answered with "Sorry" and forgotten."""
+    return isinstance(error, (InvalidToken, RetryAfter)) or (
+        isinstance(error, NetworkError) and not isinstance(error, BadRequest))
+
+
 async def on_error(update: object, context: Context) -> None:
     """Log with the update id; say sorry only when nothing of an answer reached the asker."""
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed", update_id, exc_info=context.error)
     if not isinstance(update, Update):
+        log.error("update %s failed", update_id, exc_info=context.error)
         return
     current = job()
+    if undeliverable(context.error):
+        log.warning("update %s could not be answered now (%s): kept in the inbox for the next "
+                    "start", update_id, context.error)
+        current.flag(UNSENT)
+        return
+    log.error("update %s failed", update_id, exc_info=context.error)
     current.flag("failed")
     if current.delivered:
         return
