@@ -227,3 +227,14 @@ async def test_a_reply_telegram_will_not_take_now_stays_in_the_inbox_without_a_s
     await deliver(runner, message(1, f"/crime {QUESTION}"))
     assert runner.inbox.counts() == {"pending": 1}
     assert len(request.made("sendMessage")) == 5  # no sixth message saying sorry
+
+
+def test_the_inbox_dedupes_and_forgets_only_old_answered_updates(tmp_path):
+    inbox = Inbox(tmp_path / "inbox.db")
+    assert inbox.add([(1, {}), (2, {})], now=0.0) == [1, 2]
+    assert inbox.add([(2, {}), (3, {})], now=0.0) == [3]  # a re-delivery is recognised
+    inbox.finish(1, "answered", now=0.0)
+    inbox.finish(2, "answered", now=10 ** 9)
+    assert inbox.prune(now=10 ** 9) == 1  # update 1 is days old; 2 just finished; 3 pending
+    assert [u for u, _, _ in inbox.pending()] == [3]
+    assert inbox.add([(2, {})]) == []

@@ -141,7 +141,9 @@ class Runner:
                      ops.chat_kind(update), ahead)
 
     def replay(self) -> int:
-        """Queue what the inbox holds unanswered from before a restart (or a crash)."""
+        """Queue what the inbox holds unanswered from before a restart (or a crash), and forget
+        answered updates too old for Telegram to deliver again."""
+        self.inbox.prune()
         left = self.inbox.pending()
         for update_id, body, _ in left:
             try:
