@@ -122,3 +122,43 @@ def parse_log_level(raw: str) -> str:
         raise ConfigError(f"CRIMEBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                           f"got {raw!r}")
     return level
+
+
+# --- the Telegram runner's settings (small parsers; `crimebot run` reads them) --------------
+
+DEFAULT_STOP_GRACE_SECONDS = 15.0
+
+
+def parse_grace(raw: str) -> float:
+    """CRIMEBOT_STOP_GRACE_SECONDS: how long a stop may spend answering what is queued; keep
+    it under the supervisor's own grace (Docker and the systemd unit give 20 s)."""
+    if not raw:
+        return DEFAULT_STOP_GRACE_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 600:
+        raise ConfigError(f"CRIMEBOT_STOP_GRACE_SECONDS must be a number of seconds from 0 to "
+                          f"600, got {raw!r}")
+    return seconds
+
+
+def parse_inbox(raw: str) -> Path | None:
+    """CRIMEBOT_INBOX: the update journal; default (None) is inbox.db beside the store."""
+    return Path(raw) if raw else None
+
+
+def parse_limit_scale(raw: str) -> float:
+    """CRIMEBOT_LIMIT_SCALE: shrinks every rate-limit window (1 = Telegram's own limits).
+    Only for tests and benchmarks against a fake Bot API; never set it against Telegram."""
+    if not raw:
+        return 1.0
+    try:
+        scale = float(raw)
+    except ValueError:
+        scale = -1.0
+    if not 0 < scale <= 1:
+        raise ConfigError(f"CRIMEBOT_LIMIT_SCALE must be a number above 0 and at most 1, "
+                          f"got {raw!r}")
+    return scale

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -122,10 +122,40 @@ def setup_logging(level: str, secrets: Iterable[str],
 
 
 def log_update(logger: logging.Logger, update_id: int | None, chat_type: str, status: str,
-               latency_ms: float) -> None:
-    """One key=value line per handled update: `update id=123 chat=group status=ok ms=3.2`."""
-    logger.info("update id=%s chat=%s status=%s ms=%.1f", update_id, chat_type, status,
-                latency_ms)
+               latency_ms: float, waited_ms: float = 0.0) -> None:
+    """One key=value line per finished update: `update id=123 chat=group status=answered
+    ms=3.2 waited_ms=0`. `waited_ms` is the time it queued behind its chat's earlier updates."""
+    logger.info("update id=%s chat=%s status=%s ms=%.1f waited_ms=%.0f", update_id, chat_type,
+                status, latency_ms, waited_ms)
+
+
+class RedactingStream:
+    """A text stream that writes through with every secret replaced.
+
+    Logging has its own filter, but a `print` of an error, a warning or an uncaught traceback
+    goes straight to stderr; wrapping stderr itself closes that path for good.
+    """
+
+    def __init__(self, stream: TextIO, secrets: Iterable[str]) -> None:
+        self.stream = stream
+        self.redactor = RedactSecrets(secrets)
+
+    def write(self, text: str) -> int:
+        self.stream.write(self.redactor.redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def redact_stderr(secrets: Iterable[str]) -> None:
+    """Make every later write to sys.stderr (prints, warnings, tracebacks) redact `secrets`."""
+    current = sys.stderr
+    base = current.stream if isinstance(current, RedactingStream) else current
+    sys.stderr = RedactingStream(base, secrets)
 
 
 def chat_kind(update: object) -> str:
@@ -172,8 +202,6 @@ class Status:
     """What the running bot has done so far, shared by the heartbeat, /healthz and the logs.
 
     `facts` is a getter rather than a value so every report shows the store as it is now.
-    Handlers may `flag` an update (e.g. "error", "denied") while it is being handled; the
-    flag becomes that update's status in the log line.
     """
 
     facts: Callable[[], StoreFacts]
@@ -181,18 +209,11 @@ class Status:
     last_update_at: datetime | None = None
     last_update_id: int | None = None
     updates_handled: int = 0
-    _flags: dict[int, str] = field(default_factory=dict, init=False, repr=False)
-
-    def flag(self, update_id: int, outcome: str) -> None:
-        self._flags[update_id] = outcome
-
-    def handled(self, update_id: int | None, outcome: str, when: datetime | None = None) -> str:
-        """Count one finished update; returns its final status (a flag wins over `outcome`)."""
+    def handled(self, update_id: int | None, when: datetime | None = None) -> None:
+        """Count one finished update."""
         self.updates_handled += 1
         self.last_update_id = update_id
         self.last_update_at = when or _utc_now()
-        flagged = self._flags.pop(update_id, None) if update_id is not None else None
-        return flagged or outcome
 
     def snapshot(self) -> dict[str, Any]:
         edition, latest = self.facts()
@@ -204,26 +225,6 @@ class Status:
             "last_update_id": self.last_update_id,
             "updates_handled": self.updates_handled,
         }
-
-
-async def observe(status: Status, logger: logging.Logger, update: object,
-                  handling: Awaitable[Any]) -> None:
-    """Await one update's handling, then count it in `status` and log its line.
-
-    Meant for a PTB update processor's `do_process_update`, the one place every update passes
-    through, whether it came from polling or the webhook. PTB hands handler exceptions to the
-    error handlers inside `handling`, so errors show up here only through `Status.flag`.
-    """
-    started = time.perf_counter()
-    update_id = getattr(update, "update_id", None)
-    outcome = "error"
-    try:
-        await handling
-        outcome = "ok"
-    finally:
-        final = status.handled(update_id, outcome)
-        log_update(logger, update_id, chat_kind(update), final,
-                   (time.perf_counter() - started) * 1000)
 
 
 # --- heartbeat ----------------------------------------------------------------------------------
@@ -270,38 +271,41 @@ def heartbeat_is_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S,
     return heartbeat_problem(path, max_age_s, now) is None
 
 
-async def _beat(path: Path, status: Status, interval: float) -> None:
-    """Write, sleep, repeat; remove the file on the way out so a stopped bot is seen at once.
+class Heartbeat:
+    """The liveness file, written only after a successful round trip to Telegram.
 
-    A failed write (disk full, read-only mount) is logged once, not every 30 s, and retried:
-    the healthcheck will report it by going stale.
+    A timer would keep it fresh while polling fails for good (a revoked token, a proxy that
+    answers 404), so Docker and systemd would report a deaf bot as healthy. Writing it on
+    success instead means it goes stale, and the healthcheck red, as soon as the bot cannot
+    hear. At most one write per `interval`; a failed write is logged once and tried again.
     """
-    failing = False
-    try:
-        while True:
-            try:
-                write_heartbeat(path, status)
-                failing = False
-            except (OSError, sqlite3.Error) as error:  # the snapshot reads the store
-                if not failing:
-                    log.warning("cannot write the heartbeat %s: %s", path, error)
-                failing = True
-            await asyncio.sleep(interval)
-    finally:
-        path.unlink(missing_ok=True)
 
+    def __init__(self, path: Path, status: Status,
+                 interval: float = HEARTBEAT_INTERVAL_S) -> None:
+        self.path = path
+        self.status = status
+        self.interval = interval
+        self._written = float("-inf")
+        self._failing = False
 
-def start_heartbeat(path: Path, status: Status,
-                    interval: float = HEARTBEAT_INTERVAL_S) -> asyncio.Task[None]:
-    """Start the heartbeat on the running loop (PTB's JobQueue would need APScheduler)."""
-    return asyncio.create_task(_beat(path, status, interval), name="crimebot-heartbeat")
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self._written < self.interval:
+            return
+        try:
+            write_heartbeat(self.path, self.status)
+        except (OSError, sqlite3.Error) as error:  # the snapshot reads the store
+            if not self._failing:
+                log.warning("cannot write the heartbeat %s: %s", self.path, error)
+            self._failing = True
+            return
+        self._failing = False
+        self._written = now
 
-
-async def stop_heartbeat(task: asyncio.Task[None]) -> None:
-    """Cancel and wait, so the file is gone before the store it reports on is closed."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    def stop(self) -> None:
+        """Remove the file, so a stopped bot is seen at once."""
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
 
 
 # --- doctor -------------------------------------------------------------------------------------

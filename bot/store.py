@@ -3,17 +3,36 @@
 Plain `sqlite3` rather than sqlite-utils here: the answer path must stay light and every query is a
 handful of indexed look-ups. The store notices when `crimebot ingest` swaps a new file into place
 and reopens it, so a running bot answers from the new edition without a restart.
+
+A swapped-in file is checked deeply (schema version, every table the answers read, one real
+query) before anything is answered from it, and each answer can pin one snapshot (connection and
+generation) from start to end, so a swap in the middle of an answer or a chart never mixes two
+stores or meets a closed connection.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DB = Path("data/crime.db")
+# Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
+SCHEMA_VERSIONS = ("1",)
+# The tables the answer engine and the charts read; a file without any of them is not servable.
+EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
+                   "local_authorities", "population")
+# An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
+IN_PLACE_SETTLE_S = 2.0
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -55,71 +74,215 @@ class EditionRow:
     published: str | None
 
 
-class Store:
-    """Read-only access to the figures; cheap to query, safe to share across one event loop."""
+@dataclass(eq=False)
+class Snapshot:
+    """One opened store file: closed once it is retired and no answer holds it any more."""
 
-    def __init__(self, path: str | Path) -> None:
+    conn: sqlite3.Connection
+    generation: int
+    users: int = 0
+    retired: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self) -> None:
+        with self.lock:
+            self.users += 1
+
+    def release(self) -> None:
+        with self.lock:
+            self.users -= 1
+            done = self.retired and self.users == 0
+        if done:
+            self.conn.close()
+
+    def retire(self) -> None:
+        with self.lock:
+            self.retired = True
+            done = self.users == 0
+        if done:
+            self.conn.close()
+
+
+_pinned: ContextVar[dict[int, Snapshot] | None] = ContextVar("crimebot_store_pins", default=None)
+
+
+def check_store(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise StoreError unless `conn` is a crimebot store the answers can be read from.
+
+    A file with only a `meta` table, an older schema or a table that cannot be queried would
+    otherwise turn every later answer into "Sorry"; checking before the switch keeps the old one.
+    """
+    try:
+        found = {name for (name,) in conn.execute(
+            "select name from sqlite_master where type = 'table'")}
+        missing = [name for name in EXPECTED_TABLES if name not in found]
+        if missing:
+            raise StoreError(f"{path} is not a complete crimebot store (missing tables: "
+                             f"{', '.join(missing)}): rebuild it with `crimebot ingest`")
+        row = conn.execute("select value from meta where key = 'schema'").fetchone()
+        if row is None or row[0] not in SCHEMA_VERSIONS:
+            raise StoreError(f"{path} has store schema {row[0] if row else None!r}, this "
+                             f"version reads {', '.join(SCHEMA_VERSIONS)}: rebuild it with "
+                             "`crimebot ingest`")
+        conn.execute(
+            "select f.period_end, f.count, a.name, o.label from figures f join areas a on "
+            "a.code = f.area join offences o on o.key = f.offence limit 1").fetchall()
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path} is not a crimebot store ({error}): rebuild it with "
+                         "`crimebot ingest`") from error
+
+
+class Store:
+    """Read-only access to the figures; cheap to query, safe to share across one event loop.
+
+    `in_memory` serves from a private copy of the file, so not even an in-place overwrite of the
+    file (a `cp` over it) can change an answer that is being written; the bot uses it, the CLI
+    does not need it.
+    """
+
+    def __init__(self, path: str | Path, *, in_memory: bool = False) -> None:
         self.path = Path(path)
+        self.in_memory = in_memory
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._current: Snapshot | None = None
         self._identity: tuple[int, int, int] | None = None
-        self.generation = 0
-        self._open()
+        self._changing: tuple[tuple[int, int, int], float] | None = None
+        self._generation = 0
+        self._install(self._load(self._stat_or_fail()))
+
+    # --- opening and swapping -------------------------------------------------------------
 
     def _stat(self) -> tuple[int, int, int]:
         stat = self.path.stat()
         return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
-    def _open(self) -> None:
+    def _stat_or_fail(self) -> tuple[int, int, int]:
         if not self.path.exists():
             raise StoreError(
                 f"no store at {self.path}: build it with `crimebot ingest --source DIR` "
                 "(or set CRIMEBOT_SOURCES)")
-        if self.path.stat().st_size == 0:
+        identity = self._stat()
+        if identity[2] == 0:
             raise StoreError(
                 f"the store at {self.path} is empty: rebuild it with `crimebot ingest`")
-        identity = self._stat()
+        return identity
+
+    def _load(self, identity: tuple[int, int, int]) -> tuple[sqlite3.Connection,
+                                                             tuple[int, int, int]]:
+        """Open (or copy) the file and check it deeply; the caller decides whether to switch."""
         try:
             conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                    check_same_thread=False)
-            conn.execute("select value from meta where key = 'schema'").fetchone()
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.path} is not a crimebot store ({error}): rebuild it with "
                              "`crimebot ingest`") from error
-        old, self._conn, self._identity = self._conn, conn, identity
-        self.generation += 1
+        try:
+            check_store(conn, self.path)
+            if self.in_memory:
+                copy = sqlite3.connect(":memory:", check_same_thread=False)
+                conn.backup(copy)
+                conn.close()
+                conn = copy
+                check_store(conn, self.path)
+        except (StoreError, sqlite3.DatabaseError) as error:
+            conn.close()
+            if isinstance(error, StoreError):
+                raise
+            raise StoreError(f"{self.path} could not be read ({error})") from error
+        return conn, identity
+
+    def _install(self, loaded: tuple[sqlite3.Connection, tuple[int, int, int]]) -> None:
+        conn, identity = loaded
+        self._generation += 1
+        old, self._current = self._current, Snapshot(conn, self._generation)
+        self._identity = identity
         if old is not None:
-            old.close()
+            old.retire()
 
-    def refresh(self) -> bool:
-        """Reopen when a new store file has been swapped in; True when it changed.
+    def refresh(self, now: float | None = None) -> bool:
+        """Switch to a new store file once it has passed the deep check; True when it did.
 
-        A failed refresh (the new file is broken) keeps answering from the old connection.
+        A rename swap (what `crimebot ingest` does: a new inode) is checked and used at once.
+        The same file changed in place may still be half written, so it is left alone until it
+        has not changed for IN_PLACE_SETTLE_S; meanwhile, and whenever the check fails, the
+        old snapshot keeps answering (from memory when `in_memory`, so the overwrite cannot
+        reach it).
         """
         try:
             identity = self._stat()
         except OSError:
             return False
         if identity == self._identity:
+            self._changing = None
             return False
         with self._lock:
             if identity == self._identity:
                 return False
+            assert self._identity is not None
+            if identity[0] == self._identity[0]:
+                clock = time.monotonic() if now is None else now
+                if self._changing is None or self._changing[0] != identity:
+                    self._changing = (identity, clock)
+                    log.warning("the store at %s was overwritten in place rather than swapped "
+                                "in by rename; keeping generation %d until it stops changing",
+                                self.path, self._generation)
+                    return False
+                if clock - self._changing[1] < IN_PLACE_SETTLE_S:
+                    return False
+            self._changing = None
             try:
-                self._open()
+                loaded = self._load(identity)
             except StoreError:
                 self._identity = identity
                 raise
+            self._install(loaded)
         return True
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Pin the current snapshot for one answer or chart (worker threads started inside
+        with `asyncio.to_thread` inherit the pin): every query sees the same store."""
+        pins = _pinned.get() or {}
+        if id(self) in pins:
+            yield pins[id(self)]
+            return
+        current = self._current
+        if current is None:
+            raise StoreError("the store is closed")
+        current.hold()
+        token = _pinned.set({**pins, id(self): current})
+        try:
+            yield current
+        finally:
+            _pinned.reset(token)
+            current.release()
+
+    def _snap(self) -> Snapshot:
+        pins = _pinned.get()
+        if pins and id(self) in pins:
+            return pins[id(self)]
+        assert self._current is not None, "store is closed"
+        return self._current
+
+    @property
+    def generation(self) -> int:
+        """The generation of the pinned snapshot, else of the newest one."""
+        pins = _pinned.get()
+        if pins and id(self) in pins:
+            return pins[id(self)].generation
+        return self._generation
+
+    @generation.setter
+    def generation(self, value: int) -> None:
+        self._generation = value
+
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._current is not None:
+            self._current.retire()
+            self._current = None
 
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
-        assert self._conn is not None, "store is closed"
-        return self._conn.execute(sql, params).fetchall()
+        return self._snap().conn.execute(sql, params).fetchall()
 
     # --- what the answer engine asks ------------------------------------------------------
 

@@ -30,8 +30,9 @@ Deliberate deviations from the real server (all on the strict side or documented
 * HTML: a bare ``&`` that is not a supported entity and a bare ``>`` are rejected; Telegram
   tolerates them, but they are the same bug class as an unescaped ``<``, which Telegram rejects.
   Entities must end with ``;``.
-* ``Markdown``/``MarkdownV2`` parsing follows tdlib closely but not exhaustively (no custom emoji,
-  no expandable block quotes, no ``___`` disambiguation).
+* Trimmed to what the bot uses: HTML is the only parse mode (``Markdown``/``MarkdownV2`` get a 400
+  naming this fake), and only the methods the bot calls exist (others are 404 Not Found, as
+  Telegram answers an unknown method).
 * Webhooks are stored (and make ``getUpdates`` fail with 409 like Telegram) but never called.
 * Photos given by URL are not downloaded; they are accepted as an 800x600 picture.
 """
@@ -66,8 +67,6 @@ __all__ = [
     "SentMessage",
     "UploadedFile",
     "parse_html",
-    "parse_markdown",
-    "parse_markdown_v2",
     "utf16_len",
 ]
 
@@ -281,7 +280,7 @@ class Answer:
 @dataclass
 class _Fault:
     method: str | None  # lower-case method name, None = any method
-    kind: Literal["fail", "delay", "drop"]
+    kind: Literal["fail", "delay", "drop", "cut"]
     remaining: int
     error: ApiError | None = None
     seconds: float = 0.0
@@ -559,205 +558,6 @@ _MDV2_TYPE_NAMES = {
 }
 
 
-def _mdv2_closes(kind: str, source: str, i: int) -> bool:
-    ch = source[i]
-    nxt = source[i + 1] if i + 1 < len(source) else ""
-    return {
-        "bold": ch == "*",
-        "italic": ch == "_" and nxt != "_",
-        "underline": ch == "_" and nxt == "_",
-        "strikethrough": ch == "~",
-        "spoiler": ch == "|" and nxt == "|",
-        "text_link": ch == "]",
-    }.get(kind, False)
-
-
-def parse_markdown_v2(source: str) -> tuple[str, list[dict[str, Any]]]:
-    """Parse MarkdownV2 into (plain text, entities) following tdlib's ``parse_markdown_v2``.
-
-    The point for tests: every one of ``_*[]()~`>#+-=|{}.!`` outside an entity must be escaped
-    with a backslash, exactly the rule that bites bots when user input reaches a message.
-    """
-    out: list[str] = []
-    pos = 0
-    stack: list[_OpenTag] = []
-    entities: list[dict[str, Any]] = []
-    quote_start: int | None = None
-    i, n = 0, len(source)
-
-    def emit(text: str) -> None:
-        nonlocal pos
-        out.append(text)
-        pos += utf16_len(text)
-
-    while i < n:
-        ch = source[i]
-        top = stack[-1] if stack else None
-        if ch == "\\" and i + 1 < n and 0 < ord(source[i + 1]) <= 126:
-            emit(source[i + 1])
-            i += 2
-            continue
-        if top is not None and top.name in ("code", "pre"):
-            if ch == "`" and (top.name == "code" or source.startswith("```", i)):
-                stack.pop()
-                if pos > top.start:
-                    entities.append(_entity(top.name, top.start, pos - top.start,
-                                            language=top.language))
-                i += 1 if top.name == "code" else 3
-            else:
-                emit(ch)
-                i += 1
-            continue
-        if ch == ">" and (i == 0 or source[i - 1] == "\n"):
-            if quote_start is None:
-                quote_start = pos
-            i += 1
-            continue
-        if ch == "\n" and quote_start is not None and not source.startswith(">", i + 1):
-            if pos > quote_start:
-                entities.append(_entity("blockquote", quote_start, pos - quote_start))
-            quote_start = None
-        if ch not in _MDV2_RESERVED:
-            emit(ch)
-            i += 1
-            continue
-
-        if top is not None and _mdv2_closes(top.name, source, i):
-            stack.pop()
-            length = pos - top.start
-            if top.name == "text_link":
-                i += 1
-                if i < n and source[i] == "(":
-                    j, url = i + 1, []
-                    while j < n and source[j] != ")":
-                        if source[j] == "\\" and j + 1 < n:
-                            j += 1
-                        url.append(source[j])
-                        j += 1
-                    if j >= n:
-                        raise EntityParseError(
-                            f"Can't find end of a URL at byte offset {_byte_offset(source, i)}"
-                        )
-                    link_target = "".join(url)
-                    i = j + 1
-                else:
-                    link_target = "".join(out[top.out_index :])
-                link = _link_entity(top.start, length, link_target) if length else None
-                if link:
-                    entities.append(link)
-                continue
-            if length:
-                entities.append(_entity(top.name, top.start, length))
-            i += 2 if top.name in ("underline", "spoiler") else 1
-            continue
-
-        nxt = source[i + 1] if i + 1 < n else ""
-        start_byte = _byte_offset(source, i)
-        if ch == "_":
-            kind, width = ("underline", 2) if nxt == "_" else ("italic", 1)
-        elif ch == "*":
-            kind, width = "bold", 1
-        elif ch == "~":
-            kind, width = "strikethrough", 1
-        elif ch == "|" and nxt == "|":
-            kind, width = "spoiler", 2
-        elif ch == "[":
-            kind, width = "text_link", 1
-        elif ch == "`":
-            kind, width = ("pre", 3) if source.startswith("```", i) else ("code", 1)
-        else:
-            raise EntityParseError(
-                f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
-            )
-        i += width
-        language = None
-        if kind == "pre":
-            newline = source.find("\n", i)
-            closing = source.find("```", i)
-            if newline != -1 and (closing == -1 or newline < closing):
-                language = source[i:newline].strip() or None
-                i = newline + 1
-        stack.append(_OpenTag(name=kind, start=pos, byte=start_byte, language=language,
-                              out_index=len(out)))
-
-    if stack:
-        top = stack[-1]
-        raise EntityParseError(
-            f"Can't find end of {_MDV2_TYPE_NAMES[top.name]} entity at byte offset {top.byte}"
-        )
-    if quote_start is not None and pos > quote_start:
-        entities.append(_entity("blockquote", quote_start, pos - quote_start))
-    return "".join(out), _sorted_entities(entities)
-
-
-def parse_markdown(source: str) -> tuple[str, list[dict[str, Any]]]:
-    """Parse legacy ``Markdown``: *bold*, _italic_, `code`, ```pre```, [text](url); no nesting."""
-    out: list[str] = []
-    pos = 0
-    entities: list[dict[str, Any]] = []
-    i, n = 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch == "\\" and i + 1 < n and source[i + 1] in "_*`[":
-            out.append(source[i + 1])
-            pos += 1
-            i += 2
-            continue
-        if ch not in "_*`[":
-            out.append(ch)
-            pos += utf16_len(ch)
-            i += 1
-            continue
-        begin = i
-        unclosed = EntityParseError(
-            "Can't find end of the entity starting at byte offset "
-            f"{_byte_offset(source, begin)}"
-        )
-        if source.startswith("```", i):
-            end = source.find("```", i + 3)
-            if end == -1:
-                raise unclosed
-            inner = source[i + 3 : end]
-            language = None
-            if "\n" in inner:
-                first, rest = inner.split("\n", 1)
-                if first.strip() and " " not in first.strip():
-                    language, inner = first.strip(), rest
-            kind, i = "pre", end + 3
-        elif ch == "[":
-            end = source.find("]", i + 1)
-            if end == -1:
-                raise unclosed
-            inner = source[i + 1 : end]
-            url = inner
-            i = end + 1
-            if i < n and source[i] == "(":
-                close = source.find(")", i)
-                if close == -1:
-                    raise unclosed
-                url, i = source[i + 1 : close], close + 1
-            length = utf16_len(inner)
-            link = _link_entity(pos, length, url) if length else None
-            if link:
-                entities.append(link)
-            out.append(inner)
-            pos += length
-            continue
-        else:
-            end = source.find(ch, i + 1)
-            if end == -1:
-                raise unclosed
-            inner = source[i + 1 : end]
-            kind = {"*": "bold", "_": "italic", "`": "code"}[ch]
-            language, i = None, end + 1
-        length = utf16_len(inner)
-        if length:
-            entities.append(_entity(kind, pos, length, language=language))
-        out.append(inner)
-        pos += length
-    return "".join(out), _sorted_entities(entities)
-
-
 def _trim(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """Strip surrounding whitespace like Telegram, shifting and clipping entities to match."""
     stripped = text.strip()
@@ -897,10 +697,9 @@ class FakeTelegram:
         self._handlers: dict[str, tuple[str, Handler]] = {}
         for name in (
             "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo",
-            "setMyCommands", "getMyCommands", "deleteMyCommands", "sendMessage",
+            "setMyCommands", "sendMessage",
             "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-            "answerInlineQuery", "sendPhoto", "sendChatAction", "leaveChat", "getChat", "close",
-            "logOut",
+            "answerInlineQuery", "sendPhoto", "leaveChat",
         ):
             self._handlers[name.lower()] = (name, getattr(self, f"_api_{name}"))
 
@@ -1225,6 +1024,12 @@ class FakeTelegram:
         """
         self._faults.append(_Fault(_lower(method), "drop", n))
 
+    def cut_after_effect(self, n: int = 1, *, method: str | None = None) -> None:
+        """Carry out the next ``n`` requests (of ``method``), then close the connection instead
+        of answering: the message exists, but the client sees a network error and cannot know.
+        """
+        self._faults.append(_Fault(_lower(method), "cut", n))
+
     # ---------------------------------------------------------------- test-side: waiting
 
     async def wait_for(
@@ -1275,6 +1080,9 @@ class FakeTelegram:
             status, body = await self._answer(request, call, entry)
         except ApiError as error:
             status, body = error.status, error.body()
+        except ConnectionResetError:  # the client hung up mid-request (e.g. a cancelled poll)
+            call.fault = "dropped"
+            status, body = 500, {}
         except Exception as exc:  # a bug in the fake: answer 500 and make the test fail
             log.exception("FakeTelegram crashed handling %s", call.method)
             self.internal_errors.append(exc)
@@ -1316,7 +1124,13 @@ class FakeTelegram:
         if fault and fault.error:
             call.fault = "injected"
             raise fault.error
-        return 200, {"ok": True, "result": await entry[1](call.params, call.files)}
+        result = await entry[1](call.params, call.files)
+        if self._take_fault(call.method, "cut"):
+            call.fault = "dropped"
+            if request.transport is not None:
+                request.transport.close()
+            return 500, {}
+        return 200, {"ok": True, "result": result}
 
     def _take_fault(self, method: str, kind: str) -> _Fault | None:
         for fault in self._faults:
@@ -1624,17 +1438,6 @@ class FakeTelegram:
                               for c in commands]
         return True
 
-    async def _api_getMyCommands(
-        self, params: dict[str, Any], files: dict[str, UploadedFile]
-    ) -> Any:
-        return copy.deepcopy(self.commands.get(self._commands_key(params), []))
-
-    async def _api_deleteMyCommands(
-        self, params: dict[str, Any], files: dict[str, UploadedFile]
-    ) -> Any:
-        self.commands.pop(self._commands_key(params), None)
-        return True
-
     async def _api_sendMessage(
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> Any:
@@ -1815,15 +1618,6 @@ class FakeTelegram:
         ))
         return True
 
-    async def _api_sendChatAction(
-        self, params: dict[str, Any], files: dict[str, UploadedFile]
-    ) -> Any:
-        chat = self._resolve_chat(params.get("chat_id"))
-        if params.get("action") not in CHAT_ACTIONS:
-            raise _bad_request("wrong parameter action in request")
-        self._check_can_write(chat)
-        return True
-
     async def _api_leaveChat(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         chat = self._resolve_chat(params.get("chat_id"))
         if chat["type"] == "private":
@@ -1832,26 +1626,6 @@ class FakeTelegram:
             raise ApiError(403, f"Forbidden: bot is not a member of the {chat['type']} chat")
         self.left.add(chat["id"])
         return True
-
-    async def _api_getChat(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        chat = self._resolve_chat(params.get("chat_id"))
-        info = copy.deepcopy(chat)
-        info.update({
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                "premium_subscription": False, "gifts_from_channels": False,
-            },
-        })
-        return info
-
-    async def _api_close(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        return True
-
-    async def _api_logOut(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        return True
-
 
 # --------------------------------------------------------------------------------------------
 # Module helpers
@@ -2070,12 +1844,8 @@ def _format_text(
             text, parsed = raw, []
         elif str(parse_mode).lower() == "html":
             text, parsed = parse_html(raw)
-        elif parse_mode == "MarkdownV2" or str(parse_mode).lower() == "markdownv2":
-            text, parsed = parse_markdown_v2(raw)
-        elif str(parse_mode).lower() == "markdown":
-            text, parsed = parse_markdown(raw)
-        else:
-            raise _bad_request("unsupported parse_mode")
+        else:  # the bot only speaks HTML; Markdown is not modelled (see the module docstring)
+            raise _bad_request(f"unsupported parse_mode {parse_mode!r} in this fake")
     except EntityParseError as error:
         raise _bad_request(f"can't parse entities: {error}") from None
     text, parsed = _trim(text, _strip_private_keys(parsed))

@@ -38,14 +38,12 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
-from telegram.helpers import escape_markdown
 
 from tests.fake_telegram import (
     DEFAULT_USER_ID,
     EntityParseError,
     FakeTelegram,
     parse_html,
-    parse_markdown_v2,
 )
 
 TOKEN = "123456:TEST-token"
@@ -409,23 +407,29 @@ async def test_send_photo_rejects_bytes_that_are_not_an_image(bot: Bot):
         await bot.send_photo(USER, b"definitely not a png")
 
 
-async def test_commands_round_trip_and_are_validated(bot: Bot):
+async def test_commands_are_stored_and_validated(tg: FakeTelegram, bot: Bot):
     await bot.set_my_commands([("start", "Start"), ("report", "Crime figures for an area")])
 
-    assert [c.command for c in await bot.get_my_commands()] == ["start", "report"]
+    assert [c["command"] for cs in tg.commands.values() for c in cs] == ["start", "report"]
     with pytest.raises(BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([("Start-Now", "nope")])
-    await bot.delete_my_commands()
-    assert await bot.get_my_commands() == ()
 
 
-async def test_chat_action_get_chat_and_leave_chat(tg: FakeTelegram, bot: Bot):
+async def test_markdown_is_refused_because_the_bot_only_speaks_html(bot: Bot):
+    with pytest.raises(BadRequest, match=r"(?i)unsupported parse_mode"):
+        await bot.send_message(USER, "*bold*", parse_mode="MarkdownV2")
+
+
+async def test_a_send_cut_after_it_took_effect_raises_but_the_message_exists(
+        tg: FakeTelegram, bot: Bot):
+    tg.cut_after_effect(1, method="sendMessage")
+    with pytest.raises(NetworkError):
+        await bot.send_message(USER, "delivered, then the connection dropped")
+    assert [m.text for m in tg.sent] == ["delivered, then the connection dropped"]
+
+
+async def test_leave_chat(tg: FakeTelegram, bot: Bot):
     tg.add_chat(GROUP, title="Newsroom")
-
-    assert await bot.send_chat_action(USER, "typing")
-    with pytest.raises(BadRequest, match=r"(?i)wrong parameter action"):
-        await bot.send_chat_action(USER, "dancing")
-    assert (await bot.get_chat(GROUP)).title == "Newsroom"
     assert await bot.leave_chat(GROUP)
     with pytest.raises(Forbidden, match=r"(?i)not a member"):
         await bot.send_message(GROUP, "still here?")
@@ -589,17 +593,3 @@ def test_html_error_positions_are_byte_offsets():
 @given(st.text())
 def test_any_html_escaped_text_parses_back_to_itself(text: str):
     assert parse_html(html.escape(text)) == (text, [])
-
-
-@given(st.text())
-def test_any_markdown_v2_escaped_text_parses_back_to_itself(text: str):
-    assert parse_markdown_v2(escape_markdown(text, version=2)) == (text, [])
-
-
-def test_unescaped_markdown_v2_reserved_characters_are_rejected():
-    with pytest.raises(EntityParseError, match=r"Character '\.' is reserved"):
-        parse_markdown_v2("Crime fell 5.2% in Leeds")
-    assert parse_markdown_v2(r"*Leeds* fell 5\.2%") == (
-        "Leeds fell 5.2%",
-        [{"type": "bold", "offset": 0, "length": 5}],
-    )

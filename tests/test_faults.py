@@ -5,9 +5,11 @@ Every injected question must be answered exactly once, whatever the network did 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_telegram_e2e import REPORTER, polling
+from bot.telegram import EXIT_AUTH
+from tests.conftest import E2E_TOKEN
+from tests.test_telegram_e2e import GROUP, REPORTER, polling
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,3 +76,206 @@ def test_an_ingest_killed_with_sigkill_leaves_the_old_store_intact(db_path, sour
                               "--db", str(live), "--quiet"], cwd=ROOT, timeout=120)
     assert rebuilt.returncode == 0
     assert not list(tmp_path.glob(".crime.db.building-*"))
+
+
+# --- the real process: kill, stop, lose the token -----------------------------------------------
+
+
+def bot_env(fake, db_path: Path, tmp_path: Path, scale: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CRIMEBOT_", "TELEGRAM_"))}
+    return {**env, "TELEGRAM_BOT_TOKEN": E2E_TOKEN, "CRIMEBOT_DB": str(db_path),
+            "TELEGRAM_API_BASE_URL": fake.base_url, "CRIMEBOT_COOLDOWN_SECONDS": "0",
+            "CRIMEBOT_INBOX": str(tmp_path / "inbox.db"), "CRIMEBOT_LIMIT_SCALE": scale,
+            "CRIMEBOT_HEARTBEAT": str(tmp_path / "heartbeat"),
+            "CRIMEBOT_STOP_GRACE_SECONDS": "1"}
+
+
+async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+
+
+def ask_group(fake, n: int) -> dict[int, int]:
+    """`n` questions in one group; {message id: update id}."""
+    asked = {}
+    for k in range(n):
+        update = fake.inject_message(GROUP, f"/crime sexual offences Wrexham {2020 + k % 4}",
+                                     user_id=REPORTER + k)
+        asked[update["message"]["message_id"]] = update["update_id"]
+    return asked
+
+
+def replies(fake) -> Counter:
+    return Counter(m.reply_to for m in fake.sent if m.chat_id == GROUP)
+
+
+async def until(predicate, timeout: float = 60) -> None:
+    async def wait() -> None:
+        while not predicate():
+            await asyncio.sleep(0.05)  # polls the fake's record; asserts nothing about time
+    await asyncio.wait_for(wait(), timeout)
+
+
+def pending(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "inbox.db") as conn:
+        return conn.execute("select count(*) from inbox where state = 'pending'").fetchone()[0]
+
+
+async def test_sigkill_with_fetched_unanswered_updates_then_restart_answers_each_once(
+        fake, db_path, tmp_path):
+    env = bot_env(fake, db_path, tmp_path, scale="1")  # real limits: one message a second
+    process = await start_bot(env)
+    try:
+        asked = ask_group(fake, 6)
+        await until(lambda: len(replies(fake)) >= 2)
+        assert not fake.pending_updates  # all fetched and confirmed to Telegram
+        process.kill()
+        await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert len(replies(fake)) < len(asked)
+    env["CRIMEBOT_LIMIT_SCALE"] = "0.01"
+    process = await start_bot(env)
+    try:
+        await until(lambda: set(replies(fake)) >= set(asked))
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    counts = replies(fake)
+    assert {counts[m] for m in asked} == {1}
+    assert pending(tmp_path) == 0
+
+
+async def test_sigterm_with_a_backlog_finishes_within_grace_and_keeps_the_rest(
+        fake, db_path, tmp_path):
+    env = bot_env(fake, db_path, tmp_path, scale="1")
+    process = await start_bot(env)
+    try:
+        asked = ask_group(fake, 10)
+        await until(lambda: len(replies(fake)) >= 1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0
+    assert "stay in the inbox" in stderr.decode()
+    left = pending(tmp_path)
+    assert left > 0 and len(replies(fake)) + left == len(asked)
+    env["CRIMEBOT_LIMIT_SCALE"] = "0.01"
+    process = await start_bot(env)
+    try:
+        await until(lambda: set(replies(fake)) >= set(asked))
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert set(replies(fake).values()) == {1}
+
+
+@pytest.mark.parametrize("status", [401, 404])
+async def test_an_auth_error_mid_poll_exits_non_zero_and_turns_the_healthcheck_red(
+        fake, db_path, tmp_path, status):
+    env = bot_env(fake, db_path, tmp_path, scale="0.01")
+    process = await start_bot(env)
+    try:
+        await until(lambda: (tmp_path / "heartbeat").exists(), timeout=30)
+        healthy = subprocess.run([sys.executable, "-m", "bot", "healthcheck"], env=env,
+                                 cwd=ROOT, capture_output=True, timeout=30)
+        assert healthy.returncode == 0
+        fake.fail_next("getUpdates", status=status)
+        fake.inject_message(REPORTER, "wake the long poll")
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == EXIT_AUTH
+    logged = stderr.decode()
+    assert "Telegram rejected the token while polling" in logged
+    assert E2E_TOKEN not in logged
+    red = subprocess.run([sys.executable, "-m", "bot", "healthcheck"], env=env, cwd=ROOT,
+                         capture_output=True, timeout=30)
+    assert red.returncode == 1
+
+
+# --- store swaps under a running bot, unit by unit ----------------------------------------------
+
+
+def test_the_store_reader_knows_the_schema_the_ingest_writes():
+    from bot.ingest import SCHEMA_VERSION
+    from bot.store import SCHEMA_VERSIONS
+
+    assert SCHEMA_VERSION in SCHEMA_VERSIONS
+
+
+@pytest.mark.parametrize("setup", [
+    "create table meta (key text, value text); insert into meta values ('schema', '1')",
+    "create table meta (key text, value text); insert into meta values ('schema', '99')",
+])
+def test_a_swapped_in_store_that_fails_the_deep_check_is_refused_and_the_old_kept(
+        db_path, tmp_path, setup):
+    from bot.store import Store, StoreError
+
+    live = tmp_path / "crime.db"
+    shutil.copy(db_path, live)
+    store = Store(live, in_memory=True)
+    latest = store.latest_period()
+    if "'99'" in setup:  # a complete store from a future schema
+        shutil.copy(db_path, tmp_path / "next.db")
+        with sqlite3.connect(tmp_path / "next.db") as conn:
+            conn.execute("update meta set value = '99' where key = 'schema'")
+    else:
+        with sqlite3.connect(tmp_path / "next.db") as conn:
+            conn.executescript(setup)
+    os.replace(tmp_path / "next.db", live)
+    with pytest.raises(StoreError, match="rebuild it with `crimebot ingest`"):
+        store.refresh()
+    assert store.generation == 1 and store.latest_period() == latest
+    assert store.refresh() is False  # the refused file is not re-checked on every question
+
+
+def test_an_answer_keeps_its_snapshot_through_a_swap(db_path, tmp_path):
+    from bot.store import Store
+
+    live = tmp_path / "crime.db"
+    shutil.copy(db_path, live)
+    store = Store(live)
+    with store.snapshot():
+        shutil.copy(db_path, tmp_path / "next.db")
+        os.replace(tmp_path / "next.db", live)
+        assert store.refresh() is True
+        assert store.generation == 1  # still the pinned one, and its connection still open
+        assert store.latest_period() == "2025-06-30"
+    assert store.generation == 2 and store.latest_period() == "2025-06-30"
+
+
+def test_an_in_place_overwrite_keeps_the_old_snapshot_until_the_file_settles(db_path, tmp_path):
+    from bot.store import IN_PLACE_SETTLE_S, Store, StoreError
+
+    live = tmp_path / "crime.db"
+    shutil.copy(db_path, live)
+    store = Store(live, in_memory=True)
+    with open(live, "r+b") as file:  # a `cp` over the live file: same inode, new bytes
+        file.write(b"\x00garbage" * 1024)
+    assert store.refresh(now=100.0) is False  # noticed, not loaded while it may be changing
+    assert store.latest_period() == "2025-06-30"  # served from the in-memory snapshot
+    with pytest.raises(StoreError):
+        store.refresh(now=100.0 + IN_PLACE_SETTLE_S)  # settled, checked, refused
+    assert store.generation == 1 and store.latest_period() == "2025-06-30"
+
+
+async def test_a_409_at_start_is_one_clear_line(fake, db_path, tmp_path):
+    fake.fail_next("getMe", status=409, description="Conflict: terminated by other getUpdates "
+                                                    "request; make sure that only one bot "
+                                                    "instance is running")
+    process = await start_bot(bot_env(fake, db_path, tmp_path, scale="0.01"))
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    logged = stderr.decode()
+    assert process.returncode == 1
+    assert "409 Conflict at start" in logged and "another instance" in logged
+    assert "Traceback" not in logged and E2E_TOKEN not in logged

@@ -12,22 +12,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
 
 from bot.ops import (
+    Heartbeat,
     Status,
     StoreFacts,
     doctor,
     heartbeat_is_fresh,
     heartbeat_problem,
     log_update,
-    observe,
+    redact_stderr,
     setup_logging,
-    start_heartbeat,
-    stop_heartbeat,
     store_facts,
     write_heartbeat,
 )
@@ -96,44 +94,23 @@ def test_the_token_never_reaches_the_log_and_each_record_is_one_line(restore_log
 def test_log_update_is_one_greppable_key_value_line(restore_logging):
     stream = io.StringIO()
     setup_logging("INFO", [TOKEN], stream=stream)
-    log_update(logging.getLogger("bot.telegram"), 123, "group", "ok", 3.24)
+    log_update(logging.getLogger("bot.telegram"), 123, "group", "answered", 3.24, 1500.2)
     assert stream.getvalue().rstrip().endswith(
-        "bot.telegram: update id=123 chat=group status=ok ms=3.2")
+        "bot.telegram: update id=123 chat=group status=answered ms=3.2 waited_ms=1500")
 
 
-async def test_observe_counts_updates_and_logs_their_outcome(restore_logging):
-    stream = io.StringIO()
-    setup_logging("INFO", [], stream=stream)
-    logger = logging.getLogger("bot.telegram")
-    status = Status(facts)
-
-    async def fine() -> None:
-        pass
-
-    async def failing() -> None:
-        raise RuntimeError("boom")
-
-    async def denied() -> None:
-        status.flag(3, "denied")
-
-    group = SimpleNamespace(update_id=1, effective_chat=SimpleNamespace(type="group"))
-    inline = SimpleNamespace(update_id=2, effective_chat=None, inline_query=object())
-    private = SimpleNamespace(update_id=3, effective_chat=SimpleNamespace(type="private"))
-    await observe(status, logger, group, fine())
-    with pytest.raises(RuntimeError):
-        await observe(status, logger, inline, failing())
-    await observe(status, logger, private, denied())
-
-    lines = stream.getvalue().splitlines()
-    assert [line.split(": ", 1)[1].rsplit(" ms=", 1)[0] for line in lines] == [
-        "update id=1 chat=group status=ok",
-        "update id=2 chat=inline status=error",
-        "update id=3 chat=private status=denied",
-    ]
-    assert status.updates_handled == 3 and status.last_update_id == 3
-    snapshot = status.snapshot()
-    assert snapshot["edition"] == "pfa-2025-06-30"
-    assert snapshot["last_update"] is not None
+def test_prints_to_stderr_are_redacted_too(capsys):
+    saved = sys.stderr
+    try:
+        redact_stderr([TOKEN])
+        print(f"error page for https://api.telegram.org/bot{TOKEN}/getMe", file=sys.stderr)
+        redact_stderr([TOKEN, "s3cret"])  # re-wrapping replaces, never stacks
+        print("webhook secret s3cret", file=sys.stderr)
+    finally:
+        sys.stderr = saved
+    err = capsys.readouterr().err
+    assert TOKEN not in err and "s3cret" not in err
+    assert "bot[token]/getMe" in err
 
 
 def test_store_facts_name_the_newest_edition_and_latest_period(store):
@@ -159,23 +136,18 @@ def test_heartbeat_is_fresh_for_two_minutes(tmp_path):
     assert "unreadable" in heartbeat_problem(path)
 
 
-async def test_the_heartbeat_task_writes_until_stopped_then_removes_the_file(tmp_path):
+def test_the_heartbeat_is_written_on_success_at_most_once_an_interval(tmp_path):
     path = tmp_path / "heartbeat"
     status = Status(facts)
-    status.handled(41, "ok")
-    task = start_heartbeat(path, status, interval=0.01)
-    for _ in range(200):
-        if path.exists():
-            break
-        await asyncio.sleep(0.01)
+    heartbeat = Heartbeat(path, status, interval=3600)
+    assert not path.exists()  # nothing before the first successful poll
+    status.handled(41)
+    heartbeat.beat()
     assert json.loads(path.read_text())["last_update_id"] == 41
-    status.handled(42, "ok")
-    for _ in range(200):
-        if json.loads(path.read_text())["last_update_id"] == 42:
-            break
-        await asyncio.sleep(0.01)
-    assert json.loads(path.read_text())["updates_handled"] == 2
-    await stop_heartbeat(task)
+    status.handled(42)
+    heartbeat.beat()  # within the interval: not rewritten
+    assert json.loads(path.read_text())["last_update_id"] == 41
+    heartbeat.stop()
     assert not path.exists()
 
 
@@ -247,3 +219,12 @@ async def test_doctor_passes_with_a_good_token_and_a_real_store(db_path, store):
     assert "ok    CRIMEBOT_ALLOWED_CHATS: 1 listed" in lines
     assert f"{len(store.editions())} editions, newest {store.editions()[-1].key}" in report
     assert TOKEN not in report and Path(db_path).name in report
+
+
+def test_run_says_the_api_is_unreachable_in_one_line_without_the_token(db_path, tmp_path):
+    result = cli(["run"], {"TELEGRAM_BOT_TOKEN": TOKEN, "CRIMEBOT_DB": str(db_path),
+                           "CRIMEBOT_INBOX": str(tmp_path / "inbox.db"),
+                           "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{closed_port()}/bot"})
+    assert result.returncode == 1
+    assert "could not reach the Bot API" in result.stderr
+    assert TOKEN not in result.stderr and "Traceback" not in result.stderr

@@ -20,7 +20,7 @@ from bot.telegram import (
     ACTION_CHART,
     MAX_CALLBACK_BYTES,
     Access,
-    Cooldown,
+    FloodGuard,
     answer_html,
     answer_keyboard,
     command_question,
@@ -35,6 +35,7 @@ from bot.telegram import (
     split_message,
     utf16_len,
 )
+from bot.telegram.access import Pace
 from tests.fake_telegram import parse_html
 
 TOKEN = "123456:TEST-token_abc"
@@ -231,18 +232,19 @@ def test_a_migrated_group_stays_allowed():
     assert not Access({-42}, frozenset()).migrate(-43, -1002)
 
 
-def test_cooldown_answers_once_warns_once_then_drops():
+def test_the_flood_guard_paces_each_person_and_tells_them_once_per_burst():
     now = [100.0]
-    cooldown = Cooldown(2.0, clock=lambda: now[0])
-    assert [cooldown.check(-42) for _ in range(3)] == ["answer", "warn", "drop"]
-    assert cooldown.check(-43) == "answer"
-    now[0] += 2.0
-    assert [cooldown.check(-42) for _ in range(2)] == ["answer", "warn"]
+    guard = FloodGuard(2.0, clock=lambda: now[0])
+    assert [guard.book(7) for _ in range(3)] == [Pace(0.0, False), Pace(2.0, True),
+                                                 Pace(4.0, False)]
+    assert guard.book(8) == Pace(0.0, False)  # another reporter in the same group is not held
+    now[0] += 10.0
+    assert [guard.book(7) for _ in range(2)] == [Pace(0.0, False), Pace(2.0, True)]
 
 
-def test_no_cooldown_answers_everything():
-    cooldown = Cooldown(0)
-    assert {cooldown.check(-42) for _ in range(5)} == {"answer"}
+def test_no_flood_guard_never_delays():
+    guard = FloodGuard(0)
+    assert {guard.book(7).wait for _ in range(5)} == {0.0}
 
 
 # --- replies ------------------------------------------------------------------------------------
@@ -348,3 +350,38 @@ def test_inline_articles_have_short_unique_ids():
     assert first.id != second.id and len(first.id.encode()) <= 64
     assert first.title == "Wrexham: Sexual offences, Dec 2022"
     assert first.description == "536 sexual offences."
+
+
+# --- the limiter ----------------------------------------------------------------------------------
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
+
+
+@given(st.lists(st.sampled_from([-1, -2, 5, 6]), max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_the_limiter_books_every_message_and_keeps_every_window(chats):
+    from bot.telegram import Limiter, Limits
+
+    limits = Limits(group_max=3, group_window=10.0, overall_max=4, overall_window=1.0)
+    limiter = Limiter(limits, clock=lambda: 0.0)
+    booked = [(chat, limiter.book(chat)) for chat in chats]
+    assert len(booked) == len(chats)  # queued, never refused
+    everything = [t for _, t in booked]
+    assert most_in_window(everything, limits.overall_window) <= limits.overall_max
+    for chat in set(chats):
+        times = [t for c, t in booked if c == chat]
+        assert most_in_window(times, limits.chat_window) <= limits.chat_max
+        if chat < 0:
+            assert most_in_window(times, limits.group_window) <= limits.group_max
+
+
+def test_a_quiet_chat_books_around_a_busy_group_not_behind_it():
+    from bot.telegram import Limiter, Limits
+
+    limiter = Limiter(Limits(), clock=lambda: 0.0)
+    busy = [limiter.book(-1) for _ in range(60)]
+    assert busy[-1] >= 120.0  # 60 messages in one group take two full minutes' windows
+    assert limiter.book(-2) < 1.0  # another group is not queued behind them

@@ -7,15 +7,21 @@ import logging
 import os
 import signal
 import socket
+import time
+from functools import partial
 
 import aiohttp
 import pytest
-from telegram import Update
-from telegram.ext import ApplicationBuilder, MessageHandler, SimpleUpdateProcessor, filters
 
-from bot.config import ConfigError
-from bot.ops import Status, StoreFacts, observe
-from bot.webhook import SECRET_HEADER, run_webhook, secret_matches, webhook_settings
+from bot.config import Config, ConfigError
+from bot.telegram import Tuning, build_application, open_serving_engine, runner_of
+from bot.webhook import (
+    SECRET_HEADER,
+    WebhookSettings,
+    secret_matches,
+    serve_webhook,
+    webhook_settings,
+)
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -27,17 +33,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-class Observed(SimpleUpdateProcessor):
-    """The update processor `crimebot run` installs, so every update is counted and logged."""
-
-    def __init__(self, status: Status) -> None:
-        super().__init__(1)
-        self.status = status
-
-    async def do_process_update(self, update: object, coroutine) -> None:
-        await observe(self.status, logging.getLogger("bot.telegram"), update, coroutine)
 
 
 # --- settings -----------------------------------------------------------------------------------
@@ -76,42 +71,41 @@ def test_the_secret_must_match_exactly():
 # --- serving ------------------------------------------------------------------------------------
 
 
-def message_update(update_id: int) -> dict:
+def message_update(update_id: int, text: str = "/crime sexual offences Wrexham 2022") -> dict:
     return {"update_id": update_id, "message": {
-        "message_id": 5, "date": 1_700_000_000, "text": "burglary Leeds",
+        "message_id": 5, "date": int(time.time()), "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         "chat": {"id": 42, "type": "private", "first_name": "Ann"},
         "from": {"id": 42, "is_bot": False, "first_name": "Ann"}}}
 
 
-async def test_webhook_serves_updates_and_health_until_sigterm():
-    status = Status(lambda: StoreFacts("pfa-2025-06-30", "2025-06-30"))
-    seen: list[Update] = []
-    arrived = asyncio.Event()
-    hooks: list[str] = []
+MALFORMED = [
+    b"{not json",
+    b"[1, 2]",
+    b'{"update_id": 8, "message": "not an object"}',
+    b'{"message": {"text": "no update id"}}',
+    b'{"update_id": 9, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+]
 
-    async def record(update: Update, context: object) -> None:
-        seen.append(update)
-        arrived.set()
 
-    async def post_init(application: object) -> None:
-        hooks.append("post_init")
-
-    async def post_shutdown(application: object) -> None:
-        hooks.append("post_shutdown")
-
+async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
+        db_path, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
     async with FakeTelegram(token=TOKEN) as tg:
-        application = (ApplicationBuilder().token(TOKEN).base_url(tg.base_url).updater(None)
-                       .concurrent_updates(Observed(status)).post_init(post_init)
-                       .post_shutdown(post_shutdown).build())
-        application.add_handler(MessageHandler(filters.ALL, record))
+        tg.add_chat(42)
+        config = Config(token=TOKEN, db_path=db_path, api_base_url=tg.base_url,
+                        allowed_chats=frozenset(), allowed_users=frozenset(),
+                        cooldown_seconds=0, log_level="INFO")
+        tuning = Tuning(inbox=tmp_path / "inbox.db", heartbeat=tmp_path / "heartbeat")
+        application = build_application(config, open_serving_engine(db_path), tuning)
+        runner = runner_of(application)
         port = free_port()
-        serving = asyncio.create_task(run_webhook(application, URL, "127.0.0.1", port, SECRET,
-                                                  status, allowed_updates=["message"]))
-        registered = await tg.wait_for("setWebhook")
+        settings = WebhookSettings(URL, "127.0.0.1", port, SECRET)
+        serving = asyncio.create_task(runner.serve(partial(serve_webhook, runner, settings),
+                                                   f"webhook {URL}"))
+        registered = await tg.wait_for("setWebhook", timeout=30)
         assert registered.params["url"] == URL and registered.params["secret_token"] == SECRET
-        assert registered.params["allowed_updates"] == ["message"]
         assert registered.params["drop_pending_updates"] is False
-        assert hooks == ["post_init"] and application.running
 
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
@@ -119,34 +113,27 @@ async def test_webhook_serves_updates_and_health_until_sigterm():
                 async with http.post(f"{base}/hook", json=message_update(1),
                                      headers=headers) as response:
                     assert response.status == 403
-            async with http.post(f"{base}/hook", data="{not json",
-                                 headers={SECRET_HEADER: SECRET}) as response:
-                assert response.status == 400
-            async with http.post(f"{base}/hook", json=message_update(7),
-                                 headers={SECRET_HEADER: SECRET}) as response:
-                assert response.status == 200
-            await asyncio.wait_for(arrived.wait(), 5)
-            for _ in range(100):  # the processor counts the update just after the handler
-                if status.updates_handled:
-                    break
-                await asyncio.sleep(0.01)
+            for body in MALFORMED:
+                async with http.post(f"{base}/hook", data=body,
+                                     headers={SECRET_HEADER: SECRET}) as response:
+                    assert response.status == 400, body[:40]
+            for _ in range(2):  # Telegram re-delivers when it missed our first 200
+                async with http.post(f"{base}/hook", json=message_update(7),
+                                     headers={SECRET_HEADER: SECRET}) as response:
+                    assert response.status == 200
+            await tg.wait_for("sendMessage", timeout=10)
             async with http.get(f"{base}/healthz") as response:
                 assert response.status == 200
                 health = await response.json()
-
-        assert [update.update_id for update in seen] == [7]
-        assert seen[0].message.text == "burglary Leeds"
-        assert health["status"] == "ok"
-        assert health["edition"] == "pfa-2025-06-30" and health["latest_period"] == "2025-06-30"
-        assert health["updates_handled"] == 1 and health["last_update"] is not None
-
-        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None)
+        assert (tmp_path / "heartbeat").exists()
         os.kill(os.getpid(), signal.SIGTERM)
-        await asyncio.wait_for(serving, 10)
+        assert await asyncio.wait_for(serving, 10) == 0
 
-    assert hooks == ["post_init", "post_shutdown"]
+    assert len([m for m in tg.sent if m.chat_id == 42]) == 1
+    assert "536" in tg.sent[0].plain_text
+    assert health["status"] == "ok" and health["updates_handled"] == 1
+    assert "starting: webhook" in caplog.text and "long polling" not in caplog.text
+    assert "status=duplicate" in caplog.text
     assert not application.running
+    assert not (tmp_path / "heartbeat").exists()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-    with pytest.raises(aiohttp.ClientConnectionError):
-        async with aiohttp.ClientSession() as http, http.get(f"{base}/healthz"):
-            pass

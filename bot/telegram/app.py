@@ -1,0 +1,431 @@
+"""The application factory and the loop that feeds it: fetch, journal, queue, answer.
+
+PTB's own `Updater` confirms updates to Telegram (the next `getUpdates` offset) as soon as it
+has put them on a queue in memory, so a crash or a stop with a backlog loses them. Here the
+fetching is our own short loop around `Bot.get_updates`: each batch is written to the inbox
+before the offset moves on, then handed to the per-chat queues, whose workers call
+`Application.process_update` (the handlers, in their explicit order, with the gate ahead). The
+webhook server feeds the same `Runner.accept`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bot import ops
+from bot.answer import Engine, open_engine
+from bot.config import Config, ConfigError
+from bot.store import Store, StoreError
+from bot.telegram.access import Access, FloodGuard
+from bot.telegram.handlers import (
+    UNSENT,
+    Context,
+    Services,
+    gate,
+    on_about,
+    on_button,
+    on_chart,
+    on_crime,
+    on_error,
+    on_help,
+    on_inline,
+    on_text,
+)
+from bot.telegram.inbox import CURRENT_JOB, ChatQueues, Delivery, Inbox, Job
+from bot.telegram.limiter import Limiter, Limits, retry_seconds
+
+log = logging.getLogger("bot.telegram")
+
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY,
+                   Update.MY_CHAT_MEMBER)
+COMMANDS = (
+    BotCommand("crime", "Ask about recorded crime: /crime burglary Leeds 2023"),
+    BotCommand("chart", "Chart a series: /chart sexual offences Wrexham"),
+    BotCommand("help", "How to ask, with examples"),
+    BotCommand("about", "Which ONS data editions I answer from"),
+)
+POLL_TIMEOUT_S = 25
+MAX_BACKOFF_S = 30.0
+DEFAULT_GRACE_S = 15.0
+SEND_TIMEOUT_S = 30.0
+EXIT_AUTH = 3
+UNSENT_RETRY_S = 30.0
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timings and places the tests shrink or move; production uses the defaults."""
+
+    limits: Limits = field(default_factory=Limits)
+    inbox: Path | None = None  # default: inbox.db beside the store
+    grace: float = DEFAULT_GRACE_S
+    poll_timeout: int = POLL_TIMEOUT_S
+    send_timeout: float = SEND_TIMEOUT_S
+    probe_pause: float = 0.5
+    heartbeat: Path | None = None
+
+
+def chat_key(update: Update) -> int:
+    """Which queue an update joins: its chat, or for inline queries (no chat) its user."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None:
+        return chat.id
+    return user.id if user is not None else 0
+
+
+class Runner:
+    """Everything between Telegram and the handlers: inbox, queues, heartbeat, stop."""
+
+    def __init__(self, application: Application, inbox: Inbox, status: ops.Status,
+                 tuning: Tuning) -> None:
+        self.application = application
+        self.inbox = inbox
+        self.status = status
+        self.tuning = tuning
+        self.queues = ChatQueues(self._handle)
+        self.closing = False
+        self.heartbeat = ops.Heartbeat(tuning.heartbeat or ops.heartbeat_path(os.environ),
+                                       status)
+
+    @property
+    def delivery(self) -> Delivery:
+        return self.application.bot_data["services"].delivery
+
+    def accept(self, batch: list[tuple[Update, dict[str, Any]]]) -> int:
+        """Journal a batch, then queue what is new; duplicates are dropped here. Returns the
+        number queued. Nothing may be confirmed to Telegram before this returns."""
+        fresh = set(self.inbox.add((update.update_id, body) for update, body in batch))
+        for update, _ in batch:
+            if update.update_id not in fresh:
+                log.info("update id=%s status=duplicate", update.update_id)
+                continue
+            self._submit(update, time.monotonic())
+        return len(fresh)
+
+    def _submit(self, update: Update, received: float) -> None:
+        message = update.effective_message
+        if message is not None and message.chat_id:
+            self.delivery.seen(message.chat_id, message.message_id)
+        ahead = self.queues.submit(chat_key(update), (update, received))
+        if ahead:
+            log.info("update id=%s chat=%s status=queued ahead=%d", update.update_id,
+                     ops.chat_kind(update), ahead)
+
+    def replay(self) -> int:
+        """Queue what the inbox holds unanswered from before a restart (or a crash), and forget
+        answered updates too old for Telegram to deliver again."""
+        self.inbox.prune()
+        left = self.inbox.pending()
+        for update_id, body, _ in left:
+            try:
+                update = Update.de_json(body, self.application.bot)
+            except Exception as error:
+                log.error("update id=%s status=failed: unreadable in the inbox: %s", update_id,
+                          error)
+                self.inbox.finish(update_id, "failed")
+                continue
+            self._submit(update, time.monotonic())
+        if left:
+            log.info("inbox: answering %d updates received before the restart", len(left))
+        return len(left)
+
+    def _retry(self, update: Update) -> None:
+        """Try an undelivered reply again later; after a stop the next start does."""
+        if not self.closing:
+            self._submit(update, time.monotonic())
+
+    async def _handle(self, item: tuple[Update, float]) -> None:
+        update, received = item
+        job = Job(update.update_id, self.inbox.progress(update.update_id))
+        job.delivered = job.progress.sent
+        token = CURRENT_JOB.set(job)
+        started = time.monotonic()
+        try:
+            await self.application.process_update(update)
+        except Exception:
+            log.exception("update %s failed outside its handlers", update.update_id)
+            job.flag("failed")
+        finally:
+            CURRENT_JOB.reset(token)
+        outcome = job.outcome or "ignored"
+        if outcome == UNSENT:
+            asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self._retry, update)
+        else:
+            self.inbox.finish(update.update_id, outcome)
+        self.status.handled(update.update_id)
+        now = time.monotonic()
+        ops.log_update(log, update.update_id, ops.chat_kind(update), outcome,
+                       (now - started) * 1000, (started - received) * 1000)
+
+    async def poll(self) -> None:
+        """Long-poll until cancelled. Raises InvalidToken on 401/404: a revoked token or a
+        wrong API URL will not fix itself, and a bot that cannot hear must not look healthy."""
+        bot = self.application.bot
+        await bot.delete_webhook(drop_pending_updates=False)
+        offset: int | None = None
+        backoff = 1.0
+        timeout = 0  # the first poll returns at once, so the heartbeat shows a live bot soon
+        while True:
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=timeout,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    read_timeout=self.tuning.poll_timeout + 10)
+            except InvalidToken:
+                raise
+            except RetryAfter as error:
+                log.warning("polling: Telegram asks to wait %.0f s", retry_seconds(error))
+                await asyncio.sleep(retry_seconds(error))
+                continue
+            except Conflict as error:
+                log.warning("polling: %s (another instance with this token, or a webhook)",
+                            error.message)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            except TelegramError as error:
+                log.warning("polling: %s", error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                continue
+            backoff, timeout = 1.0, self.tuning.poll_timeout
+            self.heartbeat.beat()
+            if updates:
+                self.accept([(update, update.to_dict()) for update in updates])
+                offset = updates[-1].update_id + 1
+
+    @contextlib.asynccontextmanager
+    async def session(self, source: Callable[[], Awaitable[None]], mode: str
+                      ) -> AsyncIterator[asyncio.Task[None]]:
+        """Start the application, answer what the inbox left over, and run `source` (the poll
+        loop or the webhook server) as a task; on the way out, stop fetching first, then let
+        the queues finish within the grace period, then shut down."""
+        application = self.application
+        fetching: asyncio.Task[None] | None = None
+        try:
+            await application.initialize()
+            await post_init(application)
+            await application.start()
+            log.info("starting: %s with the store at %s", mode,
+                     application.bot_data["services"].engine.store.path)
+            self.replay()
+            fetching = asyncio.create_task(source(), name="crimebot-fetch")
+            yield fetching
+        finally:
+            self.closing = True
+            if fetching is not None:
+                if not fetching.done():
+                    fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await fetching
+                await self.finish()
+            self.heartbeat.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+            await post_shutdown(application)
+
+    async def serve(self, source: Callable[[], Awaitable[None]], mode: str) -> int:
+        """Run until SIGTERM/SIGINT or until fetching fails; returns the exit code."""
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        try:
+            async with self.session(source, mode) as fetching:
+                stop_wait = asyncio.create_task(stopping.wait())
+                await asyncio.wait({fetching, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+                stop_wait.cancel()
+                if fetching.done():
+                    return fetch_failure(fetching.exception())
+                log.info("stop signal received: no more fetching, finishing what is queued")
+                return 0
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    async def finish(self) -> None:
+        """Answer what is queued within the grace period; leave the rest in the inbox."""
+        if await self.queues.join(self.tuning.grace):
+            return
+        left = self.queues.backlog()
+        await self.queues.cancel()
+        log.warning("stopping with %d updates unanswered after %.0f s: they stay in the inbox "
+                    "and are answered at the next start", left, self.tuning.grace)
+
+
+def fetch_failure(error: BaseException | None) -> int:
+    """The exit code for a fetch loop that ended by itself, with one clear line."""
+    if isinstance(error, InvalidToken):
+        log.critical("Telegram rejected the token while polling (%s): it was revoked or "
+                     "TELEGRAM_API_BASE_URL is wrong; stopping so the supervisor sees it",
+                     error.message)
+        return EXIT_AUTH
+    if error is not None:
+        log.critical("fetching updates failed: %r", error)
+        return 1
+    return 0
+
+
+async def post_init(application: Application) -> None:
+    """Register the command menu and say, once, what the bot answers from and for whom."""
+    await application.bot.set_my_commands(COMMANDS)
+    found: Services = application.bot_data["services"]
+    if found.access.chats and not found.access.users:
+        log.warning("CRIMEBOT_ALLOWED_USERS is empty: anyone may ask in private chats and "
+                    "inline mode")
+    log.info("@%s ready: %d data editions from %s", application.bot.username,
+             len(found.engine.store.editions()), found.engine.store.path)
+
+
+async def post_shutdown(application: Application) -> None:
+    services: Services = application.bot_data["services"]
+    services.delivery.inbox.close()
+    services.engine.store.close()
+
+
+def build_application(config: Config, engine: Engine, tuning: Tuning | None = None,
+                      request: BaseRequest | None = None) -> Application:
+    """The one factory: handlers in explicit order, the gate in group -1 ahead of all of them.
+
+    There is no PTB `Updater`: `Runner.poll` (or the webhook) feeds updates through the inbox.
+    `request` replaces the HTTP client (the fast handler tests record calls through it).
+    """
+    tuning = tuning or Tuning()
+    status = ops.Status(partial(ops.store_facts, engine.store))
+    application = (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.api_base_url)
+        .base_file_url(config.file_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(ContextTypes(context=Context))
+        .rate_limiter(Limiter(tuning.limits))
+        .request(request or HTTPXRequest(connection_pool_size=64,
+                                         read_timeout=tuning.send_timeout,
+                                         write_timeout=tuning.send_timeout))
+        .get_updates_request(request or HTTPXRequest(read_timeout=tuning.poll_timeout + 10))
+        .updater(None)
+        .build()
+    )
+    inbox = Inbox(tuning.inbox or Path(config.db_path).parent / "inbox.db")
+    application.bot_data["services"] = Services(
+        engine, Access(set(config.allowed_chats), config.allowed_users),
+        FloodGuard(config.cooldown_seconds), Delivery(application.bot, inbox,
+                                                      tuning.probe_pause), status)
+    application.bot_data["runner"] = Runner(application, inbox, status, tuning)
+    new_messages = filters.UpdateType.MESSAGE
+    application.add_handler(TypeHandler(Update, gate), group=-1)
+    application.add_handler(CommandHandler(["start", "help"], on_help, filters=new_messages))
+    application.add_handler(CommandHandler("about", on_about, filters=new_messages))
+    application.add_handler(CommandHandler("crime", on_crime, filters=new_messages))
+    application.add_handler(CommandHandler("chart", on_chart, filters=new_messages))
+    application.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND,
+                                           on_text))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(InlineQueryHandler(on_inline))
+    application.add_error_handler(on_error)
+    return application
+
+
+def runner_of(application: Application) -> Runner:
+    return application.bot_data["runner"]
+
+
+def open_serving_engine(db_path: Path) -> Engine:
+    """The engine over an in-memory snapshot of the store, which no overwrite can reach."""
+    engine = open_engine(db_path)
+    engine.store.close()
+    engine.store = Store(db_path, in_memory=True)
+    return engine
+
+
+def tuning_from_env(env: dict[str, str] | os._Environ[str]) -> Tuning:
+    from bot.config import parse_grace, parse_inbox, parse_limit_scale
+
+    scale = parse_limit_scale(env.get("CRIMEBOT_LIMIT_SCALE", "").strip())
+    return Tuning(limits=Limits().scaled(scale),
+                  inbox=parse_inbox(env.get("CRIMEBOT_INBOX", "").strip()),
+                  grace=parse_grace(env.get("CRIMEBOT_STOP_GRACE_SECONDS", "").strip()),
+                  heartbeat=ops.heartbeat_path(env))
+
+
+def run(config: Config, webhook_url: str | None = None) -> int:
+    """`crimebot run`: long polling (or a webhook server) until SIGTERM or SIGINT, which stop
+    it cleanly (exit 0); a token Telegram rejects while running exits 3."""
+    settings = None
+    secrets = [config.token]
+    ops.redact_stderr(secrets)
+    try:
+        tuning = tuning_from_env(os.environ)
+        if webhook_url:
+            from bot.webhook import webhook_settings
+
+            settings = webhook_settings(os.environ, webhook_url)
+            secrets.append(settings.secret)
+            ops.redact_stderr(secrets)
+    except ConfigError as error:
+        print(f"crimebot run: {error}", file=sys.stderr)
+        return 2
+    ops.setup_logging(config.log_level, secrets)
+    try:
+        engine = open_serving_engine(config.db_path)
+    except StoreError as error:
+        print(f"crimebot run: {error}", file=sys.stderr)
+        return 1
+    try:
+        application = build_application(config, engine, tuning)
+    except sqlite3.Error as error:
+        print(f"crimebot run: cannot open the inbox (CRIMEBOT_INBOX, default inbox.db beside "
+              f"the store): {error}", file=sys.stderr)
+        return 1
+    runner = runner_of(application)
+    try:
+        if settings:
+            from bot.webhook import serve_webhook
+
+            return asyncio.run(runner.serve(partial(serve_webhook, runner, settings),
+                                            f"webhook {settings.url} on {settings.listen}:"
+                                            f"{settings.port}"))
+        return asyncio.run(runner.serve(runner.poll, f"long polling {config.api_base_url}"))
+    except InvalidToken:
+        print("crimebot run: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",
+              file=sys.stderr)
+        return 1
+    except Conflict as error:
+        print(f"crimebot run: Telegram answered 409 Conflict at start ({error.message}): "
+              "another instance is using this token, or a webhook is set", file=sys.stderr)
+        return 1
+    except NetworkError as error:
+        print(f"crimebot run: could not reach the Bot API at {config.api_base_url}: {error}",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,382 @@
+"""The handlers: wire updates to the answer engine, the access rules and the reply path.
+
+No statistics live here. Every reply comes from `Engine.ask` or `Engine.answer_for`, read from
+one pinned store snapshot, and every message goes out through `Delivery`, which sends it
+exactly once. Handlers flag the update's outcome on its `Job`; the log line reports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
+
+from bot import ops
+from bot.answer import Answer, Engine
+from bot.store import StoreError
+from bot.telegram.access import (
+    Access,
+    FloodGuard,
+    command_question,
+    question_in,
+    replies_to_bot,
+)
+from bot.telegram.callbacks import ACTION_CHART, decode_callback, resolve_offence
+from bot.telegram.inbox import CURRENT_JOB, Delivery, Job
+from bot.telegram.render import (
+    EMPTY_QUESTION,
+    EXAMPLE,
+    INLINE_CACHE_SECONDS,
+    MAX_INLINE_RESULTS,
+    NO_CHART,
+    NOT_ALLOWED,
+    SLOW_DOWN,
+    SORRY,
+    STALE_BUTTON,
+    about_text,
+    answer_html,
+    answer_keyboard,
+    help_text,
+    inline_article,
+    late_note,
+)
+
+log = logging.getLogger("bot.telegram")
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+UNSENT = "unsent"  # the outcome of an update whose reply could not be delivered: kept pending
+
+
+@dataclass
+class Services:
+    """What every handler needs; the application owns its lifetime."""
+
+    engine: Engine
+    access: Access
+    flood: FloodGuard
+    delivery: Delivery
+    status: ops.Status
+
+
+class Context(CallbackContext[ExtBot[None], dict, dict, dict]):
+    """The handlers' context, typed: `context.services` instead of a string key."""
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data["services"]
+
+
+def job() -> Job:
+    """The update being handled (a stand-in outside the inbox path, e.g. in unit tests)."""
+    return CURRENT_JOB.get() or Job(update_id=0)
+
+
+def fresh_engine(context: Context) -> Engine:
+    """The engine, after picking up a store that `crimebot ingest` may have swapped in."""
+    engine = context.services.engine
+    try:
+        if engine.store.refresh():
+            log.info("store reopened (generation %d)", engine.store.generation)
+    except StoreError as error:
+        log.warning("the new store is not usable, still answering from the old one: %s", error)
+    return engine
+
+
+def _reply_to(message: Message) -> ReplyParameters:
+    """Answer as a reply, but still answer if the question was deleted meanwhile."""
+    return ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+
+
+async def say(context: Context, message: Message, text: str,
+              markup: InlineKeyboardMarkup | None = None, *, reply: bool = True) -> None:
+    """Post one HTML message in the question's chat, exactly once."""
+    def send() -> Awaitable[Message]:
+        return context.bot.send_message(
+            message.chat_id, text, reply_parameters=_reply_to(message) if reply else None,
+            reply_markup=markup, link_preview_options=NO_PREVIEW)
+    await context.services.delivery.send(message.chat_id, send, markup)
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None) -> bool:
+    """Stop the button's spinner; False when Telegram no longer knows the query (too old)."""
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        log.info("could not answer callback query: %s", error.message)
+        return False
+    return True
+
+
+async def pace(update: Update, context: Context) -> None:
+    """The per-person flood guard: wait for the asker's turn, telling them once per burst."""
+    user = update.effective_user
+    if user is None or context.services.flood.seconds <= 0:
+        return
+    booked = context.services.flood.book(user.id)
+    if booked.wait <= 0:
+        return
+    log.info("update id=%s status=delayed user=%s wait_s=%.1f", update.update_id, user.id,
+             booked.wait)
+    message = update.effective_message
+    if booked.tell and isinstance(message, Message):
+        try:
+            await context.bot.send_message(message.chat_id, SLOW_DOWN,
+                                           reply_parameters=_reply_to(message))
+        except TelegramError as error:
+            log.info("could not send the slow-down note: %s", error)
+    await asyncio.sleep(booked.wait)
+
+
+def with_late_note(chunks: list[str], asked: datetime | None) -> list[str]:
+    note = late_note(asked, datetime.now(UTC))
+    if note is None:
+        return chunks
+    line = f"<i>{html.escape(note, quote=False)}</i>\n\n"
+    if len(line) + len(chunks[0]) <= MessageLimit.MAX_TEXT_LENGTH // 2:
+        return [line + chunks[0], *chunks[1:]]
+    return [line.strip(), *chunks]
+
+
+async def send_answer(context: Context, message: Message, answer: Answer) -> None:
+    """Reply with the answer, split if needed; the buttons go under the last part."""
+    chunks = with_late_note(answer_html(answer.text), message.date)
+    keyboard = answer_keyboard(answer)
+    for number, chunk in enumerate(chunks, 1):
+        await say(context, message, chunk, keyboard if number == len(chunks) else None)
+    job().flag("answered")
+
+
+async def ask(message: Message, context: Context, question: str, command: str = "crime") -> None:
+    if not question:
+        await say(context, message, html.escape(
+            EMPTY_QUESTION.format(command=command, example=EXAMPLE), quote=False))
+        job().flag("answered")
+        return
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        answer = engine.ask(question)
+        await send_answer(context, message, answer)
+
+
+async def send_chart(message: Message, context: Context, area: str, offence: str) -> None:
+    """Render off the event loop (matplotlib takes a moment) from the pinned snapshot."""
+    from bot.charts import ChartError, render_chart
+
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        try:
+            png = await asyncio.to_thread(render_chart, engine.store, area, offence)
+        except ChartError:
+            await say(context, message, NO_CHART)
+            job().flag("answered")
+            return
+        answer = engine.answer_for(area, offence, None)
+    caption = f"{answer.area_name}: {answer.offence_label}" if answer.area_name else ""
+
+    def send() -> Awaitable[Message]:
+        return context.bot.send_photo(message.chat_id, png,
+                                      caption=html.escape(caption, quote=False),
+                                      reply_parameters=_reply_to(message))
+    await context.services.delivery.send(message.chat_id, send)
+    job().flag("answered")
+
+
+async def gate(update: Update, context: Context) -> None:
+    """Runs before every handler: keep allowed chats allowed across migration, stop the rest.
+
+    A refused button press or inline query is still answered, so no spinner runs for ever.
+    """
+    access = context.services.access
+    message = update.message
+    if message:
+        for old, new in ((message.chat_id, message.migrate_to_chat_id),
+                         (message.migrate_from_chat_id, message.chat_id)):
+            if old and new and access.migrate(old, new):
+                log.warning("chat %s became supergroup %s; add %s to CRIMEBOT_ALLOWED_CHATS so "
+                            "it stays allowed after a restart", old, new, new)
+    chat, user = update.effective_chat, update.effective_user
+    if access.allows(chat.id if chat else None, chat.type if chat else None,
+                     user.id if user else None):
+        return
+    job().flag("denied")
+    log.info("refusing update %s from chat %s, user %s: not allowed", update.update_id,
+             chat.id if chat else None, user.id if user else None)
+    if update.callback_query:
+        await answer_query(update.callback_query, NOT_ALLOWED)
+    elif update.inline_query:
+        await update.inline_query.answer([], cache_time=INLINE_CACHE_SECONDS, is_personal=True)
+    member = update.my_chat_member
+    if (member and chat and chat.type != ChatType.PRIVATE and member.new_chat_member.status
+            in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)):
+        log.warning("added to chat %s, which is not in CRIMEBOT_ALLOWED_CHATS: leaving", chat.id)
+        await context.bot.leave_chat(chat.id)
+    raise ApplicationHandlerStop
+
+
+async def on_help(update: Update, context: Context) -> None:
+    message = update.message
+    await pace(update, context)
+    await say(context, message, help_text(context.bot.username))
+    job().flag("answered")
+
+
+async def on_about(update: Update, context: Context) -> None:
+    message = update.message
+    await pace(update, context)
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        text = about_text(engine.store.editions())
+    await say(context, message, text)
+    job().flag("answered")
+
+
+async def on_crime(update: Update, context: Context) -> None:
+    message = update.message
+    await pace(update, context)
+    await ask(message, context, command_question(message.text))
+
+
+async def on_chart(update: Update, context: Context) -> None:
+    """`/chart QUESTION`: the chart when the question finds one figure, else the answer text."""
+    message = update.message
+    await pace(update, context)
+    question = command_question(message.text)
+    if not question:
+        await ask(message, context, question, command="chart")
+        return
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        answer = engine.ask(question)
+        if answer.status == "ok" and answer.area_code and answer.offence_key:
+            await send_chart(message, context, answer.area_code, answer.offence_key)
+        else:
+            await send_answer(context, message, answer)
+
+
+async def on_text(update: Update, context: Context) -> None:
+    """Private text, mentions and replies; messages the bot itself posted inline are skipped."""
+    message = update.message
+    if message.via_bot is not None:
+        return
+    question = question_in(message.text, message.chat.type, context.bot.username,
+                           replies_to_bot(message, context.bot.id))
+    if question is not None:
+        await pace(update, context)
+        await ask(message, context, question)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Candidate, period and chart buttons. Anything unusable gets a polite toast, not an error."""
+    query = update.callback_query
+    engine = fresh_engine(context)
+    pressed = decode_callback(query.data)
+    message = query.message
+    with engine.store.snapshot():
+        offence = (resolve_offence(pressed.offence, engine.store.offence_labels())
+                   if pressed else None)
+        answer = (engine.answer_for(pressed.area, offence, pressed.period)
+                  if pressed and offence and pressed.action != ACTION_CHART else None)
+    if (pressed is None or offence is None or not isinstance(message, Message)
+            or (answer is not None and answer.status != "ok")):
+        await answer_query(query, STALE_BUTTON)
+        job().flag("answered")
+        return
+    await answer_query(query)
+    if pressed.action == ACTION_CHART:
+        await pace(update, context)
+        await send_chart(message, context, pressed.area, offence)
+        return
+    assert answer is not None
+    first, *rest = answer_html(answer.text)
+    keyboard = answer_keyboard(answer)
+    try:
+        await query.edit_message_text(first, reply_markup=None if rest else keyboard,
+                                      link_preview_options=NO_PREVIEW)
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+    for number, chunk in enumerate(rest, 1):
+        await say(context, message, chunk, keyboard if number == len(rest) else None,
+                  reply=False)
+    job().flag("answered")
+
+
+async def on_inline(update: Update, context: Context) -> None:
+    """`@bot QUESTION` in any chat. Results are shared by Telegram's cache unless users are
+    restricted, when caching them per user keeps unlisted users from seeing them."""
+    query = update.inline_query
+    personal = bool(context.services.access.users)
+    question = " ".join(query.query.split())
+    results = []
+    if question:
+        engine = fresh_engine(context)
+        with engine.store.snapshot():
+            answers = inline_answers(engine, engine.ask(question))
+            results = [inline_article(n, a) for n, a in enumerate(answers)]
+    try:
+        await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=personal)
+    except BadRequest as error:  # a query answered after a restart is too old: nothing to do
+        log.info("could not answer inline query: %s", error.message)
+        return
+    job().flag("answered")
+
+
+def inline_answers(engine: Engine, answer: Answer) -> list[Answer]:
+    """An ambiguous place becomes one finished answer per candidate, so the user just picks."""
+    if answer.status != "ambiguous" or not answer.offence_key:
+        return [answer]
+    picked = [engine.answer_for(choice.code, answer.offence_key, answer.period_end)
+              for choice in answer.candidates[:MAX_INLINE_RESULTS]]
+    return [a for a in picked if a.status == "ok"] or [answer]
+
+
+def undeliverable(error: BaseException | None) -> bool:
+    """Telegram could not be reached or would not take the reply now (network, revoked token,
+    a 429 longer than the limiter waits): the question is kept for the next start, not
+    answered with "Sorry" and forgotten."""
+    return isinstance(error, (InvalidToken, RetryAfter)) or (
+        isinstance(error, NetworkError) and not isinstance(error, BadRequest))
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log with the update id; say sorry only when nothing of an answer reached the asker."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    if not isinstance(update, Update):
+        log.error("update %s failed", update_id, exc_info=context.error)
+        return
+    current = job()
+    if undeliverable(context.error):
+        log.warning("update %s could not be answered now (%s): kept in the inbox for the next "
+                    "start", update_id, context.error)
+        current.flag(UNSENT)
+        return
+    log.error("update %s failed", update_id, exc_info=context.error)
+    current.flag("failed")
+    if current.delivered:
+        return
+    query, message = update.callback_query, update.message
+    try:
+        if query and await answer_query(query, SORRY):
+            return
+        if query and isinstance(query.message, Message):
+            message = query.message
+        if message:
+            await say(context, message, html.escape(SORRY, quote=False))
+    except TelegramError as error:
+        log.warning("could not tell update %s about the failure: %s", update_id, error)
+

@@ -1,0 +1,177 @@
+"""Answers as Telegram HTML: pure functions from text and `Answer` fields to what is sent.
+
+Everything a user reads is escaped here, once; the application's `Defaults(parse_mode=HTML)`
+makes every send parse it, so no call site can forget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+)
+from telegram.constants import MessageLimit
+
+from bot import periods
+from bot.answer import Answer
+from bot.store import EditionRow
+from bot.telegram.callbacks import ACTION_ANSWER, ACTION_CHART, encode_callback
+
+MAX_INLINE_RESULTS = 10
+INLINE_CACHE_SECONDS = 300
+HEADLINE_MARKUP = len("<b></b>")
+LATE_AFTER_S = 180.0  # a reply this much later than the question says it is late
+
+SORRY = "Sorry, something went wrong — please try again."
+STALE_BUTTON = "That button is out of date — please ask the question again."
+SLOW_DOWN = "You are asking faster than I can answer — I will reply to each question in turn."
+NOT_ALLOWED = "This bot only answers in the chats it was set up for."
+NO_CHART = "There are no figures to chart for that."
+EMPTY_QUESTION = "Ask me a question after the command, for example: /{command} {example}"
+EXAMPLE = "sexual offences Wrexham 2022"
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units, so emoji count twice."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def escaped_len(text: str) -> int:
+    return utf16_len(html.escape(text, quote=False))
+
+
+def _split_line(line: str, limit: int) -> list[str]:
+    """Cut one over-long line, at the last space that fits where there is one."""
+    pieces = []
+    while escaped_len(line) > limit:
+        size, cut = 0, 0
+        while cut < len(line) and size + escaped_len(line[cut]) <= limit:
+            size += escaped_len(line[cut])
+            cut += 1
+        space = line.rfind(" ", 0, cut + 1)
+        if space > 0:
+            cut = space
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip(" ")
+    return [*pieces, line]
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split plain text on line boundaries so that each chunk, once HTML-escaped, fits `limit`.
+
+    Splitting happens before escaping, so no chunk can end inside an `&amp;`; lengths are
+    measured on the escaped text in UTF-16 units, so the chunk still fits after escaping. Blank
+    chunks are dropped because Telegram refuses empty messages.
+    """
+    if limit < 10:
+        raise ValueError("limit must leave room for at least one escaped character")
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for line in (piece for raw in text.split("\n") for piece in _split_line(raw, limit)):
+        extra = escaped_len(line) + (1 if chunks[-1] else 0)
+        if chunks[-1] and size + extra > limit:
+            chunks.append([])
+            size, extra = 0, escaped_len(line)
+        chunks[-1].append(line)
+        size += extra
+    return [chunk for chunk in ("\n".join(lines).strip() for lines in chunks) if chunk]
+
+
+def answer_html(text: str) -> list[str]:
+    """The answer as HTML messages: every character escaped, the headline paragraph in bold."""
+    out = []
+    for number, chunk in enumerate(split_message(text, MessageLimit.MAX_TEXT_LENGTH
+                                                 - HEADLINE_MARKUP)):
+        escaped = html.escape(chunk, quote=False)
+        if number == 0:
+            head, gap, rest = escaped.partition("\n\n")
+            escaped = f"<b>{head}</b>{gap}{rest}"
+        out.append(escaped)
+    return out or [html.escape(SORRY)]
+
+
+def late_note(asked: datetime | None, now: datetime) -> str | None:
+    """A line owning up to a late reply (the bot was down or restarting), else None."""
+    if asked is None or (now - asked).total_seconds() < LATE_AFTER_S:
+        return None
+    when = asked.astimezone(UTC).strftime("%H:%M UTC on %d %b")
+    return f"Sorry for the late reply: you asked this at {when}."
+
+
+def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
+    """Candidates to pick from, or chart and previous/next period for a figure; else none."""
+    if answer.candidates and answer.offence_key:
+        return InlineKeyboardMarkup([
+            [InlineKeyboardButton(choice.label, callback_data=encode_callback(
+                ACTION_ANSWER, choice.code, answer.offence_key, answer.period_end))]
+            for choice in answer.candidates])
+    if answer.status != "ok" or not (answer.area_code and answer.offence_key
+                                     and answer.period_end):
+        return None
+    area, offence = answer.area_code, answer.offence_key
+    row = []
+    if answer.earlier_period:
+        row.append(InlineKeyboardButton(
+            f"◀ {periods.short(answer.earlier_period)}",
+            callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.earlier_period)))
+    row.append(InlineKeyboardButton(
+        "📈 Chart", callback_data=encode_callback(ACTION_CHART, area, offence, None)))
+    if answer.later_period:
+        row.append(InlineKeyboardButton(
+            f"{periods.short(answer.later_period)} ▶",
+            callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.later_period)))
+    return InlineKeyboardMarkup([row])
+
+
+def headline(text: str) -> str:
+    return text.split("\n\n", 1)[0].strip()
+
+
+def inline_article(number: int, answer: Answer) -> InlineQueryResultArticle:
+    """One inline result; the id only has to be unique within this answer and ≤ 64 bytes."""
+    digest = hashlib.sha256(answer.text.encode()).hexdigest()[:24]
+    if answer.status == "ok" and answer.area_name and answer.offence_label:
+        when = f", {periods.short(answer.period_end)}" if answer.period_end else ""
+        title = f"{answer.area_name}: {answer.offence_label}{when}"
+    else:
+        title = headline(answer.text)[:100]
+    return InlineQueryResultArticle(
+        id=f"{number}-{digest}",
+        title=title,
+        description=headline(answer.text)[:200],
+        input_message_content=InputTextMessageContent(
+            answer_html(answer.text)[0],
+            link_preview_options=LinkPreviewOptions(is_disabled=True)),
+    )
+
+
+def help_text(bot_username: str) -> str:
+    return (
+        "<b>Police recorded crime in England and Wales, from the ONS tables.</b>\n\n"
+        "Ask for an offence, a place and a period, for example:\n"
+        f"/crime {EXAMPLE}\n"
+        "/crime burglary Leeds latest\n"
+        "/crime violent crime Bedfordshire 2024\n"
+        "/chart knife crime Greater Manchester\n\n"
+        "In a group, start with /crime, mention me or reply to one of my answers. In a private "
+        f"chat just type the question. In any chat, type @{html.escape(bot_username)} and the "
+        "question to share an answer.\n\n"
+        "/about says which data editions I answer from."
+    )
+
+
+def about_text(editions: Iterable[EditionRow]) -> str:
+    lines = ["<b>Data held</b> (ONS police recorded crime and supporting tables):", ""]
+    for edition in editions:
+        published = f", published {edition.published}" if edition.published else ""
+        lines.append(f"• {html.escape(edition.title, quote=False)} "
+                     f"({periods.short(edition.period_end)}{published})")
+    return "\n".join(lines)
