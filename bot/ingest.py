@@ -39,7 +39,7 @@ GSS_CODE = re.compile(r"^[EWKNS]\d{8}$")
 KIND_BY_PREFIX = {"K04": "england_and_wales", "E92": "country", "W92": "country",
                   "E12": "region", "E23": "pfa", "W15": "pfa"}
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class IngestError(Exception):

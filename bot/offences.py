@@ -154,6 +154,12 @@ CATALOGUE: tuple[Offence, ...] = (
              "knife attacks", "blade crime"),
             caveat="knife", level="force",
             plural="selected serious offences involving a knife or sharp instrument"),
+    Offence("firearms", "Offences involving firearms (excluding conventional air weapons)",
+            None, ("offences involving firearms",),
+            ("gun crime", "gun crimes", "gun offences", "firearms offences", "firearm offences",
+             "offences involving firearms", "firearms crime", "shootings", "gun violence"),
+            caveat="firearms", level="force",
+            plural="offences involving firearms (excluding conventional air weapons)"),
     Offence("fraud", "Fraud and computer misuse", None,
             ("total fraud and computer misuse offences", "fraud offences"),
             ("fraud", "frauds", "scams", "scam", "computer misuse", "cyber crime", "cybercrime",
@@ -202,12 +208,6 @@ OFFENCE_ALIASES: dict[str, str] = {
 
 # Words with no ONS category of their own, and the categories worth offering instead.
 RELATED: dict[str, tuple[str, ...]] = {
-    "gun": ("10a-possession-of-firearms-with-intent", "10b-possession-of-firearms-offences",
-            "81-other-firearms-offences", "weapons"),
-    "firearms": ("10a-possession-of-firearms-with-intent", "10b-possession-of-firearms-offences",
-                 "81-other-firearms-offences", "weapons"),
-    "shootings": ("10a-possession-of-firearms-with-intent", "81-other-firearms-offences",
-                  "weapons"),
     "hate": ("8m-racially-or-religiously-aggravated-harassment", "public_order", "violence"),
     "domestic": ("violence", "8u-controlling-and-coercive-behaviour", "residential_burglary"),
     "antisocial": ("public_order", "criminal_damage"),
@@ -278,6 +278,10 @@ CAVEATS: dict[str, str] = {
     "knife": (
         "Knife crime is a separate ONS measure of selected serious offences involving a knife or "
         "sharp instrument, published for police force areas, not for local areas."
+    ),
+    "firearms": (
+        "Offences involving firearms are a separate ONS measure, published for police force "
+        "areas, not for local areas; they exclude conventional air weapons."
     ),
     "fraud": (
         "Fraud is recorded centrally by Action Fraud and industry bodies, not by local police "

@@ -25,10 +25,10 @@ from pathlib import Path
 
 DEFAULT_DB = Path("data/crime.db")
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
-SCHEMA_VERSIONS = ("1",)
+SCHEMA_VERSIONS = ("2",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
-                   "local_authorities", "population")
+                   "local_authorities", "population", "revisions", "notes")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
 
@@ -125,7 +125,7 @@ def check_store(conn: sqlite3.Connection, path: Path) -> None:
                              f"version reads {', '.join(SCHEMA_VERSIONS)}: rebuild it with "
                              "`crimebot ingest`")
         conn.execute(
-            "select f.period_end, f.count, a.name, o.label from figures f join areas a on "
+            "select f.period_end, f.count, f.flag, a.name, o.label from figures f join areas a on "
             "a.code = f.area join offences o on o.key = f.offence limit 1").fetchall()
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path} is not a crimebot store ({error}): rebuild it with "

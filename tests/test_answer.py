@@ -268,8 +268,17 @@ def test_a_rate_is_only_computed_from_a_population_estimate_within_two_years(eng
 
 
 def test_a_word_we_do_not_know_is_never_total_crime(engine):
-    answer = ask(engine, "gun crime Leeds")
+    answer = ask(engine, "hate crime Leeds")
     assert answer.status == "not_found" and answer.offence_key is None and answer.count is None
+
+
+def test_gun_crime_is_the_force_level_firearms_measure_and_says_so(engine):
+    answer = ask(engine, "gun crime Leeds 2024")
+    assert answer.status == "ok" and answer.offence_key == "firearms"
+    assert answer.area_code == "E23000010" and answer.count == 390
+    assert answer.previous_count == 612
+    assert answer.text.startswith("ONS publishes offences involving firearms")
+    assert "not for local areas such as Leeds" in answer.text
 
 
 def test_a_year_before_not_held_gives_the_latest_like_for_like_change(engine):

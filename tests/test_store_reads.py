@@ -14,7 +14,7 @@ def build(path: Path) -> Store:
     conn = sqlite3.connect(path)
     conn.executescript("""
         create table meta (key text primary key, value text);
-        insert into meta values ('schema', '1');
+        insert into meta values ('schema', '2');
         create table areas (code text primary key, name text, kind text, force_code text,
                             offered integer);
         insert into areas values ('E22000001', 'Town', 'csp', 'E23000001', 1);

@@ -133,7 +133,8 @@ def test_every_place_match_says_how_it_was_made(engine, text, how):
 @pytest.mark.parametrize(("text", "key", "how"), [
     ("sexual offences wrexham", "sexual", "exact"), ("sex crimes wrexham", "sexual", "alias"),
     ("burglries leeds", "burglary", "fuzzy"), ("wrexham 2022", None, "default"),
-    ("crime in leeds", "all_crime", "default"), ("gun crime leeds", None, "unknown"),
+    ("crime in leeds", "all_crime", "default"), ("hate crime leeds", None, "unknown"),
+    ("gun crime leeds", "firearms", "alias"),
     ("sexual offenses leeds", "sexual", "exact"),
 ])
 def test_every_offence_match_says_how_it_was_made(engine, text, key, how):

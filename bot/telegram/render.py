@@ -108,11 +108,12 @@ def late_note(asked: datetime | None, now: datetime) -> str | None:
 
 def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
     """Candidates to pick from, or chart and previous/next period for a figure; else none."""
-    if answer.candidates and answer.offence_key:
-        return InlineKeyboardMarkup([
-            [InlineKeyboardButton(choice.label, callback_data=encode_callback(
-                ACTION_ANSWER, choice.code, answer.offence_key, answer.period_end))]
-            for choice in answer.candidates])
+    if answer.candidates:
+        buttons = [[InlineKeyboardButton(choice.label, callback_data=encode_callback(
+                        ACTION_ANSWER, choice.code, offence, answer.period_end))]
+                   for choice in answer.candidates
+                   if (offence := choice.offence_key or answer.offence_key)]
+        return InlineKeyboardMarkup(buttons) if buttons else None
     if answer.status != "ok" or not (answer.area_code and answer.offence_key
                                      and answer.period_end):
         return None
