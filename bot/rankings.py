@@ -218,7 +218,8 @@ def parse_ranking(question: str, gazetteer: Gazetteer) -> RankingAsk | None:
     for start, end, codes in _place_spans(tokens, gazetteer):
         used.update(range(start, end))
         said_here = " ".join(tokens[start:end])
-        if start > 0 and tokens[start - 1] in _CONTAINER_WORDS and within is None:
+        before = [t for t in tokens[max(0, start - 2):start] if t != "the"]
+        if before and before[-1] in _CONTAINER_WORDS and within is None:
             within = _pick(codes, gazetteer, said_here, container_order)
         elif focus is None:
             focus = _pick(codes, gazetteer, said_here, focus_order)
@@ -285,7 +286,7 @@ def _notes(store: Store, code: str, offence: str, period_end: str) -> str:
 
 def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str) -> Entry:
     figure = store.figure(area.code, offence, period_end)
-    name = area.name
+    name = re.sub(r", (City|County) of$", "", area.name)
     if figure is None or figure.count is None:
         why = _notes(store, area.code, offence, period_end)
         return Entry(area.code, name, None, reason="not available: ONS published no figure"
@@ -352,6 +353,8 @@ def _resolve_places(store: Store, ask: RankingAsk) -> tuple[Ranking | None, Area
     within = store.area(ask.within.best.code) if ask.within and ask.within.best else None
     if within is not None and within.kind == "csp" and focus is None:
         focus, within = within, None
+    if focus is not None and focus.kind not in ("csp", "pfa") and within is None:
+        focus, within = None, focus
     return None, focus, within
 
 
