@@ -39,6 +39,7 @@ ENGLAND = "E92000001"
 SMALL = 50
 # How many rows a list shows when the question gives no number; the asked area is always shown.
 DEFAULT_LIMIT = 10
+MAX_HTML = 4096
 
 # Police force areas by English region (ONS region codes). Force boundaries have not changed since
 # 2006 and no store table carries the force → region link, so it lives here; a test checks it
@@ -59,7 +60,8 @@ REGION_FORCES: dict[str, tuple[str, ...]] = {
 MEASURES = ("rate", "change", "count")
 
 _TRIGGER = re.compile(r"\b(rank|ranks|ranked|ranking|rankings|league table|highest|lowest|top|"
-                      r"bottom|worst|best|biggest|largest|greatest|smallest|fewest|most|least)\b")
+                      r"bottom|worst|best|biggest|largest|greatest|smallest|fewest|most|least)\b"
+                      r"(?! since| ever| on record| in \d+ years)")
 _LOW = re.compile(r"\b(lowest|bottom|fewest|least|smallest|best)\b")
 _RISE = re.compile(r"\b(rises?|rising|increases?|increased|jumps?|growth|up)\b")
 _FALL = re.compile(r"\b(falls?|falling|drops?|decreases?|decreased|declines?|reductions?|down)\b")
@@ -142,6 +144,7 @@ class Ranking:
     limit: int = DEFAULT_LIMIT
     notes: tuple[str, ...] = ()
     rate_basis: str = ""
+    benchmarks: tuple[str, ...] = ()
     source: str = ""
     candidates: tuple[Candidate, ...] = field(default=())
 
@@ -312,6 +315,22 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
                  value=100.0 * (count - before.count) / before.count)
 
 
+def _benchmark(store: Store, area: AreaRow, offence: str, period_end: str, measure: str) -> str:
+    """The wider picture for the same period: the scope's own figure and England and Wales."""
+    entry = _entry(store, area, offence, period_end, measure)
+    if entry.value is None:
+        if store.figure(area.code, offence, period_end) is None:
+            return f"{area.name}: no figure for {period_label(period_end)} is held."
+        return f"{area.name}: {entry.reason}."
+    value = _shown(entry.value, measure)
+    if measure == "rate":
+        how = f"rate from the {entry.computed_rate}" if entry.computed_rate else "published rate"
+        return f"{area.name}: {value} per 1,000 ({entry.count:,} recorded; {how})."
+    if measure == "change":
+        return f"{area.name}: {value} ({entry.previous:,} → {entry.count:,})."
+    return f"{area.name}: {value}."
+
+
 def _positions(entries: list[Entry], measure: str, highest_first: bool) -> list[Entry]:
     """Standard competition ranking on the value as shown: equal figures share a place."""
     ordered = sorted(entries, key=lambda e: ((-(e.value or 0.0)) if highest_first
@@ -431,12 +450,16 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
         if computed:
             rate_basis = "; ".join(filter(None, [rate_basis, "computed from the " + ", ".join(
                 computed) + " estimates where ONS published no rate"]))
+    benchmarks = tuple(_benchmark(store, area, offence_key, period_end, ask.measure)
+                       for area in (scope, store.area(ENGLAND_AND_WALES))
+                       if area is not None and area.kind != level)
     first = store.figure(ranked[0].code, offence_key, period_end) if ranked else None
     edition = store.edition(first.edition) if first else None
     previous_end = year_before(period_end) if ask.measure == "change" else None
     return Ranking("ok", source=source_line(edition), previous_end=previous_end,
                    period_end=period_end, ranked=tuple(ranked), not_ranked=not_ranked,
                    limit=ask.limit or DEFAULT_LIMIT, notes=tuple(notes), rate_basis=rate_basis,
+                   benchmarks=benchmarks,
                    **base)
 
 
@@ -468,13 +491,27 @@ def _line(e: Entry, r: Ranking) -> str:
     return f"{place} {html.escape(e.name, quote=False)}: {detail}"
 
 
-def ranking_html(r: Ranking) -> str:
-    """The ranking as Telegram HTML: every name escaped, the asked area in bold."""
-    if r.status != "ok":
-        return html.escape(r.message, quote=False)
+def _not_ranked_lines(r: Ranking) -> list[str]:
+    """Areas left out, grouped by reason so a long list (small counts) stays one line."""
+    lines: list[str] = []
+    groups: dict[str, list[Entry]] = {}
+    for entry in r.not_ranked:
+        if entry.code == r.focus_code:
+            lines.append("<b>▶ " + html.escape(f"{entry.name}: {entry.reason}", quote=False)
+                         + "</b>")
+        else:
+            groups.setdefault(entry.reason, []).append(entry)
+    for reason, entries in groups.items():
+        names = ("; ".join(e.name for e in entries) if len(entries) <= 5
+                 else f"{len(entries)} areas")
+        lines.append("• " + html.escape(f"{names}: {reason}", quote=False))
+    return ["Not ranked:", *lines] if lines else []
+
+
+def _render(r: Ranking, limit: int) -> str:
     lines = [f"<b>{html.escape(_title(r), quote=False)}</b>"]
     lines += [html.escape(n, quote=False) for n in r.notes]
-    shown = list(r.ranked[:r.limit])
+    shown = list(r.ranked[:limit])
     focus = r.focus
     if focus is not None and focus.value is not None and focus not in shown:
         shown.append(focus)
@@ -485,15 +522,27 @@ def ranking_html(r: Ranking) -> str:
         lines.append(f"<b>▶ {line}</b>" if entry.code == r.focus_code else line)
     if len(r.ranked) > len(shown):
         lines.append(f"({len(r.ranked)} areas ranked.)")
-    if r.not_ranked:
-        lines.append("Not ranked:")
-        for entry in r.not_ranked:
-            line = html.escape(f"{entry.name}: {entry.reason}", quote=False)
-            lines.append(f"<b>▶ {line}</b>" if entry.code == r.focus_code else f"• {line}")
+    lines += _not_ranked_lines(r)
+    if r.benchmarks:
+        lines.append("For comparison: " + " ".join(html.escape(b, quote=False)
+                                                   for b in r.benchmarks))
     if r.measure == "rate" and r.rate_basis:
         lines.append(html.escape(f"Rates: {r.rate_basis}.", quote=False))
-    if any(e.small for e in r.ranked):
-        lines.append(f"Small count: fewer than {SMALL} offences; rates on small numbers are "
+    if any(e.small for e in shown):
+        lines.append(f"Small count: fewer than {SMALL} offences; figures on small numbers are "
                      "volatile.")
     lines.append(html.escape(r.source or source_line(None), quote=False))
     return "\n".join(lines)
+
+
+def ranking_html(r: Ranking) -> str:
+    """The ranking as one Telegram HTML message: names escaped, the asked area in bold, as many
+    rows as were asked for while the message stays within Telegram's 4,096 characters."""
+    if r.status != "ok":
+        return html.escape(r.message, quote=False)
+    limit = r.limit
+    text = _render(r, limit)
+    while len(text.encode("utf-16-le", "surrogatepass")) // 2 > MAX_HTML and limit > 1:
+        limit = limit // 2
+        text = _render(r, limit)
+    return text

@@ -239,3 +239,34 @@ def test_crimebot_rank_prints_the_list(db_path: Path):
     assert result.returncode == 0
     assert result.stdout.startswith("Burglary: local areas in Kent by rate per 1,000 residents")
     assert "<b>" not in result.stdout
+
+
+def test_hostile_inputs_never_break_a_ranking_or_its_html(engine):
+    corpus = Path(__file__).with_name("hostile_inputs.txt").read_text(encoding="utf-8")
+    lines = [*corpus.split("\n"), "top " * 1000, "highest\x00rate\u2028in Kent", "\ud800 top"]
+    for line in lines:
+        ask = parse_ranking(line, engine.gazetteer)
+        if ask is None:
+            continue
+        text = ranking_html(rank(engine.store, ask, TODAY))
+        parse_html(text)
+        assert len(text.encode("utf-16-le", "surrogatepass")) // 2 <= 4096, line[:40]
+
+
+def test_a_record_question_is_not_taken_for_a_ranking(engine):
+    assert parse_ranking("is burglary in Leeds the highest since 2010", engine.gazetteer) is None
+
+
+def test_a_very_long_list_is_cut_to_fit_one_message(engine):
+    result = ranking(engine, "top 999 burglary rates 2024")
+    assert len(result.ranked) > 300
+    text = ranking_html(result)
+    parse_html(text)
+    assert len(text) <= 4096 and f"({len(result.ranked)} areas ranked.)" in text
+
+
+def test_many_areas_left_out_for_the_same_reason_are_counted_not_listed(engine):
+    result = ranking(engine, "top 10 homicide rises 2024")
+    assert len(result.not_ranked) > 100
+    text = ranking_html(result)
+    assert f"{len(result.not_ranked)} areas: fewer than 50 offences" in text
