@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.answer import source_line
@@ -120,6 +120,7 @@ class Entry:
     computed_rate: str = ""
     small: bool = False
     reason: str = ""
+    rate_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,10 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
         rate, how = _rate(store, area.code, figure)
         if rate is None:
             return Entry(area.code, name, count, reason=how)
-        return Entry(area.code, name, count, value=rate, computed_rate=how, small=count < SMALL)
+        basis = f"computed from the {how} estimate" if how else (
+            figure.rate_basis or "ONS published rate")
+        return Entry(area.code, name, count, value=rate, computed_rate=how, small=count < SMALL,
+                     rate_basis=basis)
     before = store.figure(area.code, offence, year_before(period_end))
     if before is None or before.count is None or _flag(before) == "partial":
         return Entry(area.code, name, count, reason="no comparable figure for the year before")
@@ -342,8 +346,7 @@ def _positions(entries: list[Entry], measure: str, highest_first: bool) -> list[
         if index and shown[index] == shown[index - 1]:
             position = out[-1].position or position
         tied = shown.count(shown[index]) > 1
-        out.append(Entry(entry.code, entry.name, entry.count, entry.previous, entry.value,
-                         position, tied, entry.computed_rate, entry.small, entry.reason))
+        out.append(replace(entry, position=position, tied=tied))
     return out
 
 
@@ -428,32 +431,21 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
                        f"{scope.name} ({how}).", **base)
     if how:
         notes.append(how)
-    entries = [_entry(store, area, offence_key, period_end, ask.measure) for area in siblings]
-    present = [e for e in entries if e.count is not None or e.reason.startswith("not available")]
     areas_in_period = {a.code for a in siblings
                        if store.figure(a.code, offence_key, period_end) is not None}
-    present = [e for e in present if e.code in areas_in_period]
+    present = [_entry(store, area, offence_key, period_end, ask.measure) for area in siblings
+               if area.code in areas_in_period]
     ranked = _positions([e for e in present if e.value is not None], ask.measure,
                         ask.highest_first)
     not_ranked = tuple(sorted((e for e in present if e.value is None), key=lambda e: e.name))
     if focus is not None and focus.code not in areas_in_period:
         notes.append(f"No {label.lower()} figure for {focus.name} is held for "
                      f"{period_label(period_end)}.")
-    bases = {e.computed_rate for e in ranked}
-    rate_basis = ""
-    if ask.measure == "rate":
-        published = {(store.figure(e.code, offence_key, period_end) or FigureRow(
-            "", None, None, None, "")).rate_basis for e in ranked if not e.computed_rate}
-        published.discard(None)
-        rate_basis = "; ".join(sorted(b for b in published if b))
-        computed = sorted(b for b in bases if b)
-        if computed:
-            rate_basis = "; ".join(filter(None, [rate_basis, "computed from the " + ", ".join(
-                computed) + " estimates where ONS published no rate"]))
+    rate_basis = "; ".join(sorted({e.rate_basis for e in ranked if e.rate_basis}))
     benchmarks = tuple(_benchmark(store, area, offence_key, period_end, ask.measure)
                        for area in (scope, store.area(ENGLAND_AND_WALES))
                        if area is not None and area.kind != level)
-    first = store.figure(ranked[0].code, offence_key, period_end) if ranked else None
+    first = store.figure(present[0].code, offence_key, period_end) if present else None
     edition = store.edition(first.edition) if first else None
     previous_end = year_before(period_end) if ask.measure == "change" else None
     return Ranking("ok", source=source_line(edition), previous_end=previous_end,
@@ -522,6 +514,8 @@ def _render(r: Ranking, limit: int) -> str:
         lines.append(f"<b>▶ {line}</b>" if entry.code == r.focus_code else line)
     if len(r.ranked) > len(shown):
         lines.append(f"({len(r.ranked)} areas ranked.)")
+    if not r.ranked:
+        lines.append("No area can be ranked for this period.")
     lines += _not_ranked_lines(r)
     if r.benchmarks:
         lines.append("For comparison: " + " ".join(html.escape(b, quote=False)
