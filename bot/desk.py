@@ -20,7 +20,7 @@ from bot.offences import BY_KEY, CATALOGUE, CAVEATS
 from bot.periods import MONTH_NAMES, year_before
 from bot.periods import label as period_label
 from bot.store import EditionRow, FigureRow, Store
-from bot.subscriptions import PatchArea, Subscriptions
+from bot.subscriptions import PatchArea, Subscriptions, patch_text
 
 # Counts below this are too small for a % change or a record to mean much (reporting guide).
 SMALL = 50
@@ -211,7 +211,8 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
     newest = newest_edition(store, patch)
     positions = {a.code: i for i, a in enumerate(patch)}
     if newest is not None and newest.key != edition.key:
-        notes.append("Figures as held now: later editions may have revised them.")
+        notes.append("This is an earlier edition: figures are shown as held now, including any "
+                     "later revisions.")
     records.sort(key=lambda r: (ORDER[r.offence_key], positions[r.area_code]))
     return Digest(edition.key, edition.title, source_line(edition), period, tuple(patch),
                   tuple(totals), tuple(records[:MAX_RECORDS]), tuple(rises), tuple(falls),
@@ -330,3 +331,12 @@ def digest_due(subs: Subscriptions, store: Store) -> list[Due]:
             continue
         due.append(Due(chat, digest.edition_key, digest_html(digest), digest_buttons(digest)))
     return due
+
+
+def on_demand(subs: Subscriptions, store: Store, chat: int) -> tuple[str, tuple[Button, ...]]:
+    """`/new`: the newest edition's digest for the chat's patch, as (HTML, buttons)."""
+    patch = subs.patch(chat)
+    if not patch:
+        return _e(patch_text(patch)), ()
+    digest = build_digest(store, patch)
+    return digest_html(digest), digest_buttons(digest)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from bot.answer import source_line
+from bot.desk import Button
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
@@ -540,3 +541,13 @@ def ranking_html(r: Ranking) -> str:
         limit = limit // 2
         text = _render(r, limit)
     return text
+
+
+def ranking_buttons(r: Ranking, top: int = 3) -> tuple[Button, ...]:
+    """Buttons opening the full answer for the asked area and the first few ranked."""
+    if r.status != "ok" or not r.period_end or not r.offence_key:
+        return ()
+    picks = [e for e in r.ranked if e.code == r.focus_code] + [
+        e for e in r.ranked[:top] if e.code != r.focus_code]
+    return tuple(Button(f"{e.name}: full answer"[:60], e.code, r.offence_key, r.period_end)
+                 for e in picks)

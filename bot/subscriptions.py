@@ -288,3 +288,11 @@ class Subscriptions:
         self._write([(f"update {table} set chat = ? where chat = ?", (new, old))
                      for table in ("chats", "patch", "sent")])
         return True
+
+
+def patch_command(subs: Subscriptions, gazetteer: Gazetteer, chat: int, argument: str, *,
+                  may_change: bool) -> Change:
+    """`/patch` with nothing after it shows the patch (anyone may look); with names, sets it."""
+    if not normalise(argument):
+        return Change(True, patch_text(subs.patch(chat)))
+    return subs.set_patch(chat, parse_patch(argument, gazetteer), may_change=may_change)

@@ -21,6 +21,7 @@ from bot.desk import (
     digest_due,
     digest_html,
     newest_edition,
+    on_demand,
     plain_text,
     same_window_run,
 )
@@ -245,3 +246,15 @@ def test_crimebot_digest_prints_the_patch_digest(db_path: Path):
         [sys.executable, "-m", "bot", "digest", "--db", str(db_path), "--patch", "Atlantis"],
         capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "atlantis" in bad.stderr
+
+
+def test_new_on_demand_gives_the_newest_digest_or_asks_for_a_patch(engine, store, tmp_path):
+    subs = Subscriptions(tmp_path / "desk.db")
+    text, buttons = on_demand(subs, store, -5)
+    assert "no patch yet" in text and buttons == ()
+    subs.set_patch(-5, parse_patch(PATCH, engine.gazetteer), may_change=True)
+    text, _ = on_demand(subs, store, -5)
+    newest = newest_edition(store, areas(engine, PATCH))
+    assert newest is not None and text == digest_html(build_digest(store, areas(engine, PATCH)))
+    parse_html(text)
+    subs.close()

@@ -22,6 +22,7 @@ from bot.rankings import (
     _positions,
     parse_ranking,
     rank,
+    ranking_buttons,
     ranking_html,
 )
 from tests.fake_telegram import parse_html
@@ -270,3 +271,13 @@ def test_many_areas_left_out_for_the_same_reason_are_counted_not_listed(engine):
     assert len(result.not_ranked) > 100
     text = ranking_html(result)
     assert f"{len(result.not_ranked)} areas: fewer than 50 offences" in text
+
+
+def test_ranking_buttons_open_the_asked_area_first(engine):
+    result = ranking(engine, "where does Wrexham rank for sexual offences in Wales 2024")
+    buttons = ranking_buttons(result)
+    assert buttons[0].area == "W14000006" and len(buttons) == 4
+    for button in buttons:
+        answer = engine.answer_for(button.area, button.offence, button.period)
+        assert (answer.status, answer.area_code, answer.period_end) == (
+            "ok", button.area, "2024-12-31")

@@ -14,6 +14,7 @@ from bot.subscriptions import (
     Subscriptions,
     desk_path_from_env,
     parse_patch,
+    patch_command,
     patch_text,
 )
 from tests.fake_telegram import parse_html
@@ -150,3 +151,15 @@ def test_every_settings_reply_is_valid_telegram_html(engine, subs):
     for text in texts:
         parse_html(text)
     parse_html(patch_text(subs.patch(GROUP)))
+
+
+def test_the_patch_command_shows_without_names_and_sets_with_them(engine, subs):
+    shown = patch_command(subs, engine.gazetteer, GROUP, "", may_change=False)
+    assert shown.ok and "no patch yet" in shown.text
+    refused = patch_command(subs, engine.gazetteer, GROUP, "Wrexham", may_change=False)
+    assert not refused.ok and subs.patch(GROUP) == []
+    done = patch_command(subs, engine.gazetteer, GROUP, "Wrexham, North Wales Police",
+                         may_change=True)
+    assert done.ok and "Wrexham (local area); North Wales (police force area)" in done.text
+    shown = patch_command(subs, engine.gazetteer, GROUP, "  ", may_change=False)
+    assert shown.text.startswith("This chat's patch: Wrexham")
