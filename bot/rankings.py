@@ -26,6 +26,7 @@ from bot.understanding import (
     Candidate,
     Gazetteer,
     PeriodAsk,
+    name_key,
     normalise,
     parse_offence,
     parse_period,
@@ -182,6 +183,9 @@ def _pick(codes: list[str], gazetteer: Gazetteer, said: str, order: tuple[str, .
     """One area for a name by preferred kind; two of the same kind stay ambiguous."""
     candidates = [Candidate(c, gazetteer.places[c].name, gazetteer.places[c].kind, 100.0)
                   for c in codes if c in gazetteer.places]
+    exact = [c for c in candidates if name_key(c.name) == said]
+    if len(exact) == 1:
+        return AreaMatch("ok", said, (exact[0],))
     for kind in order:
         of_kind = [c for c in candidates if c.kind == kind]
         if len(of_kind) == 1:
@@ -289,7 +293,10 @@ def _notes(store: Store, code: str, offence: str, period_end: str) -> str:
     return " ".join(notes_for(code, offence, period_end)) if notes_for else ""
 
 
-def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str) -> Entry:
+def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str,
+           compute_rates: bool = True) -> Entry:
+    """One area's value. With `compute_rates` False (ONS published rates for this period but
+    not for this area, as for the City of London's tiny resident population), none is made up."""
     figure = store.figure(area.code, offence, period_end)
     name = re.sub(r", (City|County) of$", "", area.name)
     if figure is None or figure.count is None:
@@ -302,6 +309,9 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
     if measure == "count":
         return Entry(area.code, name, count, value=float(count), small=count < SMALL)
     if measure == "rate":
+        if figure.rate is None and not compute_rates:
+            return Entry(area.code, name, count, reason="ONS published no rate for this area "
+                                                        "for this period, so none is computed")
         rate, how = _rate(store, area.code, figure)
         if rate is None:
             return Entry(area.code, name, count, reason=how)
@@ -397,8 +407,7 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
         return Ranking("no_data", f"{label} figures are published only for England and Wales as "
                        "a whole, so there is nothing to rank.", offence_key=offence_key,
                        offence_label=label)
-    level = ask.level or (focus.kind if focus and focus.kind in ("csp", "pfa") else
-                          "pfa" if scope is not None and scope.kind == "region" else "csp")
+    level = ask.level or (focus.kind if focus and focus.kind in ("csp", "pfa") else "csp")
     if focus is not None and focus.kind in ("csp", "pfa") and focus.kind != level:
         level = focus.kind
     if scope is not None and scope.kind == "pfa" and level == "pfa":
@@ -419,23 +428,27 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
                 highest_first=ask.highest_first, level=level, scope_code=scope.code,
                 scope_name=scope.name, focus_code=focus.code if focus else None)
     held = _held_periods(store, siblings, offence_key)
-    if ask.measure == "change" and ask.period.kind == "latest":
+    if ask.measure == "change":
         with_before = [p for p in held if year_before(p) in held]
-        if with_before and with_before[-1] != (held[-1] if held else None):
+        if ask.period.kind == "latest" and with_before and with_before[-1] != held[-1]:
             notes.append(f"No figures for the year before {period_label(held[-1])} are held, so "
                          f"this is the latest period with a year-earlier comparison.")
         held = with_before
     period_end, how = resolve_year(ask.period, held, today or date.today())
     if period_end is None:
         said = ask.period.said or "that period"
+        if ask.measure == "change":
+            how += " with a figure for the year before"
         return Ranking("no_data", f"No {label.lower()} figures for “{said}” are held for "
                        f"{scope.name} ({how}).", **base)
     if how:
         notes.append(how)
     areas_in_period = {a.code for a in siblings
                        if store.figure(a.code, offence_key, period_end) is not None}
-    present = [_entry(store, area, offence_key, period_end, ask.measure) for area in siblings
-               if area.code in areas_in_period]
+    published = any((f := store.figure(code, offence_key, period_end)) is not None
+                    and f.rate is not None for code in areas_in_period)
+    present = [_entry(store, area, offence_key, period_end, ask.measure, not published)
+               for area in siblings if area.code in areas_in_period]
     ranked = _positions([e for e in present if e.value is not None], ask.measure,
                         ask.highest_first)
     not_ranked = tuple(sorted((e for e in present if e.value is None), key=lambda e: e.name))

@@ -281,3 +281,15 @@ def test_ranking_buttons_open_the_asked_area_first(engine):
         answer = engine.answer_for(button.area, button.offence, button.period)
         assert (answer.status, answer.area_code, answer.period_end) == (
             "ok", button.area, "2024-12-31")
+
+
+def test_a_rate_ons_withheld_is_not_made_up(engine, sql):
+    result = ranking(engine, "highest shoplifting rate in London 2024")
+    assert result.scope_name == "London" and result.level == "csp"
+    (published,) = sql.execute(
+        "select rate from figures where area = 'E22000180' and offence = 'shoplifting' and "
+        "period_end = '2024-12-31'").fetchone()
+    assert published is None, "ONS gives the City of London no rate"
+    assert "E22000180" not in {e.code for e in result.ranked}
+    assert "ONS published no rate" in {e.code: e.reason for e in result.not_ranked}["E22000180"]
+    assert all(not e.computed_rate for e in result.ranked)
