@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.answer import Engine
 from bot.subscriptions import (
@@ -15,6 +18,7 @@ from bot.subscriptions import (
     desk_path_from_env,
     parse_patch,
     patch_command,
+    patch_problems,
     patch_text,
 )
 from tests.fake_telegram import parse_html
@@ -163,3 +167,15 @@ def test_the_patch_command_shows_without_names_and_sets_with_them(engine, subs):
     assert done.ok and "Wrexham (local area); North Wales (police force area)" in done.text
     shown = patch_command(subs, engine.gazetteer, GROUP, "  ", may_change=False)
     assert shown.text.startswith("This chat's patch: Wrexham")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_any_patch_text_resolves_or_says_what_did_not(engine, text):
+    parsed = patch(engine, text)
+    if parsed.complete:
+        assert 0 < len(parsed.areas) <= MAX_PATCH
+    else:
+        problems = patch_problems(parsed)
+        assert problems
+        parse_html(html.escape(problems, quote=False))
