@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.answer import source_line
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
@@ -168,11 +168,11 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
     for area in patch:
         total = store.figure(area.code, "all_crime", period)
         if total is None:
-            not_covered.append(area.name)
+            not_covered.append(_name(area))
             continue
         if total.count is None:
             why = _notes(store, area.code, "all_crime", period)
-            missing.append(f"{area.name}: ONS published no figures for this period"
+            missing.append(f"{_name(area)}: ONS published no figures for this period"
                            + (f" ({why})" if why else "") + ".")
             continue
         for offence in _offences_for(store, area):
@@ -187,7 +187,7 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             before = run[-2].count if len(run) > 1 else None
             pct = (round(100.0 * (count - before) / before, 1)
                    if before is not None and before > 0 else None)
-            item = DigestItem("total", area.code, area.name, offence, label, period, count,
+            item = DigestItem("total", area.code, _name(area), offence, label, period, count,
                               before, pct, run[0].period_end, len(run))
             if offence == "all_crime":
                 totals.append(item)
@@ -220,9 +220,14 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
 
 
 def _as(item: DigestItem, kind: str) -> DigestItem:
-    return DigestItem(kind, item.area_code, item.area_name, item.offence_key, item.offence_label,
-                      item.period_end, item.count, item.previous, item.change_pct, item.run_from,
-                      item.run_years)
+    return replace(item, kind=kind)
+
+
+def _name(area: PatchArea) -> str:
+    """Forces by their police name, so "North Wales" the force is not read as a place."""
+    if area.kind == "pfa" and not re.search(r"\b(police|constabulary)\b", area.name, re.I):
+        return f"{area.name} Police"
+    return re.sub(r", (City|County) of$", "", area.name)
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def test_missing_figures_are_said_not_compared(engine):
     digest = build_digest(engine.store, areas(engine, "Devon and Cornwall police, Plymouth"),
                           "csp-2022-12-31")
     assert not digest.items and not digest.totals
-    assert any(m.startswith("Devon and Cornwall: ONS published no figures") for m in
+    assert any(m.startswith("Devon and Cornwall Police: ONS published no figures") for m in
                digest.missing)
     assert any(m.startswith("Plymouth: ONS published no figures") for m in digest.missing)
 
