@@ -258,3 +258,48 @@ def test_new_on_demand_gives_the_newest_digest_or_asks_for_a_patch(engine, store
     assert newest is not None and text == digest_html(build_digest(store, areas(engine, PATCH)))
     parse_html(text)
     subs.close()
+
+
+# --- what the strict fake Bot API accepts ---------------------------------------------------------
+
+
+async def test_due_digests_rankings_and_stories_are_accepted_by_telegram(
+        engine, store, tmp_path, fake):
+    from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+    from bot.rankings import parse_ranking, rank, ranking_buttons, ranking_html
+    from bot.story import build_story, story_html
+    from bot.telegram import ACTION_ANSWER, decode_callback, encode_callback
+    from tests.conftest import E2E_TOKEN
+
+    group = -1009876543210
+    fake.add_chat(group)
+    subs = Subscriptions(tmp_path / "desk.db")
+    subs.set_patch(group, parse_patch("Leeds, West Yorkshire Police, Bradford",
+                                      engine.gazetteer), may_change=True)
+    subs.subscribe(group, may_change=True)
+    digest = build_digest(store, subs.patch(group), DECEMBER_2024)
+    ask = parse_ranking("where does Leeds rank for robbery in Yorkshire and the Humber 2024",
+                        engine.gazetteer)
+    assert ask is not None
+    ranking = rank(store, ask)
+    messages = [(digest_html(digest), digest_buttons(digest)),
+                (ranking_html(ranking), ranking_buttons(ranking)),
+                (story_html(build_story(engine.ask("sexual offences Leeds 2024"))), ())]
+    async with Bot(E2E_TOKEN, base_url=fake.base_url,
+                   base_file_url=fake.base_file_url) as bot:
+        for text, buttons in messages:
+            rows = []
+            for button in buttons:
+                data = encode_callback(ACTION_ANSWER, button.area, button.offence, button.period)
+                pressed = decode_callback(data)
+                assert pressed is not None and (pressed.area, pressed.period) == (
+                    button.area, button.period)
+                rows.append([InlineKeyboardButton(button.label, callback_data=data)])
+            await bot.send_message(group, text, parse_mode="HTML",
+                                   reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    assert len(fake.sent) == 3
+    assert all(any(e["type"] == "bold" for e in sent.entities) for sent in fake.sent)
+    assert fake.sent[0].plain_text.startswith("New ONS figures: the year to December 2024")
+    assert "▶ 1. Leeds" in fake.sent[1].plain_text
+    subs.close()
