@@ -33,6 +33,19 @@ MAX_HTML = 4096
 
 ORDER = {o.key: i for i, o in enumerate(CATALOGUE)}
 
+# Areas whose boundary changed under the same code: code → the first period end on the new
+# boundary. The same fact the answer layer keeps (issue 9's bot.facts.BOUNDARY_CHANGES); no store
+# table carries it yet, so a series is cut here rather than compared across the change.
+BOUNDARY_CHANGES: dict[str, str] = {
+    "E22000367": "2023-12-31",  # Dorset CSP takes in Christchurch from the December 2024 edition
+}
+
+
+def crosses_boundary(code: str, earlier: str, later: str) -> bool:
+    """True when a boundary change falls between two period ends of the same area."""
+    change = BOUNDARY_CHANGES.get(code)
+    return change is not None and earlier < change <= later
+
 
 @dataclass(frozen=True)
 class Button:
@@ -112,16 +125,17 @@ def _usable(figure: FigureRow) -> bool:
     return figure.count is not None and getattr(figure, "flag", None) != "partial"
 
 
-def same_window_run(series: Sequence[FigureRow], period_end: str) -> list[FigureRow]:
+def same_window_run(series: Sequence[FigureRow], period_end: str,
+                    code: str = "") -> list[FigureRow]:
     """The unbroken run of the same 12-month window ending at `period_end`, oldest first.
 
-    Walks back a year at a time and stops at the first year not held, so a record is never
-    claimed across a gap in the data.
+    Walks back a year at a time and stops at the first year not held or at a boundary change of
+    the area `code`, so a record is never claimed across a gap or across different boundaries.
     """
     by_end = {f.period_end: f for f in series if _usable(f)}
     run: list[FigureRow] = []
     end = period_end
-    while end in by_end:
+    while end in by_end and not crosses_boundary(code, end, period_end):
         run.append(by_end[end])
         end = year_before(end)
     return run[::-1]
@@ -177,7 +191,7 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             continue
         for offence in _offences_for(store, area):
             series = store.series(area.code, offence)
-            run = same_window_run(series, period)
+            run = same_window_run(series, period, area.code)
             if not run or run[-1].period_end != period:
                 continue
             figure = run[-1]

@@ -14,8 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.answer import source_line
-from bot.desk import Button
+from bot.desk import Button, crosses_boundary, source_line
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
@@ -322,6 +321,9 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
     before = store.figure(area.code, offence, year_before(period_end))
     if before is None or before.count is None or _flag(before) == "partial":
         return Entry(area.code, name, count, reason="no comparable figure for the year before")
+    if crosses_boundary(area.code, year_before(period_end), period_end):
+        return Entry(area.code, name, count, before.count,
+                     reason="its boundary changed between the two years, so they do not compare")
     if min(count, before.count) < SMALL:
         return Entry(area.code, name, count, before.count, small=True,
                      reason=f"fewer than {SMALL} offences in one of the two years, so a % change "

@@ -303,3 +303,16 @@ async def test_due_digests_rankings_and_stories_are_accepted_by_telegram(
     assert fake.sent[0].plain_text.startswith("New ONS figures: the year to December 2024")
     assert "▶ 1. Leeds" in fake.sent[1].plain_text
     subs.close()
+
+
+def test_a_run_stops_at_a_boundary_change_of_the_same_code():
+    series = [row("2021-12-31", 900), row("2022-12-31", 950), row("2023-12-31", 1200),
+              row("2024-12-31", 1300)]
+    run = same_window_run(series, "2024-12-31", "E22000367")
+    assert [f.period_end for f in run] == ["2023-12-31", "2024-12-31"]
+    assert len(same_window_run(series, "2024-12-31", "E22000001")) == 4
+
+
+def test_dorset_sets_no_record_across_its_boundary_change(engine):
+    digest = build_digest(engine.store, areas(engine, "Dorset council"), DECEMBER_2024)
+    assert digest.totals and not digest.records

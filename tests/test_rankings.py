@@ -293,3 +293,10 @@ def test_a_rate_ons_withheld_is_not_made_up(engine, sql):
     assert "E22000180" not in {e.code for e in result.ranked}
     assert "ONS published no rate" in {e.code: e.reason for e in result.not_ranked}["E22000180"]
     assert all(not e.computed_rate for e in result.ranked)
+
+
+def test_a_change_across_a_boundary_change_is_not_ranked(engine):
+    result = ranking(engine, "biggest burglary rises in Dorset 2023")
+    assert result.period_end == "2023-12-31"
+    reasons = {e.code: e.reason for e in result.not_ranked}
+    assert "boundary changed" in reasons["E22000367"]
