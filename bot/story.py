@@ -80,13 +80,14 @@ def build_story(answer: Answer) -> Story:
     lead_at = next((i for i, p in enumerate(paragraphs) if figure in p), 0)
     copy: list[str] = []
     notes: list[str] = list(paragraphs[:lead_at])
+    assumed = set(getattr(answer, "assumptions", ()))
     source = ""
     for paragraph in paragraphs[lead_at:]:
         if paragraph.startswith("Source:"):
             source = paragraph
         elif paragraph.startswith("Caveat:"):
             copy.append(paragraph.removeprefix("Caveat:").strip())
-        elif copy and _NOTE.search(paragraph):
+        elif copy and (paragraph in assumed or _NOTE.search(paragraph)):
             notes.append(paragraph)
         else:
             copy.append(paragraph)
