@@ -75,23 +75,33 @@ def build_story(answer: Answer) -> Story:
         return Story(answer.status if answer.status != "ok" else "ask_back", text_only=text,
                      area_code=answer.area_code, offence_key=answer.offence_key,
                      period_end=answer.period_end)
-    paragraphs = [p.strip() for p in answer.text.split("\n\n") if p.strip()]
+    # The answer lists what it assumed ("No offence was named…") as data where it can; those
+    # sentences are lifted out of whatever paragraph carries them and kept for the desk.
+    assumed = tuple(getattr(answer, "assumptions", ()))
+    notes: list[str] = []
+    paragraphs: list[str] = []
+    for paragraph in (p.strip() for p in answer.text.split("\n\n")):
+        for sentence in assumed:
+            if sentence and sentence in paragraph:
+                paragraph = paragraph.replace(sentence, " ").strip()
+                notes.append(sentence)
+        if paragraph:
+            paragraphs.append(re.sub(r"\s{2,}", " ", paragraph))
     figure = f"{answer.count:,}"
     lead_at = next((i for i, p in enumerate(paragraphs) if figure in p), 0)
+    notes += paragraphs[:lead_at]
     copy: list[str] = []
-    notes: list[str] = list(paragraphs[:lead_at])
-    assumed = set(getattr(answer, "assumptions", ()))
     source = ""
     for paragraph in paragraphs[lead_at:]:
         if paragraph.startswith("Source:"):
             source = paragraph
         elif paragraph.startswith("Caveat:"):
             copy.append(paragraph.removeprefix("Caveat:").strip())
-        elif copy and (paragraph in assumed or _NOTE.search(paragraph)):
+        elif copy and _NOTE.search(paragraph):
             notes.append(paragraph)
         else:
             copy.append(paragraph)
-    return Story("ok", headline(answer), tuple(copy), tuple(notes), source,
+    return Story("ok", headline(answer), tuple(copy), tuple(dict.fromkeys(notes)), source,
                  area_code=answer.area_code, offence_key=answer.offence_key,
                  period_end=answer.period_end)
 
