@@ -237,11 +237,17 @@ def _as(item: DigestItem, kind: str) -> DigestItem:
     return replace(item, kind=kind)
 
 
+def display_name(name: str, kind: str = "") -> str:
+    """ONS's "London, City of" as a reporter writes it ("City of London"); with kind "pfa", the
+    force by its police name, so "North Wales" the force is not read as a place."""
+    name = re.sub(r"^(.*), (City|County) of$", r"\2 of \1", name)
+    if kind == "pfa" and not re.search(r"\b(police|constabulary)\b", name, re.I):
+        return f"{name} Police"
+    return name
+
+
 def _name(area: PatchArea) -> str:
-    """Forces by their police name, so "North Wales" the force is not read as a place."""
-    if area.kind == "pfa" and not re.search(r"\b(police|constabulary)\b", area.name, re.I):
-        return f"{area.name} Police"
-    return re.sub(r", (City|County) of$", "", area.name)
+    return display_name(area.name, area.kind)
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.desk import Button, crosses_boundary, source_line
+from bot.desk import Button, crosses_boundary, display_name, source_line
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
@@ -297,7 +297,7 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
     """One area's value. With `compute_rates` False (ONS published rates for this period but
     not for this area, as for the City of London's tiny resident population), none is made up."""
     figure = store.figure(area.code, offence, period_end)
-    name = re.sub(r", (City|County) of$", "", area.name)
+    name = display_name(area.name)
     if figure is None or figure.count is None:
         why = _notes(store, area.code, offence, period_end)
         return Entry(area.code, name, None, reason="not available: ONS published no figure"
@@ -337,15 +337,15 @@ def _benchmark(store: Store, area: AreaRow, offence: str, period_end: str, measu
     entry = _entry(store, area, offence, period_end, measure)
     if entry.value is None:
         if store.figure(area.code, offence, period_end) is None:
-            return f"{area.name}: no figure for {period_label(period_end)} is held."
-        return f"{area.name}: {entry.reason}."
+            return f"{display_name(area.name)}: no figure for {period_label(period_end)} is held."
+        return f"{display_name(area.name)}: {entry.reason}."
     value = _shown(entry.value, measure)
     if measure == "rate":
         how = f"rate from the {entry.computed_rate}" if entry.computed_rate else "published rate"
-        return f"{area.name}: {value} per 1,000 ({entry.count:,} recorded; {how})."
+        return f"{display_name(area.name)}: {value} per 1,000 ({entry.count:,} recorded; {how})."
     if measure == "change":
-        return f"{area.name}: {value} ({entry.previous:,} → {entry.count:,})."
-    return f"{area.name}: {value}."
+        return f"{display_name(area.name)}: {value} ({entry.previous:,} → {entry.count:,})."
+    return f"{display_name(area.name)}: {value}."
 
 
 def _positions(entries: list[Entry], measure: str, highest_first: bool) -> list[Entry]:
@@ -428,7 +428,7 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
                        "in that ranking.", offence_key=offence_key, offence_label=label)
     base = dict(offence_key=offence_key, offence_label=label, measure=ask.measure,
                 highest_first=ask.highest_first, level=level, scope_code=scope.code,
-                scope_name=scope.name, focus_code=focus.code if focus else None)
+                scope_name=display_name(scope.name), focus_code=focus.code if focus else None)
     held = _held_periods(store, siblings, offence_key)
     if ask.measure == "change":
         with_before = [p for p in held if year_before(p) in held]

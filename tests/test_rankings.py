@@ -25,6 +25,7 @@ from bot.rankings import (
     ranking_buttons,
     ranking_html,
 )
+from bot.understanding import name_key
 from tests.fake_telegram import parse_html
 
 TODAY = date(2026, 11, 22)
@@ -184,13 +185,14 @@ def test_forces_in_a_region_are_its_forces_only(engine):
 
 
 def test_the_force_to_region_table_agrees_with_the_ons_long_series(sources, store):
-    names = {a.name: a.code for a in store.areas() if a.kind == "pfa"}
-    regions = {a.name: a.code for a in store.areas() if a.kind == "region"}
+    names = {name_key(a.name): a.code for a in store.areas() if a.kind == "pfa"}
+    regions = {name_key(a.name): a.code for a in store.areas() if a.kind == "region"}
     from_file: dict[str, set[str]] = {}
     with (sources / "rec-crime-pfa.csv").open(encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
-            if row["PFA"] in names and row["Region"] in regions:
-                from_file.setdefault(regions[row["Region"]], set()).add(names[row["PFA"]])
+            force, region = name_key(row["PFA"]), name_key(row["Region"])
+            if force in names and region in regions:
+                from_file.setdefault(regions[region], set()).add(names[force])
     assert from_file == {region: set(forces) for region, forces in REGION_FORCES.items()}
 
 
