@@ -63,6 +63,9 @@ MEASURES = ("rate", "change", "count")
 _TRIGGER = re.compile(r"\b(rank|ranks|ranked|ranking|rankings|league table|highest|lowest|top|"
                       r"bottom|worst|best|biggest|largest|greatest|smallest|fewest|most|least)\b"
                       r"(?! since| ever| on record| in \d+ years)")
+# Questions about which offence is commonest in one place rank offences, not areas.
+_NOT_AREAS = re.compile(r"\b(?:most|least) (?:common|frequent)\b|\bcommonest\b|"
+                        r"\b(?:top|main|biggest) (?:crimes?|offences?|types?)\b")
 _LOW = re.compile(r"\b(lowest|bottom|fewest|least|smallest|best)\b")
 _RISE = re.compile(r"\b(rises?|rising|increases?|increased|jumps?|growth|up)\b")
 _FALL = re.compile(r"\b(falls?|falling|drops?|decreases?|decreased|declines?|reductions?|down)\b")
@@ -202,7 +205,7 @@ def parse_ranking(question: str, gazetteer: Gazetteer) -> RankingAsk | None:
         return None
     text = normalise(question)
     period, rest = parse_period(text)
-    if not _TRIGGER.search(rest):
+    if not _TRIGGER.search(rest) or _NOT_AREAS.search(rest):
         return None
     limit_match = _LIMIT.search(rest)
     limit = int(limit_match.group(1)) if limit_match else None

@@ -92,6 +92,7 @@ def test_the_issue_examples_parse_as_rankings(engine):
 @pytest.mark.parametrize("question", [
     "sexual offences Wrexham 2022", "burglaries in Caerdydd last year",
     "what's the most recent burglary figure for Leeds", "shoplifting Manchester 2024 vs 2023", "",
+    "what is the most common crime in Leeds", "top crimes in Cardiff 2024",
 ])
 def test_ordinary_questions_are_left_to_the_answer_engine(engine, question):
     assert parse_ranking(question, engine.gazetteer) is None
