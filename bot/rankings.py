@@ -197,6 +197,25 @@ def _pick(codes: list[str], gazetteer: Gazetteer, said: str, order: tuple[str, .
     return AreaMatch("not_found", said, tuple(candidates[:4]))
 
 
+def _unlisted_place(tokens: list[str], used: set[int], gazetteer: Gazetteer
+                    ) -> tuple[AreaMatch | None, AreaMatch | None]:
+    """(focus, within) from words that are no exact name: a misspelt place after "in" is
+    looked up and, if unknown, named back; other stray words count only when they match a
+    place, so "which borough suffers the worst knife crime" is not a search for "suffers"."""
+    spare = [i for i, t in enumerate(tokens) if i not in used and t not in _RANK_STOP
+             and not t.isdigit() and len(t) > 1]
+    after_in = [i for i in spare if any(tokens[j] in _CONTAINER_WORDS for j in
+                                        range(max(0, i - 2), i))]
+    if after_in:
+        said = " ".join(tokens[i] for i in spare if i >= after_in[0])
+        return None, gazetteer.match(said)
+    if spare:
+        guess = gazetteer.match(" ".join(tokens[i] for i in spare))
+        if guess.status in ("ok", "ambiguous"):
+            return guess, None
+    return None, None
+
+
 def parse_ranking(question: str, gazetteer: Gazetteer) -> RankingAsk | None:
     """A ranking question ("which area in Kent has the highest burglary rate", "top 10
     shoplifting rises 2024", "where does Wrexham rank for sexual offences in Wales"), or None when
@@ -236,12 +255,8 @@ def parse_ranking(question: str, gazetteer: Gazetteer) -> RankingAsk | None:
             focus = _pick(codes, gazetteer, said_here, focus_order)
         elif within is None:
             within = _pick(codes, gazetteer, said_here, container_order)
-    leftover = [t for i, t in enumerate(tokens) if i not in used and t not in _RANK_STOP
-                and not t.isdigit() and len(t) > 1]
-    if leftover and focus is None and within is None:
-        guess = gazetteer.match(" ".join(leftover))
-        if guess.status != "none":
-            focus = guess
+    if focus is None and within is None:
+        focus, within = _unlisted_place(tokens, used, gazetteer)
     return RankingAsk(text, offence, said, measure, highest_first, period or PeriodAsk(), limit,
                       level, focus, within)
 
@@ -298,7 +313,8 @@ def _notes(store: Store, code: str, offence: str, period_end: str) -> str:
 def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str,
            compute_rates: bool = True) -> Entry:
     """One area's value. With `compute_rates` False (ONS published rates for this period but
-    not for this area, as for the City of London's tiny resident population), none is made up."""
+    not for this area, or never for this area while it did for its siblings, as for the City of
+    London's tiny resident population), no rate is made up."""
     figure = store.figure(area.code, offence, period_end)
     name = display_name(area.name)
     if figure is None or figure.count is None:
@@ -312,8 +328,8 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
         return Entry(area.code, name, count, value=float(count), small=count < SMALL)
     if measure == "rate":
         if figure.rate is None and not compute_rates:
-            return Entry(area.code, name, count, reason="ONS published no rate for this area "
-                                                        "for this period, so none is computed")
+            return Entry(area.code, name, count, reason="ONS publishes no rate for this area, "
+                                                        "so none is computed")
         rate, how = _rate(store, area.code, figure)
         if rate is None:
             return Entry(area.code, name, count, reason=how)
@@ -366,11 +382,17 @@ def _positions(entries: list[Entry], measure: str, highest_first: bool) -> list[
     return out
 
 
-def _held_periods(store: Store, areas: list[AreaRow], offence: str) -> list[str]:
+def _held(store: Store, areas: list[AreaRow], offence: str) -> tuple[list[str], set[str]]:
+    """(periods with a count for any of the areas, the areas ONS ever gave a rate)."""
     held: set[str] = set()
+    rated: set[str] = set()
     for area in areas:
-        held.update(f.period_end for f in store.series(area.code, offence) if f.count is not None)
-    return sorted(held)
+        for figure in store.series(area.code, offence):
+            if figure.count is not None:
+                held.add(figure.period_end)
+            if figure.rate is not None:
+                rated.add(area.code)
+    return sorted(held), rated
 
 
 def _resolve_places(store: Store, ask: RankingAsk) -> tuple[Ranking | None, AreaRow | None,
@@ -432,7 +454,7 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
     base = dict(offence_key=offence_key, offence_label=label, measure=ask.measure,
                 highest_first=ask.highest_first, level=level, scope_code=scope.code,
                 scope_name=display_name(scope.name), focus_code=focus.code if focus else None)
-    held = _held_periods(store, siblings, offence_key)
+    held, rated = _held(store, siblings, offence_key)
     if ask.measure == "change":
         with_before = [p for p in held if year_before(p) in held]
         if ask.period.kind == "latest" and with_before and with_before[-1] != held[-1]:
@@ -452,7 +474,8 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
                        if store.figure(a.code, offence_key, period_end) is not None}
     published = any((f := store.figure(code, offence_key, period_end)) is not None
                     and f.rate is not None for code in areas_in_period)
-    present = [_entry(store, area, offence_key, period_end, ask.measure, not published)
+    present = [_entry(store, area, offence_key, period_end, ask.measure,
+                      not published and (area.code in rated or not rated))
                for area in siblings if area.code in areas_in_period]
     ranked = _positions([e for e in present if e.value is not None], ask.measure,
                         ask.highest_first)
@@ -462,8 +485,9 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
                      f"{period_label(period_end)}.")
     rate_basis = "; ".join(sorted({e.rate_basis for e in ranked if e.rate_basis}))
     benchmarks = tuple(_benchmark(store, area, offence_key, period_end, ask.measure)
-                       for area in (scope, store.area(ENGLAND_AND_WALES))
-                       if area is not None and area.kind != level)
+                       for area in {a.code: a for a in (scope, store.area(ENGLAND_AND_WALES))
+                                    if a is not None}.values()
+                       if area.kind != level)
     first = store.figure(present[0].code, offence_key, period_end) if present else None
     edition = store.edition(first.edition) if first else None
     previous_end = year_before(period_end) if ask.measure == "change" else None

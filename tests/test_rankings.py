@@ -294,7 +294,7 @@ def test_a_rate_ons_withheld_is_not_made_up(engine, sql):
         "period_end = '2024-12-31'").fetchone()
     assert published is None, "ONS gives the City of London no rate"
     assert "E22000180" not in {e.code for e in result.ranked}
-    assert "ONS published no rate" in {e.code: e.reason for e in result.not_ranked}["E22000180"]
+    assert "ONS publishes no rate" in {e.code: e.reason for e in result.not_ranked}["E22000180"]
     assert all(not e.computed_rate for e in result.ranked)
 
 
@@ -303,3 +303,17 @@ def test_a_change_across_a_boundary_change_is_not_ranked(engine):
     assert result.period_end == "2023-12-31"
     reasons = {e.code: e.reason for e in result.not_ranked}
     assert "boundary changed" in reasons["E22000367"]
+
+
+def test_an_area_ons_never_gives_a_rate_is_not_given_one_in_a_computed_period(engine):
+    result = ranking(engine, "which areas have the highest burglary rate")
+    assert result.period_end == "2025-06-30" and all(e.computed_rate for e in result.ranked)
+    assert "E22000180" in {e.code for e in result.not_ranked}
+
+
+def test_stray_words_are_not_searched_as_places(engine):
+    ask = parse_ranking("which borough suffers the worst knife crime", engine.gazetteer)
+    assert ask is not None and ask.focus is None and ask.within is None
+    misspelt = parse_ranking("highest burglary rate in Atlantis", engine.gazetteer)
+    assert misspelt is not None and misspelt.within is not None
+    assert misspelt.within.status == "not_found"
