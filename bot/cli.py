@@ -155,6 +155,56 @@ def cmd_areas(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the release-day desk: rankings, digests, story copy ---------------------------------------
+
+
+def cmd_rank(args: argparse.Namespace) -> int:
+    from bot.desk import plain_text
+    from bot.rankings import parse_ranking, rank, ranking_html
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    question = " ".join(args.question)
+    ask = parse_ranking(question, engine.gazetteer)
+    if ask is None:
+        print("That is not a ranking question; try e.g. “which area in Kent has the highest "
+              "burglary rate” or `crimebot ask` for one area.", file=sys.stderr)
+        return 1
+    print(plain_text(ranking_html(rank(engine.store, ask))))
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.desk import build_digest, digest_html, plain_text
+    from bot.subscriptions import parse_patch, patch_problems
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    parsed = parse_patch(args.patch, engine.gazetteer)
+    if not parsed.complete:
+        print(patch_problems(parsed), file=sys.stderr)
+        return 1
+    digest = build_digest(engine.store, parsed.areas, args.edition)
+    markup = digest_html(digest)
+    print(markup if args.html else plain_text(markup))
+    return 0 if digest.period_end else 1
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    from bot.story import build_story
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    story = build_story(engine.ask(" ".join(args.question)))
+    print(story.copy)
+    if story.desk_notes:
+        print("\n(For the desk, not for print: " + " ".join(story.desk_notes) + ")")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Exit 2 on bad settings, before anything touches the network or the store."""
     from bot.config import Config, ConfigError
@@ -243,6 +293,27 @@ def build_parser() -> argparse.ArgumentParser:
     areas.add_argument("--limit", type=int, default=10)
     areas.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     areas.set_defaults(func=cmd_areas)
+
+    rank = commands.add_parser("rank", help="rank areas: “which area in Kent has the highest "
+                                            "burglary rate”")
+    rank.add_argument("question", nargs="+")
+    rank.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    rank.set_defaults(func=cmd_rank)
+
+    digest = commands.add_parser("digest", help="what an edition says about a patch of areas")
+    digest.add_argument("--patch", required=True,
+                        help='areas separated by commas, e.g. "Wrexham, Flintshire, North Wales '
+                             'Police"')
+    digest.add_argument("--edition", metavar="KEY",
+                        help="edition key (see `crimebot ingest` output); default: the newest")
+    digest.add_argument("--html", action="store_true", help="print the Telegram HTML")
+    digest.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    digest.set_defaults(func=cmd_digest)
+
+    story = commands.add_parser("story", help="the answer as paste-ready news copy")
+    story.add_argument("question", nargs="+", help='e.g. "sexual offences Wrexham"')
+    story.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    story.set_defaults(func=cmd_story)
 
     run = commands.add_parser(
         "run", help="run the Telegram bot (long polling)",

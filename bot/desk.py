@@ -1,0 +1,367 @@
+"""The release-day desk: what a new edition says about a newsroom's patch.
+
+A digest is built from the store alone, for one edition and a list of areas: the new 12-month
+period, the offences at a record high or low for that same window, and the largest rises and falls.
+Records follow the reporting guide: only the same 12-month window (years to June with years to
+June), only over an unbroken run of years actually held, and the run is stated. Each item carries
+(area, offence, period) so the Telegram layer can put a button on it that opens the full answer.
+Rendering is pure and produces Telegram HTML with every name escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.answer import source_line
+from bot.offences import BY_KEY, CATALOGUE, CAVEATS
+from bot.periods import MONTH_NAMES, year_before
+from bot.periods import label as period_label
+from bot.store import EditionRow, FigureRow, Store
+from bot.subscriptions import PatchArea, Subscriptions, patch_text
+
+# Counts below this are too small for a % change or a record to mean much (reporting guide).
+SMALL = 50
+# A "record" needs the new figure and at least two earlier years of the same window.
+MIN_RUN = 3
+MAX_RECORDS = 6
+MAX_CHANGES = 5
+MAX_TOTALS = 10
+MAX_HTML = 4096
+
+ORDER = {o.key: i for i, o in enumerate(CATALOGUE)}
+
+# Areas whose boundary changed under the same code: code → the first period end on the new
+# boundary. The same fact the answer layer keeps (issue 9's bot.facts.BOUNDARY_CHANGES); no store
+# table carries it yet, so a series is cut here rather than compared across the change.
+BOUNDARY_CHANGES: dict[str, str] = {
+    "E22000367": "2023-12-31",  # Dorset CSP takes in Christchurch from the December 2024 edition
+}
+
+
+def crosses_boundary(code: str, earlier: str, later: str) -> bool:
+    """True when a boundary change falls between two period ends of the same area."""
+    change = BOUNDARY_CHANGES.get(code)
+    return change is not None and earlier < change <= later
+
+
+@dataclass(frozen=True)
+class Button:
+    """What a digest button opens: the full answer for one area, offence and period."""
+
+    label: str
+    area: str
+    offence: str
+    period: str
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One line of the digest. kind: "record_high", "record_low", "rise", "fall" or "total"."""
+
+    kind: str
+    area_code: str
+    area_name: str
+    offence_key: str
+    offence_label: str
+    period_end: str
+    count: int
+    previous: int | None = None
+    change_pct: float | None = None
+    run_from: str | None = None
+    run_years: int = 0
+
+    @property
+    def button(self) -> Button:
+        return Button(f"{self.area_name}: {self.offence_label}"[:60], self.area_code,
+                      self.offence_key, self.period_end)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one edition says about one patch."""
+
+    edition_key: str | None
+    edition_title: str
+    source: str
+    period_end: str | None
+    patch: tuple[PatchArea, ...]
+    totals: tuple[DigestItem, ...] = ()
+    records: tuple[DigestItem, ...] = ()
+    rises: tuple[DigestItem, ...] = ()
+    falls: tuple[DigestItem, ...] = ()
+    missing: tuple[str, ...] = ()
+    not_covered: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def covered(self) -> bool:
+        """True when the edition holds figures for at least one area of the patch."""
+        return bool(self.totals or self.records or self.rises or self.falls or self.missing)
+
+    @property
+    def items(self) -> tuple[DigestItem, ...]:
+        return (*self.records, *self.rises, *self.falls)
+
+
+@dataclass(frozen=True)
+class Due:
+    """A digest to send: the Telegram layer sends `text` (HTML) with `buttons`, then calls
+    `Subscriptions.mark_sent(chat, edition)`."""
+
+    chat: int
+    edition: str
+    text: str
+    buttons: tuple[Button, ...]
+
+
+# --- facts --------------------------------------------------------------------------------------
+
+
+def _usable(figure: FigureRow) -> bool:
+    """A count that can be a series point: published, and not a partial total."""
+    return figure.count is not None and getattr(figure, "flag", None) != "partial"
+
+
+def same_window_run(series: Sequence[FigureRow], period_end: str,
+                    code: str = "") -> list[FigureRow]:
+    """The unbroken run of the same 12-month window ending at `period_end`, oldest first.
+
+    Walks back a year at a time and stops at the first year not held or at a boundary change of
+    the area `code`, so a record is never claimed across a gap or across different boundaries.
+    """
+    by_end = {f.period_end: f for f in series if _usable(f)}
+    run: list[FigureRow] = []
+    end = period_end
+    while end in by_end and not crosses_boundary(code, end, period_end):
+        run.append(by_end[end])
+        end = year_before(end)
+    return run[::-1]
+
+
+def _offences_for(store: Store, area: PatchArea) -> list[str]:
+    levels = {"local", "force"} if area.kind != "csp" else {"local"}
+    held = set(store.offences_held(area.code))
+    return sorted((k for k in held if k in BY_KEY and BY_KEY[k].level in levels),
+                  key=lambda k: ORDER[k])
+
+
+def newest_edition(store: Store, areas: Sequence[PatchArea]) -> EditionRow | None:
+    """The newest edition holding a total-crime figure for any area of the patch.
+
+    Looking at the patch's own figures skips editions that are not crime tables (population,
+    lookups) and national-only tables that say nothing about the patch.
+    """
+    keys = {f.edition for a in areas for f in store.series(a.code, "all_crime")
+            if f.count is not None}
+    editions = [e for e in (store.edition(k) for k in keys) if e is not None]
+    return max(editions, key=lambda e: (e.period_end, e.key), default=None)
+
+
+def _notes(store: Store, code: str, offence: str, period_end: str) -> str:
+    notes_for = getattr(store, "notes_for", None)
+    return " ".join(notes_for(code, offence, period_end)) if notes_for else ""
+
+
+def build_digest(store: Store, patch: Sequence[PatchArea],
+                 edition_key: str | None = None) -> Digest:
+    """What the edition (default: the newest for this patch) says about the patch."""
+    edition = store.edition(edition_key) if edition_key else newest_edition(store, patch)
+    if edition is None:
+        title = f"edition “{edition_key}” is not held" if edition_key else "no edition held"
+        return Digest(edition_key, title, source_line(None), None, tuple(patch))
+    period = edition.period_end
+    labels = store.offence_labels()
+    totals: list[DigestItem] = []
+    records: list[DigestItem] = []
+    changes: list[DigestItem] = []
+    missing: list[str] = []
+    not_covered: list[str] = []
+    for area in patch:
+        total = store.figure(area.code, "all_crime", period)
+        if total is None:
+            not_covered.append(_name(area))
+            continue
+        if total.count is None:
+            why = _notes(store, area.code, "all_crime", period)
+            missing.append(f"{_name(area)}: ONS published no figures for this period"
+                           + (f" ({why})" if why else "") + ".")
+            continue
+        for offence in _offences_for(store, area):
+            series = store.series(area.code, offence)
+            run = same_window_run(series, period, area.code)
+            if not run or run[-1].period_end != period:
+                continue
+            figure = run[-1]
+            count = figure.count
+            assert count is not None
+            label = labels.get(offence, (offence, None))[0]
+            before = run[-2].count if len(run) > 1 else None
+            pct = (round(100.0 * (count - before) / before, 1)
+                   if before is not None and before > 0 else None)
+            item = DigestItem("total", area.code, _name(area), offence, label, period, count,
+                              before, pct, run[0].period_end, len(run))
+            if offence == "all_crime":
+                totals.append(item)
+            if count < SMALL:
+                continue
+            earlier = [f.count for f in run[:-1] if f.count is not None]
+            if len(run) >= MIN_RUN and count > max(earlier):
+                records.append(_as(item, "record_high"))
+            elif len(run) >= MIN_RUN and count < min(earlier):
+                records.append(_as(item, "record_low"))
+            if before is not None and before >= SMALL and pct:
+                changes.append(_as(item, "rise" if pct > 0 else "fall"))
+    rises = sorted((c for c in changes if c.kind == "rise"),
+                   key=lambda c: (-(c.change_pct or 0), c.area_name))[:MAX_CHANGES]
+    falls = sorted((c for c in changes if c.kind == "fall"),
+                   key=lambda c: (c.change_pct or 0, c.area_name))[:MAX_CHANGES]
+    notes: list[str] = []
+    if (totals or records or changes) and not any(t.previous is not None for t in totals):
+        notes.append(f"No figures for {period_label(year_before(period))} are held for this "
+                     "patch, so there are no year-on-year changes or records for this window.")
+    newest = newest_edition(store, patch)
+    positions = {a.code: i for i, a in enumerate(patch)}
+    if newest is not None and newest.key != edition.key:
+        notes.append("This is an earlier edition: figures are shown as held now, including any "
+                     "later revisions.")
+    records.sort(key=lambda r: (ORDER[r.offence_key], positions[r.area_code]))
+    return Digest(edition.key, edition.title, source_line(edition), period, tuple(patch),
+                  tuple(totals), tuple(records[:MAX_RECORDS]), tuple(rises), tuple(falls),
+                  tuple(missing), tuple(not_covered), tuple(notes))
+
+
+def _as(item: DigestItem, kind: str) -> DigestItem:
+    return replace(item, kind=kind)
+
+
+def display_name(name: str, kind: str = "") -> str:
+    """ONS's "London, City of" as a reporter writes it ("City of London"); with kind "pfa", the
+    force by its police name, so "North Wales" the force is not read as a place."""
+    name = re.sub(r"^(.*), (City|County) of$", r"\2 of \1", name)
+    if kind == "pfa" and not re.search(r"\b(police|constabulary)\b", name, re.I):
+        return f"{name} Police"
+    return name
+
+
+def _name(area: PatchArea) -> str:
+    return display_name(area.name, area.kind)
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _pct(value: float) -> str:
+    return f"{abs(value):.0f}%" if abs(value) >= 1 else f"{abs(value):.1f}%"
+
+
+def _window(period_end: str) -> str:
+    return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
+
+
+def item_text(item: DigestItem) -> str:
+    """One digest line as plain text (the totals section names no offence: its title does)."""
+    head = (f"{item.area_name}: {item.count:,}" if item.kind == "total" else
+            f"{item.area_name}, {item.offence_label.lower()}: {item.count:,}")
+    if item.kind in ("record_high", "record_low"):
+        word = "highest" if item.kind == "record_high" else "lowest"
+        return (f"{head}, the {word} of the {item.run_years} {_window(item.period_end)} held "
+                f"(from {period_label(item.run_from or item.period_end)})")
+    if item.previous is None:
+        return f"{head} (no figure for the year before is held)"
+    if item.change_pct is None or item.change_pct == 0:
+        return f"{head} (unchanged on the year before, {item.previous:,})"
+    direction = "up" if item.change_pct > 0 else "down"
+    return f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,}"
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def digest_html(digest: Digest) -> str:
+    """The digest as one Telegram HTML message (at most 4,096 characters)."""
+    if digest.period_end is None:
+        return _e(f"No digest: {digest.edition_title}.")
+    head = [f"<b>{_e('New ONS figures: ' + period_label(digest.period_end))}</b>",
+            _e("Patch: " + "; ".join(a.label for a in digest.patch) + ".")]
+    body: list[list[str]] = []
+    if not digest.covered:
+        body.append([_e("This edition holds no figures for the areas in this patch.")])
+    totals = [_e("• " + item_text(t)) for t in digest.totals[:MAX_TOTALS]]
+    if totals:
+        body.append(["<b>Total recorded crime (excluding fraud)</b>", *totals])
+    sections = (("Records for this 12-month window", digest.records),
+                ("Largest rises (50 or more offences in both years)", digest.rises),
+                ("Largest falls (50 or more offences in both years)", digest.falls))
+    for title, items in sections:
+        if items:
+            body.append([f"<b>{_e(title)}</b>", *(_e("• " + item_text(i)) for i in items)])
+    extra = [*digest.missing, *digest.notes]
+    if digest.not_covered:
+        extra.append("Not in this edition: " + "; ".join(digest.not_covered) + ".")
+    if extra:
+        body.append([_e(x) for x in extra])
+    if digest.items:
+        body.append([_e("Tap a button below for the full answer, with the caveats.")])
+    tail = [_e("Caveat: " + CAVEATS["general"]), _e(digest.source)]
+    while True:
+        text = "\n\n".join("\n".join(block) for block in [head, *body, tail])
+        if _utf16(text) <= MAX_HTML or not body:
+            return text
+        longest = max(body, key=len)
+        if len(longest) <= 2:
+            body.remove(longest)
+        else:
+            longest.pop()
+
+
+def digest_buttons(digest: Digest) -> tuple[Button, ...]:
+    """One button per record, rise and fall, each opening the full answer."""
+    seen: dict[tuple[str, str, str], Button] = {}
+    for item in digest.items:
+        seen.setdefault((item.area_code, item.offence_key, item.period_end), item.button)
+    return tuple(seen.values())
+
+
+def plain_text(markup: str) -> str:
+    """Telegram HTML as plain text, for the CLI: the copy the bot would send, without tags."""
+    return html.unescape(re.sub(r"</?[a-z]+[^>]*>", "", markup))
+
+
+# --- alerts ---------------------------------------------------------------------------------------
+
+
+def digest_due(subs: Subscriptions, store: Store) -> list[Due]:
+    """Digests owed to subscribed chats: the newest edition for each chat's patch, when the
+    chat has not been sent it and the edition holds figures for the patch."""
+    due: list[Due] = []
+    built: dict[tuple[PatchArea, ...], Digest] = {}
+    for chat in subs.subscribed():
+        patch = tuple(subs.patch(chat))
+        if not patch:
+            continue
+        if patch not in built:
+            edition = newest_edition(store, patch)
+            built[patch] = build_digest(store, patch, edition.key if edition else None)
+        digest = built[patch]
+        if (digest.edition_key is None or not digest.covered
+                or subs.was_sent(chat, digest.edition_key)):
+            continue
+        due.append(Due(chat, digest.edition_key, digest_html(digest), digest_buttons(digest)))
+    return due
+
+
+def on_demand(subs: Subscriptions, store: Store, chat: int) -> tuple[str, tuple[Button, ...]]:
+    """`/new`: the newest edition's digest for the chat's patch, as (HTML, buttons)."""
+    patch = subs.patch(chat)
+    if not patch:
+        return _e(patch_text(patch)), ()
+    digest = build_digest(store, patch)
+    return digest_html(digest), digest_buttons(digest)
