@@ -15,12 +15,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.answer import source_line
+from bot.facts import boundary_between
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
 from bot.periods import MONTH_NAMES, year_before
 from bot.periods import label as period_label
 from bot.store import EditionRow, FigureRow, Store
 from bot.subscriptions import PatchArea, Subscriptions, patch_text
+from bot.wording import source_line
 
 # Counts below this are too small for a % change or a record to mean much (reporting guide).
 SMALL = 50
@@ -33,18 +34,9 @@ MAX_HTML = 4096
 
 ORDER = {o.key: i for i, o in enumerate(CATALOGUE)}
 
-# Areas whose boundary changed under the same code: code → the first period end on the new
-# boundary. The same fact the answer layer keeps (issue 9's bot.facts.BOUNDARY_CHANGES); no store
-# table carries it yet, so a series is cut here rather than compared across the change.
-BOUNDARY_CHANGES: dict[str, str] = {
-    "E22000367": "2023-12-31",  # Dorset CSP takes in Christchurch from the December 2024 edition
-}
-
-
 def crosses_boundary(code: str, earlier: str, later: str) -> bool:
     """True when a boundary change falls between two period ends of the same area."""
-    change = BOUNDARY_CHANGES.get(code)
-    return change is not None and earlier < change <= later
+    return bool(boundary_between(code, earlier, later))
 
 
 @dataclass(frozen=True)
@@ -122,7 +114,7 @@ class Due:
 
 def _usable(figure: FigureRow) -> bool:
     """A count that can be a series point: published, and not a partial total."""
-    return figure.count is not None and getattr(figure, "flag", None) != "partial"
+    return figure.count is not None and figure.flag != "partial"
 
 
 def same_window_run(series: Sequence[FigureRow], period_end: str,
@@ -160,9 +152,8 @@ def newest_edition(store: Store, areas: Sequence[PatchArea]) -> EditionRow | Non
     return max(editions, key=lambda e: (e.period_end, e.key), default=None)
 
 
-def _notes(store: Store, code: str, offence: str, period_end: str) -> str:
-    notes_for = getattr(store, "notes_for", None)
-    return " ".join(notes_for(code, offence, period_end)) if notes_for else ""
+def notes_text(store: Store, code: str, offence: str, period_end: str) -> str:
+    return " ".join(store.notes_for(code, offence, period_end))
 
 
 def build_digest(store: Store, patch: Sequence[PatchArea],
@@ -185,7 +176,7 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             not_covered.append(_name(area))
             continue
         if total.count is None:
-            why = _notes(store, area.code, "all_crime", period)
+            why = notes_text(store, area.code, "all_crime", period)
             missing.append(f"{_name(area)}: ONS published no figures for this period"
                            + (f" ({why})" if why else "") + ".")
             continue

@@ -45,6 +45,12 @@ BOUNDARY_CHANGES: dict[str, tuple[str, str]] = {
 }
 
 
+def boundary_between(code: str, earlier: str, later: str) -> str:
+    """What changed, when a boundary change falls between two period ends of one area, else ""."""
+    change = BOUNDARY_CHANGES.get(code)
+    return change[1] if change and earlier < change[0] <= later else ""
+
+
 Matched = tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
 
 
@@ -391,7 +397,7 @@ class Facts:
         after = (how,) if how else ()
         index = counted.index(period_end)
         previous_end = year_before(period_end)
-        boundary = self._boundary(area.code, previous_end, period_end)
+        boundary = boundary_between(area.code, previous_end, period_end)
         previous = None if boundary or partial else self.store.figure(area.code, key,
                                                                        previous_end)
         state, change = ("incomplete", None) if partial else self._previous(figure, previous)
@@ -451,12 +457,6 @@ class Facts:
                        period_end=missing, held=tuple(counted), nearest=(before, after),
                        split=split, notes=notes, **base)
 
-    def _boundary(self, code: str, earlier: str, later: str) -> str:
-        change = BOUNDARY_CHANGES.get(code)
-        if change and earlier < change[0] <= later:
-            return change[1]
-        return ""
-
     @staticmethod
     def _previous(figure: FigureRow, previous: FigureRow | None) -> tuple[str, Change | None]:
         if previous is None:
@@ -481,7 +481,7 @@ class Facts:
         for later in reversed(counted):
             if later >= period_end or year_before(later) not in held:
                 continue
-            if self._boundary(code, year_before(later), later):
+            if boundary_between(code, year_before(later), later):
                 continue
             a = self.store.figure(code, key, year_before(later))
             b = self.store.figure(code, key, later)
@@ -567,7 +567,7 @@ class Facts:
         top = parts[-1] if same_area else parts[0]
         boundary = ""
         if same_area and top.area is not None:
-            boundary = self._boundary(top.area.code, parts[0].period_end or "",
+            boundary = boundary_between(top.area.code, parts[0].period_end or "",
                                       top.period_end or "")
         return Finding("ok", "comparison", boundary=boundary, area=top.area,
                        force_name=top.force_name,

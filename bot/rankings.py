@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.desk import Button, crosses_boundary, display_name, source_line
+from bot.desk import Button, crosses_boundary, display_name, notes_text, source_line
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
@@ -300,16 +300,6 @@ def _shown(value: float, measure: str) -> str:
     return f"{value:.1f}" if value >= 0.95 else f"{value:.2f}"
 
 
-def _flag(figure: FigureRow | None) -> str | None:
-    """The store contract's `flag` ('derived', 'partial'), when the store carries it."""
-    return getattr(figure, "flag", None)
-
-
-def _notes(store: Store, code: str, offence: str, period_end: str) -> str:
-    notes_for = getattr(store, "notes_for", None)
-    return " ".join(notes_for(code, offence, period_end)) if notes_for else ""
-
-
 def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str,
            compute_rates: bool = True) -> Entry:
     """One area's value. With `compute_rates` False (ONS published rates for this period but
@@ -318,10 +308,10 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
     figure = store.figure(area.code, offence, period_end)
     name = display_name(area.name)
     if figure is None or figure.count is None:
-        why = _notes(store, area.code, offence, period_end)
+        why = notes_text(store, area.code, offence, period_end)
         return Entry(area.code, name, None, reason="not available: ONS published no figure"
                      + (f" ({why})" if why else ""))
-    if _flag(figure) == "partial":
+    if figure.flag == "partial":
         return Entry(area.code, name, figure.count, reason="partial figure (not comparable)")
     count = figure.count
     if measure == "count":
@@ -338,7 +328,7 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
         return Entry(area.code, name, count, value=rate, computed_rate=how, small=count < SMALL,
                      rate_basis=basis)
     before = store.figure(area.code, offence, year_before(period_end))
-    if before is None or before.count is None or _flag(before) == "partial":
+    if before is None or before.count is None or before.flag == "partial":
         return Entry(area.code, name, count, reason="no comparable figure for the year before")
     if crosses_boundary(area.code, year_before(period_end), period_end):
         return Entry(area.code, name, count, before.count,

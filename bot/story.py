@@ -77,7 +77,7 @@ def build_story(answer: Answer) -> Story:
                      period_end=answer.period_end)
     # The answer lists what it assumed ("No offence was named…") as data where it can; those
     # sentences are lifted out of whatever paragraph carries them and kept for the desk.
-    assumed = tuple(getattr(answer, "assumptions", ()))
+    assumed = answer.assumptions
     notes: list[str] = []
     paragraphs: list[str] = []
     for paragraph in (p.strip() for p in answer.text.split("\n\n")):
