@@ -123,7 +123,10 @@ def _engine(args: argparse.Namespace):
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """Answers and rankings both, through `bot.reply.respond` as the bot does."""
     import json
+
+    from bot.reply import reply_json, reply_text, respond
 
     engine = _engine(args)
     if engine is None:
@@ -132,16 +135,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
         with source:
             for line in source:
-                answer = engine.ask(line.rstrip("\n"))
-                print(json.dumps(answer.to_json(), ensure_ascii=False), flush=False)
+                reply = respond(engine, line.rstrip("\n"))
+                print(json.dumps(reply_json(reply), ensure_ascii=False), flush=False)
         sys.stdout.flush()
         return 0
-    question = " ".join(args.question)
-    answer = engine.ask(question)
+    reply = respond(engine, " ".join(args.question))
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=None))
+        print(json.dumps(reply_json(reply), ensure_ascii=False, indent=None))
     else:
-        print(answer.text)
+        print(reply_text(reply))
     return 0
 
 

@@ -22,8 +22,9 @@ Typical use::
 Test-side API in one breath: ``inject_message`` / ``inject_callback`` / ``inject_inline_query``
 / ``inject_migration`` / ``inject_update`` queue updates; ``calls``, ``sent``, ``edits``,
 ``answers`` record what the bot did; ``wait_for`` waits for a call; ``fail_next``,
-``delay_next``, ``drop_connections``, ``block`` inject failures; ``add_chat`` / ``add_user``
-shape the world (sending to a chat the fake has never seen is "chat not found", as on Telegram).
+``delay_next``, ``drop_connections``, ``block`` inject failures; ``add_chat`` / ``add_user`` /
+``set_member`` shape the world (sending to a chat the fake has never seen is "chat not found", as
+on Telegram).
 
 Deliberate deviations from the real server (all on the strict side or documented here):
 
@@ -673,6 +674,8 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.left: set[int] = set()
         self.migrated: dict[int, int] = {}
+        #: (chat_id, user_id) -> status for getChatMember; posting in a group makes a member.
+        self.members: dict[tuple[int, int], str] = {}
         self.webhook_url = ""
         self.internal_errors: list[BaseException] = []
 
@@ -699,7 +702,7 @@ class FakeTelegram:
             "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo",
             "setMyCommands", "sendMessage",
             "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-            "answerInlineQuery", "sendPhoto", "leaveChat",
+            "answerInlineQuery", "sendPhoto", "leaveChat", "getChatMember",
         ):
             self._handlers[name.lower()] = (name, getattr(self, f"_api_{name}"))
 
@@ -830,6 +833,18 @@ class FakeTelegram:
     def block(self, chat_id: int) -> None:
         """Make sends to this chat fail with 403 (user blocked the bot / bot was kicked)."""
         self.blocked.add(chat_id)
+
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """Give a user a status in a group ("creator", "administrator", "member", "left",
+        "kicked"), as getChatMember will report it."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"status must be one of {sorted(MEMBER_STATUSES)}")
+        chat = self.add_chat(chat_id)
+        if chat["type"] == "private":
+            raise ValueError("members have statuses in groups, not private chats")
+        if user_id not in self.users:
+            self.add_user(user_id)
+        self.members[(chat_id, user_id)] = status
 
     def unblock(self, chat_id: int) -> None:
         self.blocked.discard(chat_id)
@@ -1194,6 +1209,8 @@ class FakeTelegram:
             message["sender_chat"] = dict(chat)
         message["chat"] = dict(chat)
         message["date"] = self._now()
+        if sender is not None and chat["type"] != "private":
+            self.members.setdefault((chat_id, sender["id"]), "member")
         message.update(fields)
         self._messages[(chat_id, message_id)] = message
         return message
@@ -1618,6 +1635,25 @@ class FakeTelegram:
         ))
         return True
 
+    async def _api_getChatMember(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> Any:
+        chat = self._resolve_chat(params.get("chat_id"))
+        user_id = params.get("user_id")
+        if not isinstance(user_id, int):
+            raise _bad_request("invalid user_id specified")
+        user = self.users.get(user_id) or (self.bot_user if user_id == self.bot_id else None)
+        if user is None:
+            raise _bad_request("user not found")
+        self._check_can_write(chat)
+        if chat["type"] == "private":
+            if user_id not in (chat["id"], self.bot_id):
+                raise _bad_request("user not found")
+            status = "member"
+        else:
+            status = self.members.get((chat["id"], user_id), "left")
+        return _chat_member(status, user)
+
     async def _api_leaveChat(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         chat = self._resolve_chat(params.get("chat_id"))
         if chat["type"] == "private":
@@ -1630,6 +1666,27 @@ class FakeTelegram:
 # --------------------------------------------------------------------------------------------
 # Module helpers
 # --------------------------------------------------------------------------------------------
+
+
+MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "left", "kicked"})
+_ADMIN_RIGHTS = (
+    "can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+    "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+    "can_post_stories", "can_edit_stories", "can_delete_stories", "can_pin_messages",
+)
+
+
+def _chat_member(status: str, user: Mapping[str, Any]) -> dict[str, Any]:
+    """A ChatMember object with the fields Telegram always sends for that status."""
+    member: dict[str, Any] = {"status": status, "user": dict(user)}
+    if status in ("creator", "administrator"):
+        member["is_anonymous"] = False
+    if status == "administrator":
+        member.update(dict.fromkeys(_ADMIN_RIGHTS, False), can_manage_chat=True,
+                      can_delete_messages=True, can_pin_messages=True)
+    if status == "kicked":
+        member["until_date"] = 0
+    return member
 
 
 def _lower(method: str | None) -> str | None:

@@ -54,7 +54,8 @@ FAST = Limits().scaled(0.01)
 async def polling(fake: FakeTelegram, db_path: Path, *, chats: frozenset[int] = frozenset(),
                   users: frozenset[int] = frozenset(), cooldown: float = 0.0,
                   engine: Engine | None = None, inbox: Path | None = None,
-                  limits: Limits = FAST, grace: float = 5.0) -> AsyncIterator[Application]:
+                  limits: Limits = FAST, grace: float = 5.0, desk_interval: float = 60.0
+                  ) -> AsyncIterator[Application]:
     """What `crimebot run` does, on the test's own event loop, with rate limits 100× faster."""
     config = Config(token=TOKEN, db_path=db_path, api_base_url=fake.base_url,
                     allowed_chats=chats, allowed_users=users, cooldown_seconds=cooldown,
@@ -62,7 +63,8 @@ async def polling(fake: FakeTelegram, db_path: Path, *, chats: frozenset[int] = 
     if inbox is None:
         inbox = Path(tempfile.mkdtemp(prefix="crimebot-inbox-")) / "inbox.db"
     tuning = Tuning(limits=limits, inbox=inbox, grace=grace, poll_timeout=1,
-                    probe_pause=0.05, heartbeat=inbox.parent / "heartbeat")
+                    probe_pause=0.05, heartbeat=inbox.parent / "heartbeat",
+                    desk=inbox.parent / "desk.db", desk_interval=desk_interval)
     application = build_application(config, engine or open_serving_engine(db_path), tuning)
     runner = runner_of(application)
     async with runner.session(runner.poll, "long polling (test)"):
@@ -120,7 +122,8 @@ async def test_crime_command_in_a_group_replies_with_the_figure(fake, app):
 
 async def test_the_command_menu_is_registered_at_start(fake, app):
     commands = [c["command"] for cs in fake.commands.values() for c in cs]
-    assert commands == ["crime", "chart", "help", "about"]
+    assert commands == ["crime", "chart", "help", "about", "story", "new", "patch", "subscribe",
+                        "unsubscribe"]
 
 
 async def test_addressed_forms_are_answered_and_others_ignored(fake, app):

@@ -126,7 +126,8 @@ async def bot(db_path, engine, tmp_path):
                         allowed_chats=chats, allowed_users=frozenset(), cooldown_seconds=0,
                         log_level="INFO")
         tuning = Tuning(limits=Limits().scaled(0.001), inbox=tmp_path / "inbox.db",
-                        probe_pause=0, heartbeat=tmp_path / "heartbeat")
+                        probe_pause=0, heartbeat=tmp_path / "heartbeat",
+                        desk=tmp_path / "desk.db")
         application = build_application(config, engine, tuning, request=request)
         await application.initialize()
         made.append(application)
@@ -137,6 +138,7 @@ async def bot(db_path, engine, tmp_path):
     for application in made:
         await application.shutdown()
         runner_of(application).inbox.close()
+        runner_of(application).services.desk.close()
 
 
 async def deliver(runner: Any, *bodies: dict[str, Any]) -> None:

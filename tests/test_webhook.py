@@ -96,7 +96,8 @@ async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
         config = Config(token=TOKEN, db_path=db_path, api_base_url=tg.base_url,
                         allowed_chats=frozenset(), allowed_users=frozenset(),
                         cooldown_seconds=0, log_level="INFO")
-        tuning = Tuning(inbox=tmp_path / "inbox.db", heartbeat=tmp_path / "heartbeat")
+        tuning = Tuning(inbox=tmp_path / "inbox.db", heartbeat=tmp_path / "heartbeat",
+                        desk=tmp_path / "desk.db")
         application = build_application(config, open_serving_engine(db_path), tuning)
         runner = runner_of(application)
         port = free_port()

@@ -6,6 +6,10 @@ fetching is our own short loop around `Bot.get_updates`: each batch is written t
 before the offset moves on, then handed to the per-chat queues, whose workers call
 `Application.process_update` (the handlers, in their explicit order, with the gate ahead). The
 webhook server feeds the same `Runner.accept`.
+
+The runner also watches the store: at start and whenever a new store file is swapped in, the
+release digests owed to subscribed chats are posted to the inbox's outbox (once per chat and
+edition) and sent through the same per-chat queues, exactly-once delivery and limiter.
 """
 
 from __future__ import annotations
@@ -24,9 +28,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -42,11 +54,14 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import ops
-from bot.answer import Engine, open_engine
+from bot.answer import Engine
 from bot.config import Config, ConfigError
+from bot.desk import digest_due
 from bot.store import Store, StoreError
+from bot.subscriptions import Subscriptions, desk_path_from_env
 from bot.telegram.access import Access, FloodGuard
 from bot.telegram.handlers import (
+    NO_PREVIEW,
     UNSENT,
     Context,
     Services,
@@ -58,10 +73,17 @@ from bot.telegram.handlers import (
     on_error,
     on_help,
     on_inline,
+    on_new,
+    on_patch,
+    on_story,
+    on_subscribe,
     on_text,
+    on_unsubscribe,
+    refresh_store,
 )
 from bot.telegram.inbox import CURRENT_JOB, ChatQueues, Delivery, Inbox, Job
 from bot.telegram.limiter import Limiter, Limits, retry_seconds
+from bot.telegram.render import desk_keyboard
 
 log = logging.getLogger("bot.telegram")
 
@@ -72,6 +94,11 @@ COMMANDS = (
     BotCommand("chart", "Chart a series: /chart sexual offences Wrexham"),
     BotCommand("help", "How to ask, with examples"),
     BotCommand("about", "Which ONS data editions I answer from"),
+    BotCommand("story", "The answer as copy to paste: /story sexual offences Wrexham"),
+    BotCommand("new", "What the newest ONS edition says about this chat's patch"),
+    BotCommand("patch", "Show or set this chat's patch: /patch Wrexham, Flintshire"),
+    BotCommand("subscribe", "Release alerts for the patch (group admins)"),
+    BotCommand("unsubscribe", "Turn release alerts off (group admins)"),
 )
 POLL_TIMEOUT_S = 25
 MAX_BACKOFF_S = 30.0
@@ -79,6 +106,7 @@ DEFAULT_GRACE_S = 15.0
 SEND_TIMEOUT_S = 30.0
 EXIT_AUTH = 3
 UNSENT_RETRY_S = 30.0
+DESK_INTERVAL_S = 60.0  # how often the store is checked for a new file when no one asks
 
 
 @dataclass(frozen=True)
@@ -92,6 +120,18 @@ class Tuning:
     send_timeout: float = SEND_TIMEOUT_S
     probe_pause: float = 0.5
     heartbeat: Path | None = None
+    desk: Path | None = None  # default: $CRIMEBOT_DESK_DB, else desk.db beside the store
+    desk_interval: float = DESK_INTERVAL_S
+
+
+@dataclass(frozen=True)
+class Post:
+    """An outbox message on its chat's queue: sent like a reply, journalled under `key`."""
+
+    key: str
+    chat: int
+    text: str
+    markup: dict[str, Any] | None
 
 
 def chat_key(update: Update) -> int:
@@ -115,10 +155,16 @@ class Runner:
         self.closing = False
         self.heartbeat = ops.Heartbeat(tuning.heartbeat or ops.heartbeat_path(os.environ),
                                        status)
+        self.desk_generation: int | None = None  # the store generation digests were owed for
+        self.sending: set[str] = set()  # outbox keys on a queue in this run
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data["services"]
 
     @property
     def delivery(self) -> Delivery:
-        return self.application.bot_data["services"].delivery
+        return self.services.delivery
 
     def accept(self, batch: list[tuple[Update, dict[str, Any]]]) -> int:
         """Journal a batch, then queue what is new; duplicates are dropped here. Returns the
@@ -156,14 +202,105 @@ class Runner:
             self._submit(update, time.monotonic())
         if left:
             log.info("inbox: answering %d updates received before the restart", len(left))
+        self.send_outbox()
         return len(left)
+
+    # --- release digests ----------------------------------------------------------------
+
+    async def check_desk(self) -> int:
+        """Post the digests owed for the store as it is now; the number newly posted.
+
+        Each digest goes into the outbox under `digest:{chat}:{edition}` before the desk records
+        it as sent, so a crash in between cannot lose it, and posting a key twice is a no-op.
+        """
+        services = self.services
+        engine = services.engine
+        refresh_store(engine)
+        with engine.store.snapshot() as snapshot:
+            generation = snapshot.generation
+            due = await asyncio.to_thread(digest_due, services.desk, engine.store)
+        posted = 0
+        for digest in due:
+            markup = desk_keyboard(digest.buttons)
+            if self.inbox.post(f"digest:{digest.chat}:{digest.edition}", digest.chat, {
+                    "text": digest.text, "markup": markup.to_dict() if markup else None}):
+                posted += 1
+            services.desk.mark_sent(digest.chat, digest.edition)
+        self.desk_generation = generation
+        if posted:
+            log.info("desk: %d digests posted for store generation %d", posted, generation)
+        self.send_outbox()
+        return posted
+
+    async def watch_store(self) -> None:
+        """Look for a swapped-in store every `desk_interval` seconds (questions pick one up
+        too) and post the digests a new one brings. Never ends by itself."""
+        while True:
+            await asyncio.sleep(self.tuning.desk_interval)
+            refresh_store(self.services.engine)
+            if self.services.engine.store.generation == self.desk_generation:
+                continue
+            try:
+                await self.check_desk()
+            except Exception:
+                log.exception("desk: could not work out the digests owed; trying again at the "
+                              "next store check")
+
+    def send_outbox(self) -> None:
+        """Queue every unsent outbox message not already on a queue."""
+        for key, chat, body in self.inbox.outgoing():
+            if key in self.sending:
+                continue
+            self.sending.add(key)
+            self.queues.submit(chat, Post(key, chat, body["text"], body.get("markup")))
+
+    async def _send_post(self, post: Post) -> None:
+        """Send one outbox message exactly once. A chat that removed the bot (403) has its
+        alerts turned off; one Telegram will not take now is tried again later."""
+        bot = self.application.bot
+        markup = InlineKeyboardMarkup.de_json(post.markup, bot) if post.markup else None
+        job = Job(0, self.inbox.progress(post.key), outbox=post.key)
+        token = CURRENT_JOB.set(job)
+
+        def send() -> Awaitable[Message]:
+            return bot.send_message(post.chat, post.text, reply_markup=markup,
+                                    link_preview_options=NO_PREVIEW)
+        try:
+            await self.delivery.send(post.chat, send, markup)
+            outcome = "sent"
+        except Forbidden as error:
+            log.warning("post %s: chat %s will not take messages (%s): its alerts are off",
+                        post.key, post.chat, error.message)
+            self.services.desk.unsubscribe(post.chat, may_change=True)
+            outcome = "forbidden"
+        except (InvalidToken, RetryAfter, NetworkError) as error:
+            if not isinstance(error, BadRequest):
+                log.warning("post %s could not be sent now (%s): trying again later", post.key,
+                            error)
+                self.sending.discard(post.key)
+                if not self.closing:
+                    asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self.send_outbox)
+                return
+            log.error("post %s: Telegram refused it: %s", post.key, error.message)
+            outcome = "failed"
+        except Exception:
+            log.exception("post %s failed", post.key)
+            outcome = "failed"
+        finally:
+            CURRENT_JOB.reset(token)
+        self.inbox.finish(post.key, outcome)
+        self.sending.discard(post.key)
+        log.info("post %s chat=%s status=%s", post.key, post.chat, outcome)
 
     def _retry(self, update: Update) -> None:
         """Try an undelivered reply again later; after a stop the next start does."""
         if not self.closing:
             self._submit(update, time.monotonic())
 
-    async def _handle(self, item: tuple[Update, float]) -> None:
+    async def _handle(self, item: tuple[Update, float] | Post) -> None:
+        if isinstance(item, Post):
+            await self._send_post(item)
+            return
         update, received = item
         job = Job(update.update_id, self.inbox.progress(update.update_id))
         job.delivered = job.progress.sent
@@ -231,6 +368,7 @@ class Runner:
         the queues finish within the grace period, then shut down."""
         application = self.application
         fetching: asyncio.Task[None] | None = None
+        watching: asyncio.Task[None] | None = None
         try:
             await application.initialize()
             await post_init(application)
@@ -238,10 +376,19 @@ class Runner:
             log.info("starting: %s with the store at %s", mode,
                      application.bot_data["services"].engine.store.path)
             self.replay()
+            try:
+                await self.check_desk()
+            except Exception:
+                log.exception("desk: could not work out the digests owed at start")
+            watching = asyncio.create_task(self.watch_store(), name="crimebot-desk")
             fetching = asyncio.create_task(source(), name="crimebot-fetch")
             yield fetching
         finally:
             self.closing = True
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
             if fetching is not None:
                 if not fetching.done():
                     fetching.cancel()
@@ -310,6 +457,7 @@ async def post_init(application: Application) -> None:
 async def post_shutdown(application: Application) -> None:
     services: Services = application.bot_data["services"]
     services.delivery.inbox.close()
+    services.desk.close()
     services.engine.store.close()
 
 
@@ -341,7 +489,8 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
     application.bot_data["services"] = Services(
         engine, Access(set(config.allowed_chats), config.allowed_users),
         FloodGuard(config.cooldown_seconds), Delivery(application.bot, inbox,
-                                                      tuning.probe_pause), status)
+                                                      tuning.probe_pause), status,
+        Subscriptions(tuning.desk or desk_path_from_env(config.db_path)))
     application.bot_data["runner"] = Runner(application, inbox, status, tuning)
     new_messages = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, gate), group=-1)
@@ -349,6 +498,11 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
     application.add_handler(CommandHandler("about", on_about, filters=new_messages))
     application.add_handler(CommandHandler("crime", on_crime, filters=new_messages))
     application.add_handler(CommandHandler("chart", on_chart, filters=new_messages))
+    application.add_handler(CommandHandler("story", on_story, filters=new_messages))
+    application.add_handler(CommandHandler("new", on_new, filters=new_messages))
+    application.add_handler(CommandHandler("patch", on_patch, filters=new_messages))
+    application.add_handler(CommandHandler("subscribe", on_subscribe, filters=new_messages))
+    application.add_handler(CommandHandler("unsubscribe", on_unsubscribe, filters=new_messages))
     application.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND,
                                            on_text))
     application.add_handler(CallbackQueryHandler(on_button))
@@ -362,11 +516,9 @@ def runner_of(application: Application) -> Runner:
 
 
 def open_serving_engine(db_path: Path) -> Engine:
-    """The engine over an in-memory snapshot of the store, which no overwrite can reach."""
-    engine = open_engine(db_path)
-    engine.store.close()
-    engine.store = Store(db_path, in_memory=True)
-    return engine
+    """The engine over an in-memory snapshot of the store, which no overwrite can reach. Built
+    around that store from the start: the engine's `Facts` keep the store they were made with."""
+    return Engine(Store(db_path, in_memory=True))
 
 
 def tuning_from_env(env: dict[str, str] | os._Environ[str]) -> Tuning:
@@ -406,7 +558,8 @@ def run(config: Config, webhook_url: str | None = None) -> int:
         application = build_application(config, engine, tuning)
     except sqlite3.Error as error:
         print(f"crimebot run: cannot open the inbox (CRIMEBOT_INBOX, default inbox.db beside "
-              f"the store): {error}", file=sys.stderr)
+              f"the store) or the desk's settings (CRIMEBOT_DESK_DB, default desk.db beside "
+              f"it): {error}", file=sys.stderr)
         return 1
     runner = runner_of(application)
     try:

@@ -11,6 +11,7 @@ from datetime import date
 CALLBACK_VERSION = "v1"
 ACTION_ANSWER = "a"  # show the answer for (area, offence, period) in place of this message
 ACTION_CHART = "c"  # send the series chart for (area, offence)
+ACTION_OPEN = "o"  # send the answer for (area, offence, period) below this message, which stays
 MAX_CALLBACK_BYTES = 64
 
 _AREA = re.compile(r"[A-Za-z0-9-]{1,24}")
@@ -50,7 +51,7 @@ def decode_callback(data: object) -> Callback | None:
     if len(parts) != 5 or len(data.encode("utf-8", "surrogatepass")) > MAX_CALLBACK_BYTES:
         return None
     version, action, area, offence, period = parts
-    if (version != CALLBACK_VERSION or action not in (ACTION_ANSWER, ACTION_CHART)
+    if (version != CALLBACK_VERSION or action not in (ACTION_ANSWER, ACTION_CHART, ACTION_OPEN)
             or not _AREA.fullmatch(area) or not _OFFENCE.fullmatch(offence)):
         return None
     if period:

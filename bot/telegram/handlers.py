@@ -1,7 +1,8 @@
 """The handlers: wire updates to the answer engine, the access rules and the reply path.
 
-No statistics live here. Every reply comes from `Engine.ask` or `Engine.answer_for`, read from
-one pinned store snapshot, and every message goes out through `Delivery`, which sends it
+No statistics live here. Every reply comes from `bot.reply.respond` (`Engine.ask`, or a ranking),
+`Engine.answer_for`, or the desk's library (`bot.desk`, `bot.story`, `bot.subscriptions`), read
+from one pinned store snapshot, and every message goes out through `Delivery`, which sends it
 exactly once. Handlers flag the update's outcome on its `Job`; the log line reports it.
 """
 
@@ -28,7 +29,12 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import ops
 from bot.answer import Answer, Engine
-from bot.store import StoreError
+from bot.desk import newest_edition, on_demand
+from bot.rankings import Ranking, ranking_buttons, ranking_html
+from bot.reply import respond
+from bot.store import Store, StoreError
+from bot.story import build_story, story_html
+from bot.subscriptions import Subscriptions, patch_command
 from bot.telegram.access import (
     Access,
     FloodGuard,
@@ -36,7 +42,7 @@ from bot.telegram.access import (
     question_in,
     replies_to_bot,
 )
-from bot.telegram.callbacks import ACTION_CHART, decode_callback, resolve_offence
+from bot.telegram.callbacks import ACTION_CHART, ACTION_OPEN, decode_callback, resolve_offence
 from bot.telegram.inbox import CURRENT_JOB, Delivery, Job
 from bot.telegram.render import (
     EMPTY_QUESTION,
@@ -51,6 +57,7 @@ from bot.telegram.render import (
     about_text,
     answer_html,
     answer_keyboard,
+    desk_keyboard,
     help_text,
     inline_article,
     late_note,
@@ -71,6 +78,7 @@ class Services:
     flood: FloodGuard
     delivery: Delivery
     status: ops.Status
+    desk: Subscriptions
 
 
 class Context(CallbackContext[ExtBot[None], dict, dict, dict]):
@@ -86,14 +94,21 @@ def job() -> Job:
     return CURRENT_JOB.get() or Job(update_id=0)
 
 
-def fresh_engine(context: Context) -> Engine:
-    """The engine, after picking up a store that `crimebot ingest` may have swapped in."""
-    engine = context.services.engine
+def refresh_store(engine: Engine) -> bool:
+    """Pick up a store that `crimebot ingest` may have swapped in; True when it did."""
     try:
         if engine.store.refresh():
             log.info("store reopened (generation %d)", engine.store.generation)
+            return True
     except StoreError as error:
         log.warning("the new store is not usable, still answering from the old one: %s", error)
+    return False
+
+
+def fresh_engine(context: Context) -> Engine:
+    """The engine, after picking up a store that `crimebot ingest` may have swapped in."""
+    engine = context.services.engine
+    refresh_store(engine)
     return engine
 
 
@@ -152,9 +167,13 @@ def with_late_note(chunks: list[str], asked: datetime | None) -> list[str]:
     return [line.strip(), *chunks]
 
 
-async def send_answer(context: Context, message: Message, answer: Answer) -> None:
-    """Reply with the answer, split if needed; the buttons go under the last part."""
-    chunks = with_late_note(answer_html(answer.text), message.date)
+async def send_answer(context: Context, message: Message, answer: Answer, *,
+                      late: bool = True) -> None:
+    """Reply with the answer, split if needed; the buttons go under the last part. `late`
+    owns up to a reply long after `message` (a question, not a digest being opened)."""
+    chunks = answer_html(answer.text)
+    if late:
+        chunks = with_late_note(chunks, message.date)
     keyboard = answer_keyboard(answer)
     for number, chunk in enumerate(chunks, 1):
         await say(context, message, chunk, keyboard if number == len(chunks) else None)
@@ -169,8 +188,13 @@ async def ask(message: Message, context: Context, question: str, command: str = 
         return
     engine = fresh_engine(context)
     with engine.store.snapshot():
-        answer = engine.ask(question)
-        await send_answer(context, message, answer)
+        reply = respond(engine, question)
+        if isinstance(reply, Ranking):
+            await say(context, message, ranking_html(reply),
+                      desk_keyboard(ranking_buttons(reply)))
+            job().flag("answered")
+        else:
+            await send_answer(context, message, reply)
 
 
 async def send_chart(message: Message, context: Context, area: str, offence: str) -> None:
@@ -209,6 +233,8 @@ async def gate(update: Update, context: Context) -> None:
             if old and new and access.migrate(old, new):
                 log.warning("chat %s became supergroup %s; add %s to CRIMEBOT_ALLOWED_CHATS so "
                             "it stays allowed after a restart", old, new, new)
+            if old and new and context.services.desk.migrate(old, new):
+                log.info("patch and alerts of chat %s moved to supergroup %s", old, new)
     chat, user = update.effective_chat, update.effective_user
     if access.allows(chat.id if chat else None, chat.type if chat else None,
                      user.id if user else None):
@@ -302,6 +328,10 @@ async def on_button(update: Update, context: Context) -> None:
         await send_chart(message, context, pressed.area, offence)
         return
     assert answer is not None
+    if pressed.action == ACTION_OPEN:
+        await pace(update, context)
+        await send_answer(context, message, answer, late=False)
+        return
     first, *rest = answer_html(answer.text)
     keyboard = answer_keyboard(answer)
     try:
@@ -313,6 +343,111 @@ async def on_button(update: Update, context: Context) -> None:
     for number, chunk in enumerate(rest, 1):
         await say(context, message, chunk, keyboard if number == len(rest) else None,
                   reply=False)
+    job().flag("answered")
+
+
+# --- the release-day desk ------------------------------------------------------------------------
+
+
+async def may_change(update: Update, context: Context) -> bool:
+    """Who may change a chat's patch and alerts: anyone in a private chat; in a group its
+    creator and administrators, asked of Telegram each time (admins change), or an admin
+    posting anonymously as the group itself."""
+    message, chat, user = update.message, update.effective_chat, update.effective_user
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if message is not None and message.sender_chat is not None \
+            and message.sender_chat.id == chat.id:
+        return True
+    if user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except BadRequest as error:
+        log.info("could not look up user %s in chat %s: %s", user.id, chat.id, error.message)
+        return False
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+def baseline(desk: Subscriptions, store: Store, chat: int) -> str | None:
+    """The newest edition held for the chat's patch: alerts start with the edition after it."""
+    newest = newest_edition(store, desk.patch(chat))
+    return newest.key if newest is not None else None
+
+
+async def on_patch(update: Update, context: Context) -> None:
+    """`/patch` shows the patch to anyone; `/patch NAMES` sets it, for those who may."""
+    message = update.message
+    await pace(update, context)
+    names = command_question(message.text)
+    allowed = await may_change(update, context) if names else False
+    desk = context.services.desk
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        change = patch_command(desk, engine.gazetteer, message.chat_id, names,
+                               may_change=allowed)
+        if names and change.ok and desk.is_subscribed(message.chat_id) and (
+                key := baseline(desk, engine.store, message.chat_id)):
+            desk.mark_sent(message.chat_id, key)
+    await say(context, message, change.html)
+    job().flag("answered")
+
+
+async def on_subscribe(update: Update, context: Context) -> None:
+    message = update.message
+    await pace(update, context)
+    allowed = await may_change(update, context)
+    desk = context.services.desk
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        change = desk.subscribe(message.chat_id, may_change=allowed,
+                                baseline=baseline(desk, engine.store, message.chat_id))
+    await say(context, message, change.html)
+    job().flag("answered")
+
+
+async def on_unsubscribe(update: Update, context: Context) -> None:
+    message = update.message
+    await pace(update, context)
+    allowed = await may_change(update, context)
+    change = context.services.desk.unsubscribe(message.chat_id, may_change=allowed)
+    await say(context, message, change.html)
+    job().flag("answered")
+
+
+async def on_new(update: Update, context: Context) -> None:
+    """`/new`: what the newest edition says about the chat's patch, built off the event loop."""
+    message = update.message
+    await pace(update, context)
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        text, buttons = await asyncio.to_thread(on_demand, context.services.desk, engine.store,
+                                                message.chat_id)
+    await say(context, message, text, desk_keyboard(buttons))
+    job().flag("answered")
+
+
+async def on_story(update: Update, context: Context) -> None:
+    """`/story QUESTION`: the answer as copy to paste, then its chart; a question that needs
+    asking back keeps the answer's buttons instead."""
+    message = update.message
+    await pace(update, context)
+    question = command_question(message.text)
+    if not question:
+        await ask(message, context, question, command="story")
+        return
+    engine = fresh_engine(context)
+    with engine.store.snapshot():
+        answer = engine.ask(question)
+        story = build_story(answer)
+        ready = story.status == "ok" and story.area_code and story.offence_key
+        await say(context, message, story_html(story),
+                  None if story.status == "ok" else answer_keyboard(answer))
+        if ready:
+            assert story.area_code and story.offence_key
+            await send_chart(message, context, story.area_code, story.offence_key)
     job().flag("answered")
 
 

@@ -5,6 +5,9 @@
   200), keyed by update id so a re-delivery is recognised, and marked done only once its reply
   has taken effect. Each reply message is journalled too: the intent before the send, the
   delivery after it, so a restart resumes an answer where it stopped instead of repeating it.
+- The same journal holds an outbox of messages the bot posts unasked (release digests), keyed by
+  a name such as `digest:-42:pfa-2024-12-31`: a key is posted once, and its message is sent with
+  the same intent/delivery bookkeeping as a reply, so a restart neither loses nor repeats it.
 - `ChatQueues` runs one ordered queue per chat: a chat's questions are answered in the order
   asked, different chats in parallel, and nothing is refused for being busy.
 - `Delivery` sends one reply message exactly once. A send that failed before reaching Telegram
@@ -62,6 +65,11 @@ class Inbox:
             "null, received real not null, state text not null default 'pending', outcome "
             "text, sent integer not null default 0, sending integer, probe_from integer, "
             "finished real)")
+        self._db.execute(
+            "create table if not exists outbox (key text primary key, chat integer not null, "
+            "body text not null, created real not null, state text not null default 'pending', "
+            "outcome text, sent integer not null default 0, sending integer, probe_from "
+            "integer, finished real)")
 
     def close(self) -> None:
         self._db.close()
@@ -96,32 +104,58 @@ class Inbox:
                 self._db.execute("select update_id, body, received from inbox where state = "
                                  "'pending' order by update_id")]
 
-    def progress(self, update_id: int) -> Progress:
-        row = self._db.execute("select sent, sending, probe_from from inbox where update_id = ?",
-                               (update_id,)).fetchone()
+    def progress(self, ref: int | str) -> Progress:
+        table, key = _row_of(ref)
+        row = self._db.execute(f"select sent, sending, probe_from from {table} where {key} = ?",
+                               (ref,)).fetchone()
         return Progress(*row) if row else Progress()
 
-    def intend(self, update_id: int, index: int, probe_from: int | None) -> None:
-        self._db.execute("update inbox set sending = ?, probe_from = ? where update_id = ?",
-                         (index, probe_from, update_id))
+    def intend(self, ref: int | str, index: int, probe_from: int | None) -> None:
+        table, key = _row_of(ref)
+        self._db.execute(f"update {table} set sending = ?, probe_from = ? where {key} = ?",
+                         (index, probe_from, ref))
 
-    def delivered(self, update_id: int, index: int) -> None:
-        self._db.execute("update inbox set sent = ?, sending = null where update_id = ?",
-                         (index + 1, update_id))
+    def delivered(self, ref: int | str, index: int) -> None:
+        table, key = _row_of(ref)
+        self._db.execute(f"update {table} set sent = ?, sending = null where {key} = ?",
+                         (index + 1, ref))
 
-    def finish(self, update_id: int, outcome: str, now: float | None = None) -> None:
-        self._db.execute("update inbox set state = 'done', outcome = ?, finished = ? where "
-                         "update_id = ?", (outcome, time.time() if now is None else now,
-                                           update_id))
+    def finish(self, ref: int | str, outcome: str, now: float | None = None) -> None:
+        table, key = _row_of(ref)
+        self._db.execute(f"update {table} set state = 'done', outcome = ?, finished = ? where "
+                         f"{key} = ?", (outcome, time.time() if now is None else now, ref))
 
     def prune(self, now: float | None = None) -> int:
-        """Forget answered updates older than Telegram could ever re-deliver."""
+        """Forget answered updates older than Telegram could ever re-deliver, and old posts
+        (their own records, such as the desk's `sent` table, keep them from being posted
+        again)."""
         before = (time.time() if now is None else now) - DONE_KEPT_S
+        self._db.execute("delete from outbox where state = 'done' and finished < ?", (before,))
         return self._db.execute("delete from inbox where state = 'done' and finished < ?",
                                 (before,)).rowcount
 
+    def post(self, key: str, chat: int, body: dict[str, Any]) -> bool:
+        """Put a message in the outbox under `key`; False when that key was posted before."""
+        return bool(self._db.execute(
+            "insert or ignore into outbox (key, chat, body, created) values (?, ?, ?, ?)",
+            (key, chat, json.dumps(body, ensure_ascii=False), time.time())).rowcount)
+
+    def outgoing(self) -> list[tuple[str, int, dict[str, Any]]]:
+        """Posts not yet sent, oldest first: (key, chat, body)."""
+        return [(key, chat, json.loads(body)) for key, chat, body in self._db.execute(
+            "select key, chat, body from outbox where state = 'pending' order by created, key")]
+
+    def posted(self) -> dict[str, str | None]:
+        """Every post held, key → outcome (None while pending)."""
+        return dict(self._db.execute("select key, outcome from outbox"))
+
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("select state, count(*) from inbox group by state"))
+
+
+def _row_of(ref: int | str) -> tuple[str, str]:
+    """Where a job's progress is journalled: an update (int id) or an outbox post (str key)."""
+    return ("outbox", "key") if isinstance(ref, str) else ("inbox", "update_id")
 
 
 # --- per-chat queues ----------------------------------------------------------------------------
@@ -185,13 +219,20 @@ class ChatQueues:
 
 @dataclass
 class Job:
-    """One update being handled: what has been sent for it, now and before a restart."""
+    """One update being handled, or one outbox post being sent (`outbox` names it): what has
+    been sent for it, now and before a restart."""
 
     update_id: int
     progress: Progress = field(default_factory=Progress)
     next_index: int = 0
     delivered: int = 0  # messages that took effect for this update, in this run or before
     outcome: str | None = None
+    outbox: str | None = None
+
+    @property
+    def ref(self) -> int | str:
+        """The journal row: the outbox key, else the update id."""
+        return self.outbox if self.outbox is not None else self.update_id
 
     def flag(self, outcome: str) -> None:
         self.outcome = outcome
@@ -240,7 +281,7 @@ class Delivery:
             self._delivered(job, index)
             return None
         probe_from = self.last_ids.get(chat_id)
-        self.inbox.intend(job.update_id, index, probe_from)
+        self.inbox.intend(job.ref, index, probe_from)
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 message = await call()
@@ -251,17 +292,17 @@ class Delivery:
                     raise
                 if never_sent(error):
                     log.info("update %s: send failed before reaching Telegram (%s); retrying",
-                             job.update_id, error)
+                             job.ref, error)
                     await asyncio.sleep(self.probe_pause * attempt)
                     continue
                 await asyncio.sleep(self.probe_pause)
                 if await self._probe(chat_id, probe_from, markup):
                     log.info("update %s: the send took effect before its connection failed "
-                             "(%s); not sending it again", job.update_id, error)
+                             "(%s); not sending it again", job.ref, error)
                     self._delivered(job, index)
                     return None
                 log.info("update %s: the send did not take effect (%s); sending again",
-                         job.update_id, error)
+                         job.ref, error)
                 continue
             self.seen(chat_id, message.message_id)
             self._delivered(job, index)
@@ -269,7 +310,7 @@ class Delivery:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delivered(self, job: Job, index: int) -> None:
-        self.inbox.delivered(job.update_id, index)
+        self.inbox.delivered(job.ref, index)
         job.delivered += 1
 
     async def _probe(self, chat_id: int, after: int | None,

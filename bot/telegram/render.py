@@ -22,8 +22,9 @@ from telegram.constants import MessageLimit
 
 from bot import periods
 from bot.answer import Answer
+from bot.desk import Button
 from bot.store import EditionRow
-from bot.telegram.callbacks import ACTION_ANSWER, ACTION_CHART, encode_callback
+from bot.telegram.callbacks import ACTION_ANSWER, ACTION_CHART, ACTION_OPEN, encode_callback
 
 MAX_INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 300
@@ -132,6 +133,14 @@ def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([row])
 
 
+def desk_keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
+    """Digest and ranking buttons, one a row. A press sends the full answer below the message
+    rather than in its place, so the digest or list stays readable."""
+    rows = [[InlineKeyboardButton(b.label, callback_data=encode_callback(
+        ACTION_OPEN, b.area, b.offence, b.period))] for b in buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
 def headline(text: str) -> str:
     return text.split("\n\n", 1)[0].strip()
 
@@ -161,11 +170,20 @@ def help_text(bot_username: str) -> str:
         f"/crime {EXAMPLE}\n"
         "/crime burglary Leeds latest\n"
         "/crime violent crime Bedfordshire 2024\n"
-        "/chart knife crime Greater Manchester\n\n"
+        "/chart knife crime Greater Manchester\n"
+        "/crime which area in Kent has the highest burglary rate\n"
+        "/story sexual offences Wrexham\n\n"
         "In a group, start with /crime, mention me or reply to one of my answers. In a private "
         f"chat just type the question. In any chat, type @{html.escape(bot_username)} and the "
         "question to share an answer.\n\n"
-        "/about says which data editions I answer from."
+        "/about says which data editions I answer from.\n\n"
+        "<b>Release-day desk</b>\n"
+        "/patch shows this chat's patch; /patch Wrexham, Flintshire, North Wales Police sets it\n"
+        "/subscribe and /unsubscribe turn release alerts on and off: one message per new ONS "
+        "edition about the patch\n"
+        "/new shows what the newest edition says about the patch\n"
+        "/story QUESTION gives the answer as copy ready to paste, with its chart\n"
+        "In groups only admins may change the patch and alerts."
     )
 
 
