@@ -435,6 +435,20 @@ async def test_leave_chat(tg: FakeTelegram, bot: Bot):
         await bot.send_message(GROUP, "still here?")
 
 
+
+async def test_chat_member_status_is_reported_as_ptb_reads_it(tg: FakeTelegram, bot: Bot):
+    tg.set_member(GROUP, 7, "administrator")
+    tg.inject_message(GROUP, "hello", user_id=8)  # posting in a group makes a member
+    tg.add_user(9)
+    assert (await bot.get_chat_member(GROUP, 7)).status == "administrator"
+    assert (await bot.get_chat_member(GROUP, 8)).status == "member"
+    assert (await bot.get_chat_member(GROUP, 9)).status == "left"
+    with pytest.raises(BadRequest, match="user not found"):
+        await bot.get_chat_member(GROUP, 10)
+    with pytest.raises(ValueError):
+        tg.set_member(GROUP, 7, "owner")
+
+
 # ------------------------------------------------------------------ fault injection
 
 

@@ -240,3 +240,85 @@ def test_the_inbox_dedupes_and_forgets_only_old_answered_updates(tmp_path):
     assert inbox.prune(now=10 ** 9) == 1  # update 1 is days old; 2 just finished; 3 pending
     assert [u for u, _, _ in inbox.pending()] == [3]
     assert inbox.add([(2, {})]) == []
+
+
+# --- the release-day desk -----------------------------------------------------------------------
+
+
+def member(status: str) -> Reply:
+    rights = {right: True for right in (
+        "can_be_edited", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+        "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+        "can_post_stories", "can_edit_stories", "can_delete_stories")}
+    extra = {**rights, "is_anonymous": False} if status == "administrator" else {}
+    return lambda params: (200, {"status": status, "user": {
+        "id": params["user_id"], "is_bot": False, "first_name": "Ann"}, **extra})
+
+
+async def test_a_digest_to_a_group_that_removed_the_bot_turns_its_alerts_off(bot):
+    runner, request = await bot()
+    desk = runner.services.desk
+    desk.subscribe(-42, may_change=True)
+    assert runner.inbox.post("digest:-42:pfa-2024-12-31", -42, {"text": "<b>New</b>",
+                                                                "markup": None})
+    request.then("sendMessage", lambda p: (403, "Forbidden: bot was kicked from the group chat"))
+    runner.send_outbox()
+    assert await runner.queues.join(10)
+    assert not desk.is_subscribed(-42)
+    assert runner.inbox.posted() == {"digest:-42:pfa-2024-12-31": "forbidden"}
+
+
+async def test_digests_left_in_the_outbox_by_a_restart_are_sent_once_each(bot, tmp_path):
+    journal = Inbox(tmp_path / "inbox.db")
+    for chat in (-42, -43):
+        journal.post(f"digest:{chat}:e1", chat, {"text": f"digest for {chat}", "markup": None})
+    journal.intend("digest:-43:e1", 0, 10)
+    journal.delivered("digest:-43:e1", 0)  # it went out just before the process stopped
+    journal.close()
+    runner, request = await bot()
+    runner.replay()
+    assert await runner.queues.join(10)
+    assert [p["chat_id"] for p in request.made("sendMessage")] == [-42]
+    assert set(runner.inbox.posted().values()) == {"sent"}
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_patch_and_alerts(bot):
+    runner, request = await bot()
+    request.then("getChatMember", member("administrator"))
+    request.then("getChatMember", member("administrator"))
+    await deliver(runner, message(1, "/patch Wrexham", message_id=10),
+                  message(2, "/subscribe", message_id=11))
+    upgraded = message(3, "x", message_id=12)
+    del upgraded["message"]["text"], upgraded["message"]["entities"]
+    upgraded["message"]["migrate_to_chat_id"] = -1001234567890
+    await deliver(runner, upgraded)
+    desk = runner.services.desk
+    assert [a.name for a in desk.patch(-1001234567890)] == ["Wrexham"]
+    assert desk.is_subscribed(-1001234567890) and not desk.patch(-42)
+
+
+async def test_a_member_is_refused_and_an_admin_posting_as_the_group_is_not_asked_about(bot):
+    runner, request = await bot()
+    request.then("getChatMember", member("member"))
+    await deliver(runner, message(1, "/patch Wrexham"))
+    anonymous = message(2, "/patch Wrexham", message_id=11)
+    anonymous["message"]["sender_chat"] = anonymous["message"]["chat"]
+    await deliver(runner, anonymous)
+    refused, changed = (p["text"] for p in request.made("sendMessage"))
+    assert refused == "Only the group's admins can change its patch and alerts."
+    assert changed.startswith("This chat's patch: Wrexham")
+    assert len(request.made("getChatMember")) == 1
+
+
+async def test_a_ranking_question_is_one_message_whose_buttons_send_the_answer_below(bot):
+    runner, request = await bot()
+    await deliver(runner, message(1, "/crime which area in Kent has the highest burglary rate"))
+    (ranking,) = request.made("sendMessage")
+    rows = ranking["reply_markup"]["inline_keyboard"]
+    data = rows[0][0]["callback_data"]
+    assert data.startswith("v1|o|") and len(rows) >= 3
+    await deliver(runner, button(2, data))
+    _, opened = request.made("sendMessage")
+    assert opened["text"].startswith("<b>") and "burglar" in opened["text"]
+    assert opened["reply_parameters"]["message_id"] == 3  # under the pressed message
+    assert not request.made("editMessageText")
