@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Settings come from the environment: TELEGRAM_BOT_TOKEN (required), "
                     "CRIMEBOT_DB, TELEGRAM_API_BASE_URL, CRIMEBOT_ALLOWED_CHATS, "
                     "CRIMEBOT_ALLOWED_USERS, CRIMEBOT_COOLDOWN_SECONDS, CRIMEBOT_LOG_LEVEL, "
-                    "CRIMEBOT_INBOX, CRIMEBOT_STOP_GRACE_SECONDS; "
+                    "CRIMEBOT_INBOX, CRIMEBOT_DESK_DB, CRIMEBOT_STOP_GRACE_SECONDS; "
                     "with --webhook also CRIMEBOT_WEBHOOK_SECRET, CRIMEBOT_WEBHOOK_LISTEN, "
                     "CRIMEBOT_WEBHOOK_PORT.")
     run.add_argument("--webhook", metavar="URL",

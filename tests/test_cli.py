@@ -71,3 +71,13 @@ def test_answering_imports_neither_pandas_nor_matplotlib(db_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+def test_ask_answers_a_ranking_question_with_the_ranking_the_bot_sends(db_path):
+    question = "which area in Kent has the highest burglary rate"
+    result = run(["ask", question], db_path)
+    assert result.stdout.startswith("Burglary: local areas in Kent by rate per 1,000")
+    data = json.loads(run(["ask", "--json", question], db_path).stdout)
+    assert data["kind"] == "ranking" and data["scope"]["name"] == "Kent"
+    first = data["ranked"][0]
+    assert first["position"] == 1 and f"1. {first['name']}: " in result.stdout
