@@ -6,10 +6,11 @@ content, so a renamed file still loads.
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from bot.config import read
 
 ONS_FILES: dict[str, str] = {
     "policeforceareatablesyedecember2024.xlsx":
@@ -42,7 +43,7 @@ class DownloadError(Exception):
 
 def download(target: Path, timeout: float | None = None) -> Path:
     """Fetch every ONS file into `target`; fail fast (first failure) when offline."""
-    timeout = timeout or float(os.environ.get("CRIMEBOT_ONS_TIMEOUT", "20"))
+    timeout = timeout or read("CRIMEBOT_ONS_TIMEOUT")
     target.mkdir(parents=True, exist_ok=True)
     for name, url in ONS_FILES.items():
         request = urllib.request.Request(url, headers={"User-Agent": "crimebot-ingest"})

@@ -7,13 +7,13 @@ and reopens it, so a running bot answers from the new edition without a restart.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DB = Path("data/crime.db")
+from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the store for it
+from bot.config import read
 
 
 class StoreError(Exception):
@@ -21,7 +21,7 @@ class StoreError(Exception):
 
 
 def db_path_from_env(explicit: str | Path | None = None) -> Path:
-    return Path(explicit or os.environ.get("CRIMEBOT_DB") or DEFAULT_DB)
+    return Path(explicit) if explicit else read("CRIMEBOT_DB")
 
 
 @dataclass(frozen=True)
