@@ -27,11 +27,16 @@ def _unreadable(paths: list[Path]) -> str | None:
     """Look at each source before the slow part, so a sandboxed path fails with its reason."""
     from bot.ops import explain_os_error
 
-    for path in paths:
-        try:
+    try:
+        for path in paths:
             path.stat()
-        except OSError as error:
-            return explain_os_error(error, "read")
+            files = [p for p in path.iterdir() if not p.name.startswith(".")] \
+                if path.is_dir() else [path]
+            for file in files:
+                if file.is_file():
+                    file.open("rb").close()
+    except OSError as error:
+        return explain_os_error(error, "read")
     return None
 
 

@@ -314,9 +314,13 @@ def _ownership(path: Path) -> str:
             info = candidate.stat()
         except OSError:
             continue
-        return (f"{candidate} is owned by uid {info.st_uid}:{info.st_gid} with mode "
-                f"{info.st_mode & 0o7777:04o}, and crimebot runs as uid {os.getuid()}")
-    return f"crimebot runs as uid {os.getuid()}"
+        mode = f"{info.st_mode & 0o7777:04o}"
+        if info.st_uid == os.getuid():
+            return f"{candidate} has mode {mode}, which shuts out its own owner: chmod u+rwX it"
+        return (f"{candidate} is owned by uid {info.st_uid}:{info.st_gid} with mode {mode}, and "
+                f"crimebot runs as uid {os.getuid()}: chown it to that user (under Docker the "
+                "/data volume must belong to uid 10001)")
+    return f"crimebot runs as uid {os.getuid()}, which may not use it"
 
 
 def likely_cause(error: OSError) -> str | None:
@@ -328,8 +332,7 @@ def likely_cause(error: OSError) -> str | None:
         if _under(where, PROTECTED_HOME):
             return ("systemd's ProtectHome=yes hides /home, /root and /run/user from the "
                     "service: move it under /srv or /var/lib/crimebot")
-        return (f"{_ownership(Path(where))}: chown it to that user (under Docker the /data "
-                "volume must belong to uid 10001)")
+        return _ownership(Path(where))
     if error.errno == errno.ENOENT and _under(where, PRIVATE_TMP):
         return ("under systemd, PrivateTmp=yes gives the service its own /tmp, so files in the "
                 "host's /tmp are not there: move them under /srv or /var/lib/crimebot")
