@@ -40,6 +40,19 @@ def _unreadable(paths: list[Path]) -> str | None:
     return None
 
 
+def _unwritable(folder: Path) -> str | None:
+    """Try the store's folder before spending seconds reading workbooks that cannot be saved."""
+    from bot.ops import explain_os_error
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".crimebot-write-test-"):
+            pass
+    except OSError as error:
+        return explain_os_error(error, "write")
+    return None
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
@@ -49,6 +62,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     sources = _sources(args)
     if sources and (problem := _unreadable(sources)):
         print(f"crimebot ingest: {problem}", file=sys.stderr)
+        return 1
+    if problem := _unwritable(db_path.parent):
+        print(f"crimebot ingest: {problem}; the store was left as it was", file=sys.stderr)
         return 1
     try:
         with tempfile.TemporaryDirectory(prefix="crimebot-download-") as scratch:

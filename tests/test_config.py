@@ -189,7 +189,7 @@ def test_ingest_into_a_folder_owned_by_someone_else_is_one_line_naming_owner(
                       as_other_user=True)
     assert result.returncode == 1, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
-    assert f"cannot write {private}/" in result.stderr
+    assert f"cannot write {private}/.crimebot-write-test-" in result.stderr
     assert f"{private} is owned by uid 0:0 with mode 0700, and crimebot runs as uid 65534" \
         in result.stderr
 
