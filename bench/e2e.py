@@ -28,7 +28,7 @@ STARTUP_TIMEOUT = 60.0
 
 
 class Unavailable(Exception):
-    """The Telegram layer (bot/telegram.py or tests/fake_telegram.py) is missing or broken."""
+    """The Telegram layer (bot.telegram or tests/fake_telegram.py) is missing or broken."""
 
 
 @dataclass
@@ -104,16 +104,20 @@ class _Collector:
 
 
 async def _wait_ready(tg: object, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Ready once the bot has registered its commands and started its first long poll."""
+    """Ready once the bot has registered its commands and is long-polling.
+
+    Either order is accepted: a bot with a durable inbox may start polling before its
+    post-init registers the command menu.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT
     while loop.time() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-600:]
             raise Unavailable(f"crimebot run exited with {proc.returncode}: {tail.strip()}")
-        methods = [c.method for c in tg.calls]  # type: ignore[attr-defined]
-        if "setMyCommands" in methods and "getUpdates" in methods[methods.index(
-                "setMyCommands"):]:
+        methods = {c.method for c in tg.calls}  # type: ignore[attr-defined]
+        if {"setMyCommands", "getUpdates"} <= methods:
+            await asyncio.sleep(0.2)
             return
         await asyncio.sleep(0.05)
     raise Unavailable(f"crimebot run did not start polling within {STARTUP_TIMEOUT:.0f}s")
@@ -203,21 +207,57 @@ async def _run(db: Path, questions: Sequence[str], burst: int, rate: int, second
                     proc.wait()
 
 
-def run_e2e(db: Path, questions: Sequence[str], *, burst: int, rate: int, seconds: float,
-            drain_timeout: float, workdir: Path, variant: str = "") -> E2EResult:
-    """Run the stage; raise Unavailable when bot/telegram.py or the fake is not usable.
+LIMIT_SCALE_VARIABLE = "CRIMEBOT_LIMIT_SCALE"
+LIMIT_SCALE_OFF = "0.000001"
 
-    `variant` runs the bot through bench/ptb_variant.py, which changes python-telegram-bot
-    settings at run time (no rate limiter, concurrent updates) to find what limits throughput.
+
+def limiter_switch() -> tuple[dict[str, str], str, str]:
+    """How to run the bot without its rate limiter: (environment, ptb variant, description).
+
+    The bot's own setting wins when it has one (the Telegram package's CRIMEBOT_LIMIT_SCALE
+    shrinks every window to a microsecond, so nothing ever waits); otherwise
+    bench/ptb_variant.py drops whatever limiter the bot hands python-telegram-bot.
+    """
+    package = ROOT / "bot"
+    for source in sorted(package.rglob("*.py")):
+        if LIMIT_SCALE_VARIABLE in source.read_text(encoding="utf-8", errors="replace"):
+            return ({LIMIT_SCALE_VARIABLE: LIMIT_SCALE_OFF}, "",
+                    f"`{LIMIT_SCALE_VARIABLE}={LIMIT_SCALE_OFF}` (the bot's own setting)")
+    return ({}, "nolimit", "bench/ptb_variant.py (`ApplicationBuilder.rate_limiter` ignored; "
+                           "the bot has no setting for it)")
+
+
+def run_e2e(db: Path, questions: Sequence[str], *, burst: int, rate: int, seconds: float,
+            drain_timeout: float, workdir: Path, limiter: bool = True, variant: str = "",
+            profile_to: Path | None = None) -> E2EResult:
+    """Run the stage; raise Unavailable when the Telegram layer or the fake is not usable.
+
+    `limiter=False` runs the bot without its rate limiter (see `limiter_switch`); `variant`
+    adds bench/ptb_variant.py settings (e.g. "concurrent"); `profile_to` runs the bot under
+    cProfile and leaves the stats there.
     """
     try:
         import bot.telegram  # noqa: F401  (only checking that the layer imports)
     except Exception as error:
-        raise Unavailable(f"bot/telegram.py: {error!r}") from error
+        raise Unavailable(f"bot.telegram: {error!r}") from error
     if not (ROOT / "tests" / "fake_telegram.py").exists():
         raise Unavailable("tests/fake_telegram.py does not exist")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    command = ["-m", "bench.ptb_variant"] if variant else ["-m", "bot", "run"]
+    env: dict[str, str] = {}
+    words = [w for w in variant.split(",") if w]
+    if not limiter:
+        switch_env, switch_variant, _ = limiter_switch()
+        env.update(switch_env)
+        words += [switch_variant] if switch_variant else []
+    workdir.mkdir(parents=True, exist_ok=True)
+    # A fresh journal per run: update ids restart at 1 with every fake server, and a bot that
+    # dedupes by update id would drop them as already handled.
+    env["CRIMEBOT_INBOX"] = str(workdir / f"inbox-{time.monotonic_ns()}.db")
+    command = ["-m", "bench.ptb_variant"] if words else ["-m", "bot", "run"]
+    if words:
+        env["BENCH_PTB_VARIANT"] = ",".join(words)
+    if profile_to is not None:
+        command = ["-m", "cProfile", "-o", str(profile_to), *command]
     return asyncio.run(_run(db, questions, burst, rate, seconds, drain_timeout, workdir,
-                            command, {"BENCH_PTB_VARIANT": variant} if variant else {}))
+                            command, env))
