@@ -134,8 +134,9 @@ def _skip(report: Report, stage: str, metrics: list[tuple[str, str]], why: str) 
 # --- ingest -------------------------------------------------------------------------------------
 
 
-def _ingest_once(sources: Path, db: Path, scratch: Path) -> tuple[float, float, str]:
-    """One `crimebot ingest` in a child process: (wall seconds, peak RSS MB, how RSS was read)."""
+def _ingest_once(sources: Path, db: Path, scratch: Path) -> tuple[float, float, float, str]:
+    """One `crimebot ingest` in a child process: (wall seconds, peak RSS MB, CPU seconds, how
+    RSS was read). getrusage's CPU and RSS cover every child so far: only a fallback."""
     command = [sys.executable, "-m", "bot", "ingest", "--source", str(sources), "--db", str(db),
                "--quiet"]
     timing = scratch / "ingest-time.txt"
@@ -148,25 +149,28 @@ def _ingest_once(sources: Path, db: Path, scratch: Path) -> tuple[float, float, 
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"bench: ingest failed (exit {done.returncode}):\n{done.stderr}")
-    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)",
-                      timing.read_text() if use_time and timing.exists() else "")
+    text = timing.read_text() if use_time and timing.exists() else ""
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    cpu = sum(float(v) for v in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text))
     if found:
-        return seconds, int(found.group(1)) / 1024, "/usr/bin/time -v"
+        return seconds, int(found.group(1)) / 1024, cpu, "/usr/bin/time -v"
     import resource
 
-    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "getrusage"
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, "getrusage"
 
 
 def stage_ingest(report: Report, sources: Path, db: Path, scratch: Path, runs: int,
                  profiles: bool) -> None:
     """Best wall time of `runs` full ingests (the machine is shared: the best run is the one
     least disturbed), and the largest peak RSS of any of them."""
-    walls, peaks, how = [], [], ""
+    walls, peaks, cpus, how = [], [], [], ""
     for number in range(runs):
         target = db if number == 0 else scratch / f"ingest-{number}.db"
-        wall, peak, how = _ingest_once(sources, target, scratch)
+        wall, peak, cpu, how = _ingest_once(sources, target, scratch)
         walls.append(wall)
         peaks.append(peak)
+        cpus.append(cpu)
         if target != db:
             target.unlink(missing_ok=True)
     best = min(walls)
@@ -175,6 +179,8 @@ def stage_ingest(report: Report, sources: Path, db: Path, scratch: Path, runs: i
                f"{best:.2f} s (runs: {all_runs} s)", best < INGEST_S)
     report.row("ingest", f"peak RSS, largest of {runs} ({how})", "for information",
                f"{max(peaks):,.0f} MB", None)
+    report.row("ingest", f"CPU time (user + system), least of {runs}", "for information",
+               f"{min(cpus):.2f} s", None)
     if best >= INGEST_S and profiles:
         profile = profile_command(["-m", "bot", "ingest", "--source", str(sources), "--db",
                                    str(scratch / "ingest-profiled.db"), "--quiet"],
@@ -221,6 +227,9 @@ def stage_answers(report: Report, db: Path, questions: list[Question], today: da
     report.row(stage, f"answer p50 / p95 / p99 ({len(questions):,} questions, {label})",
                f"p99 < {target_ms:g} ms", f"{_ms(p50)} / {_ms(p95)} / {_ms(p99)}",
                p99 < target_ms)
+    c50, c95, c99 = latency.summary(latency.cpu)
+    report.row(stage, "the same, CPU time of the answering thread (less load-sensitive)",
+               "for information", f"{_ms(c50)} / {_ms(c95)} / {_ms(c99)}", None)
     rows = []
     for name, values in (("parse (excl. match)", latency.parse), ("match", latency.match),
                          ("query + compose", latency.query_compose),
@@ -332,12 +341,19 @@ def stage_heartbeat(report: Report, db: Path, label: str, calls: int, judged: bo
 # --- a fresh process ----------------------------------------------------------------------------
 
 
-def _median_wall(command: list[str], env: dict[str, str], runs: int) -> list[float]:
-    """Wall seconds of `runs` runs after one untimed run (warm OS caches, as for a reporter
-    who asks twice)."""
-    times = []
+def _median_wall(command: list[str], env: dict[str, str], runs: int
+                 ) -> tuple[list[float], list[float]]:
+    """Wall and CPU (user + system) seconds of `runs` runs after one untimed run (warm OS
+    caches, as for a reporter who asks twice). CPU comes from the children's rusage."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    walls, cpus = [], []
     for number in range(runs + 1):
-        started = time.perf_counter()
+        cpu_before, started = cpu(), time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                               check=False)
         elapsed = time.perf_counter() - started
@@ -345,8 +361,9 @@ def _median_wall(command: list[str], env: dict[str, str], runs: int) -> list[flo
             raise SystemExit(f"bench: {' '.join(command)} failed (exit {done.returncode}):\n"
                              f"{done.stderr}")
         if number:
-            times.append(elapsed)
-    return times
+            walls.append(elapsed)
+            cpus.append(cpu() - cpu_before)
+    return walls, cpus
 
 
 def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
@@ -356,14 +373,19 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
     # `python -m bot` rather than the `crimebot` script: the script imports whichever checkout
     # the venv was installed from, while this always runs the code beside this bench.
     ask = [sys.executable, "-m", "bot"]
-    floor = statistics.median(_median_wall([sys.executable, "-c", "pass"], env, runs)) * 1000
-    times = [t * 1000 for t in _median_wall([*ask, "ask", FRESH_QUESTION], env, runs)]
+    floor_walls, floor_cpus = _median_wall([sys.executable, "-c", "pass"], env, runs)
+    floor = statistics.median(floor_walls) * 1000
+    walls, cpus = _median_wall([*ask, "ask", FRESH_QUESTION], env, runs)
+    times = [t * 1000 for t in walls]
     median = statistics.median(times)
     report.row("crimebot ask", f"fresh process, median of {runs}", f"< {FRESH_ASK_MS:g} ms",
                f"{median:,.0f} ms (min {min(times):,.0f}, max {max(times):,.0f})",
                median < FRESH_ASK_MS)
     report.row("crimebot ask", f"`python -c pass` floor, median of {runs}", "for information",
                f"{floor:,.0f} ms", None)
+    report.row("crimebot ask", "CPU time (user + system), median: ask / floor",
+               "for information", f"{statistics.median(cpus) * 1000:,.0f} ms / "
+               f"{statistics.median(floor_cpus) * 1000:,.0f} ms", None)
     offenders = import_offenders(["-m", "bot", "ask", FRESH_QUESTION], env)
     report.details.append(
         f"### Fresh `crimebot ask` — imports\n\n`python -m bot ask "
@@ -501,7 +523,8 @@ def stage_e2e(report: Report, db: Path, scratch: Path, questions: list[Question]
             f"Telegram e2e without the limiter: {burst.rate:,.0f} msg/s against "
             f"{E2E_MSG_S:g}. Each answered message costs the bot {_cpu_ms(free):.2f} ms of CPU "
             f"(at most about {capacity:,.0f} msg/s on one core, if it had the core to itself), "
-            f"of which `Engine.ask` is about {engine_ms:.2f} ms; the fake Bot API in the bench "
+            f"of which `Engine.ask` is about {engine_ms:.2f} ms (mean CPU in process); the "
+            "fake Bot API in the bench "
             f"process costs {free.fake_cpu_s / (burst.answered + steady.answered or 1) * 1000:.2f}"
             " ms per message on the other core, which the other helpers' work shares. "
             "“Profile: bot under load” (the bot process under cProfile, burst only) shows "
@@ -655,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         report.note_load(f"grow the store {settings.growth}×")
         stage_scaling(report, db, scratch, questions, today, settings)
         report.note_load("telegram e2e without the limiter")
-        stage_e2e(report, db, scratch, questions, settings, statistics.fmean(latency.total))
+        stage_e2e(report, db, scratch, questions, settings, statistics.fmean(latency.cpu))
         report.note_load("end")
     text = write_results(report, settings, args.quick, sources, started, today)
     print()
