@@ -154,7 +154,23 @@ async def _run(db: Path, questions: Sequence[str], burst: int, rate: int, second
     except Exception as error:  # any import failure means the layer is not usable yet
         raise Unavailable(f"tests/fake_telegram.py: {error!r}") from error
     log = workdir / "crimebot-run.log"
-    async with FakeTelegram(token=TOKEN, bot_username="crimebot") as tg:
+    result: list[E2EResult] = []
+    try:
+        await _serve(FakeTelegram(token=TOKEN, bot_username="crimebot"), db, questions, burst,
+                     rate, seconds, drain_timeout, log, command, extra_env, result)
+    except AssertionError as error:  # the fake's own self-check on exit, after the load
+        if not result:
+            raise Unavailable(f"the fake Bot API failed: {error}") from error
+        result[0].errors.append(f"fake server on exit: {error}")
+    return result[0]
+
+
+async def _serve(fake: object, db: Path, questions: Sequence[str], burst: int, rate: int,
+                 seconds: float, drain_timeout: float, log: Path, command: Sequence[str],
+                 extra_env: dict[str, str], result: list[E2EResult]) -> None:
+    """Start the bot against `fake`, run the phases, append the result to `result` (so it
+    survives the fake's own assertion on exit)."""
+    async with fake as tg:  # type: ignore[attr-defined]
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
                "TELEGRAM_API_BASE_URL": f"{tg.url}/bot", "CRIMEBOT_COOLDOWN_SECONDS": "0",
                "CRIMEBOT_DB": str(db), "CRIMEBOT_LOG_LEVEL": "WARNING",
@@ -196,15 +212,24 @@ async def _run(db: Path, questions: Sequence[str], burst: int, rate: int, second
             peak = _vm_hwm_mb(proc.pid)
             bot_cpu, fake_cpu = _cpu_seconds(proc.pid) - bot_cpu, _own_cpu_seconds() - fake_cpu
             errors = collector.errors[:5] + [f"fake server: {e!r}" for e in tg.internal_errors[:3]]
-            return E2EResult(phases, peak, errors, bot_cpu, fake_cpu)
+            result.append(E2EResult(phases, peak, errors, bot_cpu, fake_cpu))
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            await _stop(proc)
+
+
+async def _stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then wait without blocking the loop: the fake server must keep answering the
+    bot's last requests (its final getUpdates, the shutdown calls) while it stops."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while proc.poll() is None and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 LIMIT_SCALE_VARIABLE = "CRIMEBOT_LIMIT_SCALE"
