@@ -479,7 +479,7 @@ def stage_e2e(report: Report, db: Path, scratch: Path, questions: list[Question]
                f"({steady.answered}/{steady.injected}, {steady.rate:,.0f} msg/s)", None)
     report.row(stage, "bot peak RSS (VmHWM), without the limiter", "for information",
                f"{free.peak_rss_mb:,.0f} MB", None)
-    runs = [(f"no limiter ({how})", free)]
+    runs = [("no limiter", free)]
     if settings.limited_burst:
         report.note_load("telegram e2e with the limiter")
         try:
