@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -33,8 +34,20 @@ def write_snapshot(path: Path, db: Path, questions: Sequence[str], today: date) 
     return len(questions)
 
 
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _first_paragraph(text: str) -> str:
+    return text.split("\n\n", 1)[0]
+
+
 def compare_snapshot(path: Path, db: Path, examples: int = 5) -> tuple[int, int, str]:
-    """Ask the snapshot's questions again; (questions, differing, report text)."""
+    """Ask the snapshot's questions again; (questions, differing, report text).
+
+    Besides "differs at all", it counts replies whose first paragraph (the headline figure)
+    differs and replies whose figures differ (the numbers in the text, as a multiset), so a
+    wording rewrite that keeps every number can be told from one that changes what is said.
+    """
     from bot.answer import open_engine
 
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -50,8 +63,12 @@ def compare_snapshot(path: Path, db: Path, examples: int = 5) -> tuple[int, int,
                 differing.append((record["q"], record["a"], now))
     finally:
         engine.store.close()
+    headline = sum(_first_paragraph(b) != _first_paragraph(a) for _, b, a in differing)
+    numbers = sum(sorted(NUMBER.findall(b)) != sorted(NUMBER.findall(a))
+                  for _, b, a in differing)
     out = [f"{len(differing)} of {len(records)} replies differ from {path} "
-           f"(answered as if today were {today:%-d %B %Y})."]
+           f"(answered as if today were {today:%-d %B %Y}); the first paragraph differs in "
+           f"{headline}, the numbers in the text in {numbers}."]
     for question, before, after in differing[:examples]:
         diff = difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after",
                                     lineterm="", n=1)
