@@ -28,7 +28,7 @@ STARTUP_TIMEOUT = 60.0
 
 
 class Unavailable(Exception):
-    """The Telegram layer (bot/telegram.py or tests/fake_telegram.py) is missing or broken."""
+    """The Telegram layer (bot.telegram or tests/fake_telegram.py) is missing or broken."""
 
 
 @dataclass
@@ -104,16 +104,20 @@ class _Collector:
 
 
 async def _wait_ready(tg: object, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Ready once the bot has registered its commands and started its first long poll."""
+    """Ready once the bot has registered its commands and is long-polling.
+
+    Either order is accepted: a bot with a durable inbox may start polling before its
+    post-init registers the command menu.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT
     while loop.time() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace")[-600:]
             raise Unavailable(f"crimebot run exited with {proc.returncode}: {tail.strip()}")
-        methods = [c.method for c in tg.calls]  # type: ignore[attr-defined]
-        if "setMyCommands" in methods and "getUpdates" in methods[methods.index(
-                "setMyCommands"):]:
+        methods = {c.method for c in tg.calls}  # type: ignore[attr-defined]
+        if {"setMyCommands", "getUpdates"} <= methods:
+            await asyncio.sleep(0.2)
             return
         await asyncio.sleep(0.05)
     raise Unavailable(f"crimebot run did not start polling within {STARTUP_TIMEOUT:.0f}s")
@@ -150,7 +154,23 @@ async def _run(db: Path, questions: Sequence[str], burst: int, rate: int, second
     except Exception as error:  # any import failure means the layer is not usable yet
         raise Unavailable(f"tests/fake_telegram.py: {error!r}") from error
     log = workdir / "crimebot-run.log"
-    async with FakeTelegram(token=TOKEN, bot_username="crimebot") as tg:
+    result: list[E2EResult] = []
+    try:
+        await _serve(FakeTelegram(token=TOKEN, bot_username="crimebot"), db, questions, burst,
+                     rate, seconds, drain_timeout, log, command, extra_env, result)
+    except AssertionError as error:  # the fake's own self-check on exit, after the load
+        if not result:
+            raise Unavailable(f"the fake Bot API failed: {error}") from error
+        result[0].errors.append(f"fake server on exit: {error}")
+    return result[0]
+
+
+async def _serve(fake: object, db: Path, questions: Sequence[str], burst: int, rate: int,
+                 seconds: float, drain_timeout: float, log: Path, command: Sequence[str],
+                 extra_env: dict[str, str], result: list[E2EResult]) -> None:
+    """Start the bot against `fake`, run the phases, append the result to `result` (so it
+    survives the fake's own assertion on exit)."""
+    async with fake as tg:  # type: ignore[attr-defined]
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
                "TELEGRAM_API_BASE_URL": f"{tg.url}/bot", "CRIMEBOT_COOLDOWN_SECONDS": "0",
                "CRIMEBOT_DB": str(db), "CRIMEBOT_LOG_LEVEL": "WARNING",
@@ -192,32 +212,77 @@ async def _run(db: Path, questions: Sequence[str], burst: int, rate: int, second
             peak = _vm_hwm_mb(proc.pid)
             bot_cpu, fake_cpu = _cpu_seconds(proc.pid) - bot_cpu, _own_cpu_seconds() - fake_cpu
             errors = collector.errors[:5] + [f"fake server: {e!r}" for e in tg.internal_errors[:3]]
-            return E2EResult(phases, peak, errors, bot_cpu, fake_cpu)
+            result.append(E2EResult(phases, peak, errors, bot_cpu, fake_cpu))
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            await _stop(proc)
+
+
+async def _stop(proc: subprocess.Popen[bytes], grace: float = 15.0) -> None:
+    """SIGTERM, then wait without blocking the loop: the fake server must keep answering the
+    bot's last requests (its final getUpdates, the shutdown calls) while it stops."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while proc.poll() is None and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+LIMIT_SCALE_VARIABLE = "CRIMEBOT_LIMIT_SCALE"
+LIMIT_SCALE_OFF = "0.000001"
+
+
+def limiter_switch() -> tuple[dict[str, str], str, str]:
+    """How to run the bot without its rate limiter: (environment, ptb variant, description).
+
+    The bot's own setting wins when it has one (the Telegram package's CRIMEBOT_LIMIT_SCALE
+    shrinks every window to a microsecond, so nothing ever waits); otherwise
+    bench/ptb_variant.py drops whatever limiter the bot hands python-telegram-bot.
+    """
+    package = ROOT / "bot"
+    for source in sorted(package.rglob("*.py")):
+        if LIMIT_SCALE_VARIABLE in source.read_text(encoding="utf-8", errors="replace"):
+            return ({LIMIT_SCALE_VARIABLE: LIMIT_SCALE_OFF}, "",
+                    f"`{LIMIT_SCALE_VARIABLE}={LIMIT_SCALE_OFF}` (the bot's own setting)")
+    return ({}, "nolimit", "bench/ptb_variant.py (`ApplicationBuilder.rate_limiter` ignored; "
+                           "the bot has no setting for it)")
 
 
 def run_e2e(db: Path, questions: Sequence[str], *, burst: int, rate: int, seconds: float,
-            drain_timeout: float, workdir: Path, variant: str = "") -> E2EResult:
-    """Run the stage; raise Unavailable when bot/telegram.py or the fake is not usable.
+            drain_timeout: float, workdir: Path, limiter: bool = True, variant: str = "",
+            profile_to: Path | None = None) -> E2EResult:
+    """Run the stage; raise Unavailable when the Telegram layer or the fake is not usable.
 
-    `variant` runs the bot through bench/ptb_variant.py, which changes python-telegram-bot
-    settings at run time (no rate limiter, concurrent updates) to find what limits throughput.
+    `limiter=False` runs the bot without its rate limiter (see `limiter_switch`); `variant`
+    adds bench/ptb_variant.py settings (e.g. "concurrent"); `profile_to` runs the bot under
+    cProfile and leaves the stats there.
     """
     try:
         import bot.telegram  # noqa: F401  (only checking that the layer imports)
     except Exception as error:
-        raise Unavailable(f"bot/telegram.py: {error!r}") from error
+        raise Unavailable(f"bot.telegram: {error!r}") from error
     if not (ROOT / "tests" / "fake_telegram.py").exists():
         raise Unavailable("tests/fake_telegram.py does not exist")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    command = ["-m", "bench.ptb_variant"] if variant else ["-m", "bot", "run"]
+    env: dict[str, str] = {}
+    words = [w for w in variant.split(",") if w]
+    if not limiter:
+        switch_env, switch_variant, _ = limiter_switch()
+        env.update(switch_env)
+        words += [switch_variant] if switch_variant else []
+    workdir.mkdir(parents=True, exist_ok=True)
+    # A fresh journal per run: update ids restart at 1 with every fake server, and a bot that
+    # dedupes by update id would drop them as already handled.
+    env["CRIMEBOT_INBOX"] = str(workdir / f"inbox-{time.monotonic_ns()}.db")
+    command = ["-m", "bench.ptb_variant"] if words else ["-m", "bot", "run"]
+    if words:
+        env["BENCH_PTB_VARIANT"] = ",".join(words)
+    if profile_to is not None:
+        command = ["-m", "cProfile", "-o", str(profile_to), *command]
     return asyncio.run(_run(db, questions, burst, rate, seconds, drain_timeout, workdir,
-                            command, {"BENCH_PTB_VARIANT": variant} if variant else {}))
+                            command, env))

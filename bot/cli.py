@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bot.config import read, settings_help
 from bot.store import db_path_from_env
 
 
@@ -20,16 +21,53 @@ def _sources(args: argparse.Namespace) -> list[Path] | None:
         return [Path(s) for s in args.source]
     if getattr(args, "from_archive", False):
         return None
-    env = os.environ.get("CRIMEBOT_SOURCES")
-    return [Path(env)] if env else None
+    env = read("CRIMEBOT_SOURCES")
+    return [env] if env else None
+
+
+def _unreadable(paths: list[Path]) -> str | None:
+    """Look at each source before the slow part, so a sandboxed path fails with its reason."""
+    from bot.ops import explain_os_error
+
+    try:
+        for path in paths:
+            path.stat()
+            files = [p for p in path.iterdir() if not p.name.startswith(".")] \
+                if path.is_dir() else [path]
+            for file in files:
+                if file.is_file():
+                    file.open("rb").close()
+    except OSError as error:
+        return explain_os_error(error, "read")
+    return None
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Try the store's folder before spending seconds reading workbooks that cannot be saved."""
+    from bot.ops import explain_os_error
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".crimebot-write-test-"):
+            pass
+    except OSError as error:
+        return explain_os_error(error, "write")
+    return None
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.fetch import archive_sources, default_archive
     from bot.ingest import IngestError, build, summary
+    from bot.ops import explain_os_error
 
     db_path = db_path_from_env(args.db)
     sources = _sources(args)
+    if sources and (problem := _unreadable(sources)):
+        print(f"crimebot ingest: {problem}", file=sys.stderr)
+        return 1
+    if problem := _unwritable(db_path.parent):
+        print(f"crimebot ingest: {problem}; the store was left as it was", file=sys.stderr)
+        return 1
     archive = Path(args.archive) if getattr(args, "archive", None) else default_archive(db_path)
     try:
         with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
@@ -45,6 +83,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if args.verbose:
             logging.exception("ingest failed")
         print(f"crimebot ingest: failed, the store was left as it was.\n  {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        if args.verbose:
+            logging.exception("ingest failed")
+        print(f"crimebot ingest: {explain_os_error(error, 'write')}; the store was left as it "
+              "was", file=sys.stderr)
         return 1
     if not args.quiet:
         print(summary(report, db_path))
@@ -110,11 +154,11 @@ def _engine(args: argparse.Namespace):
     from bot.store import StoreError
 
     db_path = db_path_from_env(getattr(args, "db", None))
-    if not db_path.exists() and os.environ.get("CRIMEBOT_SOURCES"):
+    if not db_path.exists() and (sources := read("CRIMEBOT_SOURCES")):
         from bot.ingest import build
 
         print(f"No store yet: building {db_path} from $CRIMEBOT_SOURCES…", file=sys.stderr)
-        build([Path(os.environ["CRIMEBOT_SOURCES"])], db_path)
+        build([sources], db_path)
     try:
         return open_engine(db_path)
     except StoreError as error:
@@ -208,17 +252,31 @@ def cmd_story(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Exit 2 on bad settings, before anything touches the network or the store."""
+    """Exit 2 on bad settings, before anything touches the network or the store.
+
+    A filesystem error (an unreadable store, a port the webhook cannot bind) is one line naming
+    the path and the likely cause, not a traceback in the journal.
+    """
     from bot.config import Config, ConfigError
+    from bot.ops import explain_os_error, store_unopenable, wait_for_store
 
     try:
         config = Config.from_env(os.environ)
     except ConfigError as error:
         print(f"crimebot run: {error}", file=sys.stderr)
         return 2
+    if args.wait_for_store:
+        wait_for_store(config.db_path)
+    if problem := store_unopenable(config.db_path):
+        print(f"crimebot run: {problem}", file=sys.stderr)
+        return 1
     from bot.telegram import run
 
-    return run(config, args.webhook)
+    try:
+        return run(config, args.webhook)
+    except OSError as error:
+        print(f"crimebot run: {explain_os_error(error, 'use')}", file=sys.stderr)
+        return 1
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -231,9 +289,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     """Exit 0 while the running bot's heartbeat is fresh; Docker's HEALTHCHECK runs this."""
-    from bot.ops import heartbeat_path, heartbeat_problem
+    from bot.ops import heartbeat_problem
 
-    problem = heartbeat_problem(heartbeat_path(os.environ))
+    problem = heartbeat_problem(read("CRIMEBOT_HEARTBEAT"))
     if problem:
         print(f"crimebot healthcheck: {problem}", file=sys.stderr)
         return 1
@@ -252,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a folder or file of ONS tables (repeatable); default: "
                              "$CRIMEBOT_SOURCES, else the archive `crimebot fetch` fills")
     ingest.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    ingest.epilog = "Environment:\n" + settings_help(("all", "ingest"))
+    ingest.formatter_class = argparse.RawDescriptionHelpFormatter
     ingest.add_argument("--quiet", action="store_true", help="print nothing on success")
     ingest.add_argument("--verbose", action="store_true", help="show tracebacks on failure")
     ingest.set_defaults(func=cmd_ingest)
@@ -319,26 +379,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run", help="run the Telegram bot (long polling)",
-        description="Settings come from the environment: TELEGRAM_BOT_TOKEN (required), "
-                    "CRIMEBOT_DB, TELEGRAM_API_BASE_URL, CRIMEBOT_ALLOWED_CHATS, "
-                    "CRIMEBOT_ALLOWED_USERS, CRIMEBOT_COOLDOWN_SECONDS, CRIMEBOT_LOG_LEVEL, "
-                    "CRIMEBOT_INBOX, CRIMEBOT_DESK_DB, CRIMEBOT_STOP_GRACE_SECONDS; "
-                    "with --webhook also CRIMEBOT_WEBHOOK_SECRET, CRIMEBOT_WEBHOOK_LISTEN, "
-                    "CRIMEBOT_WEBHOOK_PORT.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Settings come from the environment (blank = default):\n"
+                    + settings_help(("run", "all", "webhook")))
     run.add_argument("--webhook", metavar="URL",
                      help="serve Telegram's webhook POSTs (and GET /healthz) instead of polling")
+    run.add_argument("--wait-for-store", action="store_true",
+                     help="if there is no store yet, wait for `crimebot ingest` (or "
+                          "crimebot-refresh.service) to build it instead of exiting")
     run.set_defaults(func=cmd_run)
 
     doctor = commands.add_parser(
         "doctor", help="check the settings, the token (getMe) and the store",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="One line per check; exits non-zero when anything is wrong. Reads the "
-                    "same environment as `crimebot run`.")
+                    "same environment as `crimebot run`:\n"
+                    + settings_help(("run", "all", "webhook", "ingest")))
     doctor.set_defaults(func=cmd_doctor)
 
     healthcheck = commands.add_parser(
         "healthcheck", help="exit 0 while the running bot's heartbeat is fresh",
-        description="Reads $CRIMEBOT_HEARTBEAT (default data/heartbeat); fails when it is "
-                    "missing or older than 120 s.")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fails when the heartbeat file is missing or older than 120 s.\n"
+                    + settings_help(("all",)))
     healthcheck.set_defaults(func=cmd_healthcheck)
     return parser
 

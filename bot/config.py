@@ -1,67 +1,47 @@
-"""Settings for `crimebot run`, read once from the environment and checked before anything starts.
+"""Every setting crimebot reads from the environment, declared once in `SETTINGS`.
 
 Every setting is an environment variable so Docker, systemd and a shell all configure the bot the
-same way. Parsing is strict: a typo in an allow-list must stop the bot with a message naming the
-variable, not silently open it to every chat.
+same way. The table is the single place a variable is named: `Config`, the webhook settings,
+`crimebot doctor`'s table, `crimebot run --help` and the check of `deploy/.env.example` are all
+derived from it, so a new variable cannot be documented in one place and forgotten in another.
+
+Parsing is strict: a typo in an allow-list must stop the bot with a message naming the variable,
+not silently open it to every chat. Each parser takes the stripped raw value, where "" means
+unset (env files often carry `NAME=` for "use the default").
+
+This module imports nothing heavy: `crimebot ask` and `crimebot healthcheck` read it too.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
-from bot.store import DEFAULT_DB
-
+DEFAULT_DB = Path("data/crime.db")
+DEFAULT_HEARTBEAT = Path("data/heartbeat")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_COOLDOWN_SECONDS = 2.0
+DEFAULT_LISTEN = "0.0.0.0"
+DEFAULT_PORT = 8443
+DEFAULT_ONS_TIMEOUT_S = 20.0
+ONS_BASE = "https://www.ons.gov.uk"
+LOOKUP_URL = (
+    "https://open-geography-portal-ons.hub.arcgis.com/api/download/v1/items/"
+    "local-authority-district-to-csps-to-police-force-areas-december-2023-lookup/csv")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,100}")
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable and what it expects."""
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything the running bot needs to know, validated."""
-
-    token: str
-    db_path: Path
-    api_base_url: str
-    allowed_chats: frozenset[int]
-    allowed_users: frozenset[int]
-    cooldown_seconds: float
-    log_level: str
-
-    @property
-    def file_base_url(self) -> str:
-        """Bot API servers serve files under /file/bot<token>, beside the methods' /bot<token>."""
-        return self.api_base_url.removesuffix("/bot") + "/file/bot"
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Config:
-        """Read and check every setting; raise ConfigError on the first bad one."""
-        return cls(
-            token=parse_token(environ.get("TELEGRAM_BOT_TOKEN", "")),
-            db_path=Path(_value(environ, "CRIMEBOT_DB") or DEFAULT_DB),
-            api_base_url=parse_base_url(_value(environ, "TELEGRAM_API_BASE_URL")
-                                        or DEFAULT_API_BASE_URL),
-            allowed_chats=parse_ids("CRIMEBOT_ALLOWED_CHATS", _value(environ,
-                                                                     "CRIMEBOT_ALLOWED_CHATS")),
-            allowed_users=parse_ids("CRIMEBOT_ALLOWED_USERS", _value(environ,
-                                                                     "CRIMEBOT_ALLOWED_USERS")),
-            cooldown_seconds=parse_cooldown(_value(environ, "CRIMEBOT_COOLDOWN_SECONDS")),
-            log_level=parse_log_level(_value(environ, "CRIMEBOT_LOG_LEVEL")),
-        )
-
-
-def _value(environ: Mapping[str, str], name: str) -> str:
-    """Blank and unset mean the same: env files often carry `NAME=` for "use the default"."""
-    return environ.get(name, "").strip()
+# --- parsers: stripped raw value ("" = unset) -> value, or ConfigError ----------------------------
 
 
 def parse_token(raw: str) -> str:
@@ -78,7 +58,9 @@ def parse_token(raw: str) -> str:
 
 def parse_base_url(raw: str) -> str:
     """The token is appended to this URL, so it must be http(s) and end in /bot."""
-    url = raw.rstrip("/")
+    from urllib.parse import urlsplit  # only `run` and `doctor` need it; keep `ask` light
+
+    url = (raw or DEFAULT_API_BASE_URL).rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"TELEGRAM_API_BASE_URL must be an http(s) URL, got {raw!r}")
@@ -124,6 +106,39 @@ def parse_log_level(raw: str) -> str:
     return level
 
 
+def parse_secret(raw: str) -> str:
+    if not raw:
+        raise ConfigError("CRIMEBOT_WEBHOOK_SECRET is not set: webhook mode needs it so nobody "
+                          "but Telegram can post updates; make one with python3 -c \"import "
+                          "secrets; print(secrets.token_urlsafe(32))\"")
+    if not SECRET_PATTERN.fullmatch(raw):
+        raise ConfigError("CRIMEBOT_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, "
+                          "_ and - (Telegram's rule for secret_token)")
+    return raw
+
+
+def parse_port(raw: str) -> int:
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"CRIMEBOT_WEBHOOK_PORT must be a port number from 1 to 65535, "
+                          f"got {raw!r}")
+    return int(raw)
+
+
+def parse_ons_timeout(raw: str) -> float:
+    if not raw:
+        return DEFAULT_ONS_TIMEOUT_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 600:
+        raise ConfigError(f"CRIMEBOT_ONS_TIMEOUT must be a number of seconds above 0 and up to "
+                          f"600, got {raw!r}")
+    return seconds
+
+
 # --- the Telegram runner's settings (small parsers; `crimebot run` reads them) --------------
 
 DEFAULT_STOP_GRACE_SECONDS = 15.0
@@ -162,3 +177,145 @@ def parse_limit_scale(raw: str) -> float:
         raise ConfigError(f"CRIMEBOT_LIMIT_SCALE must be a number above 0 and at most 1, "
                           f"got {raw!r}")
     return scale
+
+
+def _path(default: Path) -> Callable[[str], Path]:
+    return lambda raw: Path(raw) if raw else default
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def _ids_described(ids: frozenset[int], noun: str) -> str:
+    return f"{len(ids)} listed" if ids else f"empty: every {noun} may ask"
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+Used = Literal["run", "webhook", "ingest", "all"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to read it, its default, and what to tell an operator.
+
+    `used_by` says which commands read it, so `doctor` does not fail a polling bot for a
+    missing webhook secret. `describe` turns a parsed value into doctor's one-line verdict.
+    """
+
+    name: str
+    parse: Callable[[str], Any]
+    default: str
+    help: str
+    used_by: Used = "run"
+    describe: Callable[[Any], str] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("TELEGRAM_BOT_TOKEN", parse_token, "(required)",
+            "bot token from @BotFather; keep it secret",
+            describe=lambda token: f"set, shaped like a token (bot id {token.split(':')[0]})"),
+    Setting("TELEGRAM_API_BASE_URL", parse_base_url, DEFAULT_API_BASE_URL,
+            "Bot API server, the token is appended; change only for a self-hosted server"),
+    Setting("CRIMEBOT_DB", _path(DEFAULT_DB), str(DEFAULT_DB),
+            "path of the SQLite store that `crimebot ingest` builds", used_by="all"),
+    Setting("CRIMEBOT_ALLOWED_CHATS", lambda raw: parse_ids("CRIMEBOT_ALLOWED_CHATS", raw), "",
+            "comma-separated chat ids the bot answers in (groups are negative); empty = all",
+            describe=lambda ids: _ids_described(ids, "chat")),
+    Setting("CRIMEBOT_ALLOWED_USERS", lambda raw: parse_ids("CRIMEBOT_ALLOWED_USERS", raw), "",
+            "comma-separated user ids allowed in private chats and inline mode; empty = all",
+            describe=lambda ids: _ids_described(ids, "user")),
+    Setting("CRIMEBOT_COOLDOWN_SECONDS", parse_cooldown, f"{DEFAULT_COOLDOWN_SECONDS:g}",
+            "seconds a chat waits between two answers (0-3600)",
+            describe=lambda seconds: f"{seconds:g} s"),
+    Setting("CRIMEBOT_LOG_LEVEL", parse_log_level, "INFO", ", ".join(LOG_LEVELS)),
+    Setting("CRIMEBOT_HEARTBEAT", _path(DEFAULT_HEARTBEAT), str(DEFAULT_HEARTBEAT),
+            "file the polling bot rewrites every 30 s; `crimebot healthcheck` reads it",
+            used_by="all"),
+    Setting("CRIMEBOT_WEBHOOK_SECRET", parse_secret, "(required with --webhook)",
+            "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token", used_by="webhook",
+            describe=lambda _secret: "set"),
+    Setting("CRIMEBOT_WEBHOOK_LISTEN", lambda raw: raw or DEFAULT_LISTEN, DEFAULT_LISTEN,
+            "address the webhook server binds", used_by="webhook"),
+    Setting("CRIMEBOT_WEBHOOK_PORT", parse_port, str(DEFAULT_PORT),
+            "port the webhook server listens on", used_by="webhook"),
+    Setting("CRIMEBOT_SOURCES", _optional_path, "(the archive)",
+            "folder of ONS files for `crimebot ingest` instead of the fetched archive",
+            used_by="ingest",
+            describe=lambda path: str(path) if path else "not set: ingest reads the archive"),
+    Setting("CRIMEBOT_ARCHIVE", _optional_path, "archive/ beside the store",
+            "folder `crimebot fetch` downloads ONS editions into and `crimebot ingest` reads",
+            used_by="ingest",
+            describe=lambda path: str(path) if path else "not set: archive/ beside the store"),
+    Setting("CRIMEBOT_ONS_BASE", lambda raw: (raw or ONS_BASE).rstrip("/"), ONS_BASE,
+            "ONS website `crimebot fetch` discovers editions on; change only for tests",
+            used_by="ingest"),
+    Setting("CRIMEBOT_LOOKUP_URLS", lambda raw: tuple(raw.split()) if raw else (LOOKUP_URL,),
+            "(the ONS Open Geography lookup)",
+            "space-separated URLs of the LA → CSP → force lookups `crimebot fetch` downloads",
+            used_by="ingest", describe=lambda urls: f"{len(urls)} URL(s)"),
+    Setting("CRIMEBOT_ONS_TIMEOUT", parse_ons_timeout, f"{DEFAULT_ONS_TIMEOUT_S:g}",
+            "seconds to wait for each ONS download", used_by="ingest",
+            describe=lambda seconds: f"{seconds:g} s"),
+    Setting("CRIMEBOT_INBOX", parse_inbox, "inbox.db beside the store",
+            "journal of updates not yet answered; survives restarts",
+            describe=lambda path: str(path) if path else "inbox.db beside the store"),
+    Setting("CRIMEBOT_DESK_DB", _optional_path, "desk.db beside the store",
+            "group patches, release-alert subscriptions and digests sent",
+            describe=lambda path: str(path) if path else "desk.db beside the store"),
+    Setting("CRIMEBOT_STOP_GRACE_SECONDS", parse_grace, f"{DEFAULT_STOP_GRACE_SECONDS:g}",
+            "seconds a stop may spend answering what is queued (keep under the supervisor's)",
+            describe=lambda seconds: f"{seconds:g} s"),
+    Setting("CRIMEBOT_LIMIT_SCALE", parse_limit_scale, "1",
+            "shrinks every rate-limit window; only for tests and benchmarks, never in production",
+            describe=lambda scale: f"{scale:g}"),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def raw_value(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """Blank and unset mean the same: env files often carry `NAME=` for "use the default"."""
+    return (os.environ if environ is None else environ).get(name, "").strip()
+
+
+def read(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The parsed value of one declared setting (from os.environ unless told otherwise)."""
+    return BY_NAME[name].parse(raw_value(name, environ))
+
+
+def settings_help(used_by: tuple[Used, ...]) -> str:
+    """Each variable with its default and what it does, for `--help` texts."""
+    return "\n".join(f"  {s.name}  (default: {s.default or 'empty'})\n      {s.help}"
+                     for s in SETTINGS if s.used_by in used_by)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the running bot needs to know, validated."""
+
+    token: str
+    db_path: Path
+    api_base_url: str
+    allowed_chats: frozenset[int]
+    allowed_users: frozenset[int]
+    cooldown_seconds: float
+    log_level: str
+
+    @property
+    def file_base_url(self) -> str:
+        """Bot API servers serve files under /file/bot<token>, beside the methods' /bot<token>."""
+        return self.api_base_url.removesuffix("/bot") + "/file/bot"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Config:
+        """Read and check every setting; raise ConfigError on the first bad one."""
+        return cls(
+            token=read("TELEGRAM_BOT_TOKEN", environ),
+            db_path=read("CRIMEBOT_DB", environ),
+            api_base_url=read("TELEGRAM_API_BASE_URL", environ),
+            allowed_chats=read("CRIMEBOT_ALLOWED_CHATS", environ),
+            allowed_users=read("CRIMEBOT_ALLOWED_USERS", environ),
+            cooldown_seconds=read("CRIMEBOT_COOLDOWN_SECONDS", environ),
+            log_level=read("CRIMEBOT_LOG_LEVEL", environ),
+        )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.config import read
 from bot.sources import DATASETS, DownloadError, Settings
 
 MANIFEST = "manifest.json"
@@ -34,7 +35,7 @@ PARTIAL = ".partial"
 
 def default_archive(db_path: Path) -> Path:
     """The archive sits beside the store unless CRIMEBOT_ARCHIVE says otherwise."""
-    return Path(os.environ.get("CRIMEBOT_ARCHIVE") or db_path.parent / "archive")
+    return read("CRIMEBOT_ARCHIVE") or db_path.parent / "archive"
 
 
 @dataclass(frozen=True)

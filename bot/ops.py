@@ -28,30 +28,20 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 from urllib.parse import quote
 
+from bot import config as settings
 from bot import periods
-from bot.config import (
-    DEFAULT_API_BASE_URL,
-    Config,
-    ConfigError,
-    parse_base_url,
-    parse_cooldown,
-    parse_ids,
-    parse_log_level,
-    parse_token,
-)
-from bot.store import DEFAULT_DB, Store, StoreError
+from bot.config import Config, ConfigError
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
 REDACTED = "[token]"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 QUIET_LOGGERS = ("httpx", "httpcore")
-DEFAULT_HEARTBEAT = Path("data/heartbeat")
 HEARTBEAT_INTERVAL_S = 30.0
 HEARTBEAT_MAX_AGE_S = 120.0
 
@@ -231,7 +221,7 @@ class Status:
 
 
 def heartbeat_path(env: Mapping[str, str]) -> Path:
-    return Path(env.get("CRIMEBOT_HEARTBEAT", "").strip() or DEFAULT_HEARTBEAT)
+    return settings.read("CRIMEBOT_HEARTBEAT", env)
 
 
 def write_heartbeat(path: Path, status: Status, now: float | None = None) -> None:
@@ -308,6 +298,114 @@ class Heartbeat:
             self.path.unlink(missing_ok=True)
 
 
+# --- start-up and filesystem problems -----------------------------------------------------------
+
+STORE_POLL_S = 5.0
+STORE_REMIND_S = 600.0
+# Where systemd's sandbox makes a path invisible or inaccessible to the services.
+PROTECTED_HOME = ("/home", "/root", "/run/user")
+PRIVATE_TMP = ("/tmp", "/var/tmp")
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == root or path.startswith(root + "/") for root in roots)
+
+
+def _ownership(path: Path) -> str:
+    """Owner and mode of the path, or of its nearest ancestor this user can see."""
+    for candidate in (path, *path.parents):
+        try:
+            info = candidate.stat()
+        except OSError:
+            continue
+        mode = f"{info.st_mode & 0o7777:04o}"
+        if info.st_uid == os.getuid():
+            return f"{candidate} has mode {mode}, which shuts out its own owner: chmod u+rwX it"
+        return (f"{candidate} is owned by uid {info.st_uid}:{info.st_gid} with mode {mode}, and "
+                f"crimebot runs as uid {os.getuid()}: chown it to that user (under Docker the "
+                "/data volume must belong to uid 10001)")
+    return f"crimebot runs as uid {os.getuid()}, which may not use it"
+
+
+def likely_cause(error: OSError) -> str | None:
+    """The usual reason for this error in a deployment, in words an operator can act on."""
+    import errno
+
+    where = str(error.filename or "")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        if _under(where, PROTECTED_HOME):
+            return ("systemd's ProtectHome=yes hides /home, /root and /run/user from the "
+                    "service: move it under /srv or /var/lib/crimebot")
+        return _ownership(Path(where))
+    if error.errno == errno.ENOENT and _under(where, PRIVATE_TMP):
+        return ("under systemd, PrivateTmp=yes gives the service its own /tmp, so files in the "
+                "host's /tmp are not there: move them under /srv or /var/lib/crimebot")
+    if error.errno == errno.EROFS:
+        return ("read-only file system: systemd's ProtectSystem=strict leaves only "
+                "/var/lib/crimebot writable, the container only /data and /tmp; point "
+                "CRIMEBOT_DB there")
+    if error.errno == errno.ENOSPC:
+        return "the disk is full"
+    if error.errno == errno.EADDRINUSE:
+        return "another process already listens there: change CRIMEBOT_WEBHOOK_PORT"
+    return None
+
+
+def explain_os_error(error: OSError, action: str) -> str:
+    """One line: what could not be done to which path, why, and the likely deployment cause."""
+    target = f" {error.filename}" if error.filename else ""
+    reason = (error.strerror or str(error)).lower()
+    cause = likely_cause(error)
+    return f"cannot {action}{target}: {reason}" + (f" ({cause})" if cause else "")
+
+
+def store_unopenable(path: Path) -> str | None:
+    """Why this user cannot read the store file, in one line; None when it can (or it is absent,
+    which the store's own message covers)."""
+    try:
+        with open(path, "rb"):
+            return None
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return explain_os_error(error, "read the store")
+
+
+def _store_present(path: Path) -> bool:
+    """False only while the store is plainly not there yet; any other problem ends the wait
+    so that `store_unopenable` can name it."""
+    try:
+        return path.stat().st_size > 0
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def wait_for_store(path: Path, poll_s: float = STORE_POLL_S,
+                   sleep: Callable[[float], None] = time.sleep, out: TextIO | None = None) -> float:
+    """Block until the store exists; returns the seconds waited.
+
+    A bot started before the first ingest would otherwise exit, be restarted by systemd or
+    Docker every few seconds and use up the unit's start limit; waiting keeps it up and says,
+    once (and every ten minutes), what will end the wait.
+    """
+    stream = out or sys.stderr
+    if _store_present(path):
+        return 0.0
+    waited = 0.0
+    while not _store_present(path):
+        if waited % STORE_REMIND_S == 0:
+            print(f"crimebot run: no store at {path} yet, waiting for it: build it with "
+                  "`systemctl start crimebot-refresh.service` (systemd), the compose `refresh` "
+                  "service (Docker) or `crimebot ingest`", file=stream, flush=True)
+        sleep(poll_s)
+        waited += poll_s
+    print(f"crimebot run: the store at {path} appeared after {waited:.0f} s; starting",
+          file=stream, flush=True)
+    return waited
+
+
 # --- doctor -------------------------------------------------------------------------------------
 
 
@@ -321,32 +419,21 @@ class Check:
         return f"{self.state:<4}  {self.name}: {self.detail}"
 
 
-def _ids(ids: frozenset[int], noun: str) -> str:
-    return f"{len(ids)} listed" if ids else f"empty: every {noun} may ask"
-
-
-# (variable, parser of the stripped raw value, how to describe a good value)
-SETTINGS: tuple[tuple[str, Callable[[str], Any], Callable[[Any], str]], ...] = (
-    ("TELEGRAM_BOT_TOKEN", parse_token,
-     lambda token: f"set, shaped like a token (bot id {token.split(':')[0]})"),
-    ("TELEGRAM_API_BASE_URL", lambda raw: parse_base_url(raw or DEFAULT_API_BASE_URL), str),
-    ("CRIMEBOT_ALLOWED_CHATS", partial(parse_ids, "CRIMEBOT_ALLOWED_CHATS"),
-     lambda ids: _ids(ids, "chat")),
-    ("CRIMEBOT_ALLOWED_USERS", partial(parse_ids, "CRIMEBOT_ALLOWED_USERS"),
-     lambda ids: _ids(ids, "user")),
-    ("CRIMEBOT_COOLDOWN_SECONDS", parse_cooldown, lambda seconds: f"{seconds:g} s"),
-    ("CRIMEBOT_LOG_LEVEL", parse_log_level, str),
-)
-
-
 def setting_checks(env: Mapping[str, str]) -> list[Check]:
-    """Every setting on its own line, so one run shows every mistake, not just the first."""
+    """Every declared setting on its own line, so one run shows every mistake, not just the first.
+
+    A webhook-only setting left unset is fine for a polling bot, so it is reported, not failed.
+    """
     checks = []
-    for name, parse, describe in SETTINGS:
+    for setting in settings.SETTINGS:
+        raw = settings.raw_value(setting.name, env)
+        if setting.used_by == "webhook" and not raw:
+            checks.append(Check(setting.name, "ok", "not set (only `run --webhook` reads it)"))
+            continue
         try:
-            checks.append(Check(name, "ok", describe(parse(env.get(name, "").strip()))))
+            checks.append(Check(setting.name, "ok", setting.describe(setting.parse(raw))))
         except ConfigError as error:
-            checks.append(Check(name, "FAIL", str(error)))
+            checks.append(Check(setting.name, "FAIL", str(error)))
     return checks
 
 
@@ -398,7 +485,6 @@ def doctor(config_env: Mapping[str, str]) -> tuple[int, str]:
         checked = asyncio.run(token_check(config.token, config.api_base_url))
         # Error texts come from httpx and PTB; make sure none of them carries the token.
         checks.append(replace(checked, detail=RedactSecrets([config.token]).redact(checked.detail)))
-    db = Path(config_env.get("CRIMEBOT_DB", "").strip() or DEFAULT_DB)
-    checks.append(store_check(db))
+    checks.append(store_check(settings.read("CRIMEBOT_DB", config_env)))
     failed = any(check.state == "FAIL" for check in checks)
     return (1 if failed else 0), "\n".join(check.line() for check in checks)

@@ -7,10 +7,10 @@ without a code change.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-ONS_BASE = "https://www.ons.gov.uk"
+from bot.config import LOOKUP_URL, ONS_BASE, read
+
 CRIME = "/peoplepopulationandcommunity/crimeandjustice/datasets"
 POPULATION = "/peoplepopulationandcommunity/populationandmigration/populationestimates/datasets"
 
@@ -22,9 +22,7 @@ DATASETS: dict[str, str] = {
     "population": f"{POPULATION}/populationestimatesforukenglandandwalesscotlandandnorthernireland",
 }
 
-LOOKUP_URL = (
-    "https://open-geography-portal-ons.hub.arcgis.com/api/download/v1/items/"
-    "local-authority-district-to-csps-to-police-force-areas-december-2023-lookup/csv")
+__all__ = ["DATASETS", "LOOKUP_URL", "ONS_BASE", "DownloadError", "Settings"]
 
 
 @dataclass(frozen=True)
@@ -38,9 +36,9 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            base=os.environ.get("CRIMEBOT_ONS_BASE", ONS_BASE).rstrip("/"),
-            lookup_urls=tuple(os.environ.get("CRIMEBOT_LOOKUP_URLS", LOOKUP_URL).split()),
-            timeout=float(os.environ.get("CRIMEBOT_ONS_TIMEOUT", "20")),
+            base=read("CRIMEBOT_ONS_BASE"),
+            lookup_urls=read("CRIMEBOT_LOOKUP_URLS"),
+            timeout=read("CRIMEBOT_ONS_TIMEOUT"),
         )
 
 

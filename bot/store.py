@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -23,7 +22,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_DB = Path("data/crime.db")
+from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the store for it
+from bot.config import read
+
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
 SCHEMA_VERSIONS = ("2",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
@@ -40,7 +41,7 @@ class StoreError(Exception):
 
 
 def db_path_from_env(explicit: str | Path | None = None) -> Path:
-    return Path(explicit or os.environ.get("CRIMEBOT_DB") or DEFAULT_DB)
+    return Path(explicit) if explicit else read("CRIMEBOT_DB")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ take that decision as `may_change` and refuse politely when it is False.
 from __future__ import annotations
 
 import html
-import os
 import re
 import sqlite3
 import threading
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.config import read
 from bot.understanding import Candidate, Gazetteer, name_key, normalise
 
 MAX_PATCH = 20
@@ -53,8 +53,7 @@ create table if not exists sent (
 
 def desk_path_from_env(store_path: str | Path) -> Path:
     """$CRIMEBOT_DESK_DB, else `desk.db` in the store's folder (the data volume)."""
-    explicit = os.environ.get("CRIMEBOT_DESK_DB")
-    return Path(explicit) if explicit else Path(store_path).parent / "desk.db"
+    return read("CRIMEBOT_DESK_DB") or Path(store_path).parent / "desk.db"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import asyncio
 import hmac
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,18 +24,15 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot.config import ConfigError
+from bot.config import ConfigError, read
 from bot.ops import Status
 from bot.telegram.app import ALLOWED_UPDATES, Runner
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 DEFAULT_PATH = "/telegram"
 HEALTH_PATH = "/healthz"
-DEFAULT_LISTEN = "0.0.0.0"
-DEFAULT_PORT = 8443
 TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 MAX_DEPTH = 32  # Telegram's updates nest about eight deep; anything far deeper is an attack
 MAX_BODY_BYTES = 1024 * 1024
@@ -74,33 +70,13 @@ def webhook_url(raw: str) -> str:
     return url
 
 
-def parse_secret(raw: str) -> str:
-    if not raw:
-        raise ConfigError("CRIMEBOT_WEBHOOK_SECRET is not set: webhook mode needs it so nobody "
-                          "but Telegram can post updates; make one with python3 -c \"import "
-                          "secrets; print(secrets.token_urlsafe(32))\"")
-    if not SECRET_PATTERN.fullmatch(raw):
-        raise ConfigError("CRIMEBOT_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, "
-                          "_ and - (Telegram's rule for secret_token)")
-    return raw
-
-
-def parse_port(raw: str) -> int:
-    if not raw:
-        return DEFAULT_PORT
-    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
-        raise ConfigError(f"CRIMEBOT_WEBHOOK_PORT must be a port number from 1 to 65535, "
-                          f"got {raw!r}")
-    return int(raw)
-
-
 def webhook_settings(env: Mapping[str, str], url: str) -> WebhookSettings:
     """Read and check the webhook settings; raise ConfigError naming the bad one."""
     return WebhookSettings(
         url=webhook_url(url),
-        listen=env.get("CRIMEBOT_WEBHOOK_LISTEN", "").strip() or DEFAULT_LISTEN,
-        port=parse_port(env.get("CRIMEBOT_WEBHOOK_PORT", "").strip()),
-        secret=parse_secret(env.get("CRIMEBOT_WEBHOOK_SECRET", "").strip()),
+        listen=read("CRIMEBOT_WEBHOOK_LISTEN", env),
+        port=read("CRIMEBOT_WEBHOOK_PORT", env),
+        secret=read("CRIMEBOT_WEBHOOK_SECRET", env),
     )
 
 

@@ -32,11 +32,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import SETTINGS
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 
 DOCKERFILE = DEPLOY / "Dockerfile"
-DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
+DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE = DEPLOY / "compose.yaml"
 COMPOSE_WEBHOOK = DEPLOY / "compose.webhook.yaml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
@@ -49,21 +51,10 @@ README = ROOT / "README.md"
 # Where the systemd units expect the installed console script.
 INSTALLED_CRIMEBOT = "/opt/crimebot/venv/bin/crimebot"
 
-# Every environment variable the app reads (the operational interface).
-APP_VARIABLES = (
-    "TELEGRAM_BOT_TOKEN",
-    "CRIMEBOT_DB",
-    "TELEGRAM_API_BASE_URL",
-    "CRIMEBOT_ALLOWED_CHATS",
-    "CRIMEBOT_ALLOWED_USERS",
-    "CRIMEBOT_SOURCES",
-    "CRIMEBOT_HEARTBEAT",
-    "CRIMEBOT_WEBHOOK_LISTEN",
-    "CRIMEBOT_WEBHOOK_PORT",
-    "CRIMEBOT_WEBHOOK_SECRET",
-    "CRIMEBOT_COOLDOWN_SECONDS",
-    "CRIMEBOT_LOG_LEVEL",
-)
+# Every environment variable the app reads (the operational interface), from the one table.
+APP_VARIABLES = tuple(setting.name for setting in SETTINGS)
+# Read by deploy/compose.webhook.yaml's interpolation, never by the app.
+COMPOSE_ONLY_VARIABLES = ("CRIMEBOT_WEBHOOK_URL",)
 
 # Something shaped like a real Bot API token: "<bot id>:<35-char secret>".
 TOKEN_RE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
@@ -231,6 +222,39 @@ def test_build_installs_the_package_with_pip() -> None:
     assert any(re.search(r"pip install\b.*\s\.$", args) for args in runs), runs
 
 
+def test_dockerfile_has_no_syntax_directive_that_pulls_from_docker_hub() -> None:
+    # `# syntax=docker/dockerfile:1` makes BuildKit fetch a frontend image on every build,
+    # which fails where Docker Hub cannot be reached.
+    first_lines = DOCKERFILE.read_text().splitlines()[:5]
+    assert not any(re.match(r"#\s*syntax\s*=", line, re.I) for line in first_lines)
+
+
+def test_base_image_can_be_swapped_for_a_local_one() -> None:
+    # deploy/smoke.sh passes --build-arg PYTHON_IMAGE=<a local base>; every stage uses it,
+    # and `python3` (not `python`) works on Debian's own interpreter too.
+    stages = dockerfile_stages(DOCKERFILE.read_text())
+    assert all(stage[0][1].split()[0] == "${PYTHON_IMAGE}" for stage in stages)
+    runs = " ".join(args for stage in stages for args in instructions(stage, "RUN"))
+    assert not re.search(r"(^|[\s&;])python -m", runs), runs
+
+
+def test_runtime_image_has_no_build_tools_or_installers(
+    final_stage: list[tuple[str, str]],
+) -> None:
+    runs = " ".join(instructions(final_stage, "RUN"))
+    assert "apt-get" not in runs and "pip install" not in runs, runs
+    # The venv comes from the build stage, where pip and setuptools are removed after use.
+    build_runs = " ".join(instructions(dockerfile_stages(DOCKERFILE.read_text())[0], "RUN"))
+    assert re.search(r"pip uninstall --yes pip setuptools", build_runs), build_runs
+
+
+def test_root_dockerignore_is_the_only_one() -> None:
+    # The classic builder reads only the root file; BuildKit would prefer a
+    # deploy/Dockerfile.dockerignore and silently ignore the root one.
+    assert DOCKERIGNORE.is_file()
+    assert not (DEPLOY / "Dockerfile.dockerignore").exists()
+
+
 # Docker's .dockerignore matching (moby/patternmatcher): paths relative to the
 # context root, '*' and '?' stop at '/', '**' crosses directories, a pattern
 # that matches a parent directory matches everything under it, '!' re-includes
@@ -288,6 +312,9 @@ def sent_to_build(path: str) -> bool:
         "deploy/.env",
         ".env",
         "bot/__pycache__/cli.cpython-311.pyc",
+        ".pytest_cache/v/cache/nodeids",
+        "tests/test_deploy.py",
+        "bench/results.md",
     ],
 )
 def test_build_context_leaves_out_store_secrets_and_venvs(path: str) -> None:
@@ -371,7 +398,7 @@ def test_compose_bot_uses_the_image_healthcheck(compose: dict) -> None:
     bot = compose["services"]["crimebot"]
     # Inherited from the Dockerfile's HEALTHCHECK (crimebot healthcheck).
     assert "healthcheck" not in bot
-    assert _as_list(bot.get("command")) in ([], ["run"])
+    assert _as_list(bot.get("command")) == ["run", "--wait-for-store"]
     assert bot.get("stop_signal", "SIGTERM") == "SIGTERM"
 
 
@@ -403,6 +430,7 @@ def test_compose_webhook_override_serves_on_loopback_with_healthz(compose_webhoo
     command = _as_list(bot["command"])
     assert command[:2] == ["run", "--webhook"]
     assert "CRIMEBOT_WEBHOOK_URL" in command[2]
+    assert command[3:] == ["--wait-for-store"]
     # Published on loopback only: the TLS-terminating proxy is the way in.
     assert all(str(port).startswith("127.0.0.1:") for port in _as_list(bot["ports"]))
     port = _environment(bot)["CRIMEBOT_WEBHOOK_PORT"]
@@ -480,7 +508,7 @@ def test_compose_webhook_override_is_valid_for_docker_compose(
     )
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
     bot = json.loads(result.stdout)["services"]["crimebot"]
-    assert bot["command"] == ["run", "--webhook", url]
+    assert bot["command"] == ["run", "--webhook", url, "--wait-for-store"]
     assert bot["read_only"] is True
 
 
@@ -574,11 +602,20 @@ def test_service_is_sandboxed(path: Path) -> None:
 
 def test_bot_service_restarts_on_failure_and_stops_on_sigterm() -> None:
     unit = parse_unit(SERVICE)
-    assert last(unit, "Service", "ExecStart") == f"{INSTALLED_CRIMEBOT} run"
+    assert last(unit, "Service", "ExecStart") == f"{INSTALLED_CRIMEBOT} run --wait-for-store"
     assert last(unit, "Service", "Restart") == "on-failure"
     assert last(unit, "Service", "KillSignal") == "SIGTERM"
     assert last(unit, "Service", "TimeoutStopSec") == "20"
     assert last(unit, "Install", "WantedBy") == "multi-user.target"
+
+
+def test_bot_service_waits_for_the_store_and_does_not_retry_bad_settings() -> None:
+    # Started before the first refresh, `run --wait-for-store` waits instead of exiting, so
+    # the unit does not use up StartLimitBurst; exit 2 (a bad setting) is not retried.
+    unit = parse_unit(SERVICE)
+    assert "--wait-for-store" in last(unit, "Service", "ExecStart").split()
+    assert last(unit, "Service", "RestartPreventExitStatus") == "2"
+    assert "reset-failed" in SERVICE.read_text()
 
 
 def test_refresh_service_is_one_shot_ingest_with_same_sandbox() -> None:
@@ -699,6 +736,17 @@ def test_env_example_documents_every_variable(name: str) -> None:
     assert prose, f"{name} has no comment explaining it"
 
 
+def test_env_example_names_only_settings_the_app_declares() -> None:
+    named = {m.group(1) for line in env_example_lines()
+             if (m := re.match(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=", line))}
+    assert named - set(APP_VARIABLES) <= set(COMPOSE_ONLY_VARIABLES), named - set(APP_VARIABLES)
+
+
+def test_env_example_refers_only_to_files_that_exist() -> None:
+    for name in re.findall(r"\bdeploy/([\w.-]+[\w])", ENV_EXAMPLE.read_text()):
+        assert name == ".env" or (DEPLOY / name).exists(), f"deploy/{name} does not exist"
+
+
 def test_env_example_is_read_the_same_by_docker_and_systemd() -> None:
     for line in env_example_lines():
         if not line.strip() or line.startswith("#"):
@@ -737,3 +785,61 @@ def test_readme_refers_only_to_files_that_exist() -> None:
     assert mentioned
     missing = {name for name in mentioned if name != ".env" and not (DEPLOY / name).exists()}
     assert not missing, missing
+
+
+# --------------------------------------------------------------------------
+# Dependencies and deploy/smoke.sh
+# --------------------------------------------------------------------------
+
+
+def _runtime_dependencies() -> list[str]:
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [re.split(r"[\[<>=~! ]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]]
+
+
+def test_pandas_is_neither_imported_nor_installed_at_run_time() -> None:
+    # It was ~70 MB of the image that nothing imported.
+    importing = [path.name for path in (ROOT / "bot").rglob("*.py")
+                 if re.search(r"^\s*(import|from)\s+pandas\b", path.read_text(), re.M)]
+    assert importing == []
+    assert "pandas" not in _runtime_dependencies()
+
+
+def test_httpcore_finds_sniffio_once_instead_of_retrying_the_import_per_request() -> None:
+    assert "sniffio" in _runtime_dependencies()
+    probe = (
+        "import asyncio, sys\n"
+        "lookups = []\n"
+        "class Count:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'sniffio': lookups.append(name)\n"
+        "sys.meta_path.insert(0, Count())\n"
+        "from httpcore._synchronization import current_async_library\n"
+        "async def main():\n"
+        "    for _ in range(5): current_async_library()\n"
+        "asyncio.run(main())\n"
+        "print(len(lookups))\n"
+    )
+    result = run([sys.executable, "-c", probe])
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) <= 1
+
+
+SMOKE = DEPLOY / "smoke.sh"
+
+
+def test_smoke_script_is_valid_bash_and_executable() -> None:
+    assert os.access(SMOKE, os.X_OK)
+    result = run(["bash", "-n", str(SMOKE)])
+    assert result.returncode == 0, result.stderr
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck:
+        checked = run([shellcheck, "-S", "warning", str(SMOKE)])
+        assert checked.returncode == 0, checked.stdout
+
+
+def test_smoke_script_explains_its_arguments_without_docker() -> None:
+    result = run(["bash", str(SMOKE)], env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "SOURCES_DIR" in result.stderr and "BASE_IMAGE" in result.stderr

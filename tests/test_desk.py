@@ -70,7 +70,7 @@ def counts(sql: sqlite3.Connection, area: str, offence: str) -> dict[str, int]:
 
 
 def row(end: str, count: int | None) -> FigureRow:
-    return FigureRow(end, count, None, None, "test")
+    return FigureRow(end, count, None, None, "test", None)
 
 
 def test_a_run_uses_the_same_window_only_and_stops_at_a_gap():

@@ -20,6 +20,9 @@ def build(path: Path) -> Store:
         insert into areas values ('E22000001', 'Town', 'csp', 'E23000001', 1);
         create table figures (area text, offence text, period_end text, count integer,
                               edition text, rate real, rate_basis text, flag text);
+        create table area_names (name text, code text, source text);
+        create table local_authorities (code text, name text, csp_code text, year integer);
+        create table population (code text, year integer, people integer, basis text);
         create table offences (key text, label text, parent text, level text);
         insert into offences values ('theft', 'Theft offences', null, 'csp');
         insert into offences values ('burglary', 'Burglary', 'theft', 'csp');

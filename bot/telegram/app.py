@@ -516,18 +516,16 @@ def runner_of(application: Application) -> Runner:
 
 
 def open_serving_engine(db_path: Path) -> Engine:
-    """The engine over an in-memory snapshot of the store, which no overwrite can reach. Built
-    around that store from the start: the engine's `Facts` keep the store they were made with."""
+    """The engine over an in-memory snapshot of the store, which no overwrite can reach."""
     return Engine(Store(db_path, in_memory=True))
 
 
 def tuning_from_env(env: dict[str, str] | os._Environ[str]) -> Tuning:
-    from bot.config import parse_grace, parse_inbox, parse_limit_scale
+    from bot.config import read
 
-    scale = parse_limit_scale(env.get("CRIMEBOT_LIMIT_SCALE", "").strip())
-    return Tuning(limits=Limits().scaled(scale),
-                  inbox=parse_inbox(env.get("CRIMEBOT_INBOX", "").strip()),
-                  grace=parse_grace(env.get("CRIMEBOT_STOP_GRACE_SECONDS", "").strip()),
+    return Tuning(limits=Limits().scaled(read("CRIMEBOT_LIMIT_SCALE", env)),
+                  inbox=read("CRIMEBOT_INBOX", env),
+                  grace=read("CRIMEBOT_STOP_GRACE_SECONDS", env),
                   heartbeat=ops.heartbeat_path(env))
 
 
