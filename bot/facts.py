@@ -109,10 +109,30 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Districts:
+    """A council that the newer ONS tables print as several district rows (the December 2024
+    CSP tables and the June 2025 CSV print Buckinghamshire as Aylesbury Vale, Chiltern, South
+    Bucks and Wycombe). `rows` are the rows that are the council's alone; `shared` names a part
+    of the council counted in a row that also covers another council, as (part, row), e.g.
+    ("Christchurch", "Dorset"). `since` is the first period printed as districts and `last_own`
+    the last period held for the council as a whole (both None when it has no row of its own).
+    The rows are never added up: the guide warns that summing by local authority double-counts,
+    and a shared row covers more than the council."""
+
+    council: str
+    rows: tuple[str, ...]
+    shared: tuple[tuple[str, str], ...] = ()
+    since: str | None = None
+    last_own: str | None = None
+    latest: str | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     """Everything one answer may say, as data. kind: "figure", "no_place", "unknown_place",
     "ask_place", "unknown_offence", "not_held" (no figures for that offence there),
-    "period_not_held", "nothing" (no question), "comparison"."""
+    "period_not_held", "nothing" (no question), "comparison", "districts" (the council's
+    figures stop where the newer tables print it as its districts: a question back)."""
 
     status: str
     kind: str
@@ -154,6 +174,8 @@ class Finding:
     candidates: tuple[Choice, ...] = ()
     revised: tuple[tuple[EditionRow | None, str, int | None], ...] = ()
     unreadable: bool = False
+    districts: Districts | None = None
+    whole: tuple[str, str] | None = None
     parts: tuple[Finding, ...] = field(default=())
 
     @property
@@ -185,6 +207,8 @@ class Facts:
         self.forces: dict[str, str] = {}
         self.la_years: dict[str, int] = {}
         self.latest_lookup = 0
+        self.split: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+        self.council_of: dict[str, tuple[str, str]] = {}
         self.areas: dict[str, AreaRow] = {}
         self.editions: dict[str, EditionRow] = {}
         self._periods: dict[tuple[str, str], list[tuple[str, bool]]] = {}
@@ -200,12 +224,14 @@ class Facts:
             offered = {a.code for a in areas}
             local: list[tuple[str, str]] = []
             self.la_years = {}
-            for _, la_name, csp_code, year in self.store.local_authorities():
+            lookup = self.store.local_authorities()
+            for _, la_name, csp_code, year in lookup:
                 key = name_key(la_name)
                 self.la_years[key] = max(self.la_years.get(key, 0), year)
                 if csp_code in offered:
                     local.append((la_name, csp_code))
             self.latest_lookup = max(self.la_years.values(), default=0)
+            self._split_councils(lookup, offered)
             self.forces = {a.code: a.name for a in every if a.kind == "pfa"}
             self.gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas],
                                        self.store.former_names(), local)
@@ -213,6 +239,38 @@ class Facts:
             self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
             self._generation = self.store.generation
         return self.gazetteer
+
+    def _split_councils(self, rows: list[tuple[str, str, str, int]], offered: set[str]) -> None:
+        """From the newest lookup: councils whose area ONS prints as several CSP rows (keyed by
+        the council's code and by its name), and the district rows that belong to one such
+        council alone (row code → council name), for "Wycombe is now part of Buckinghamshire".
+        Year 9999 rows are the store's own "this LA-coded area is itself" entries, not a lookup."""
+        real = [r for r in rows if r[3] < 9999]
+        newest = max((r[3] for r in real), default=0)
+        names: dict[str, str] = {}
+        rows_of: dict[str, list[str]] = {}
+        councils_of: dict[str, set[str]] = {}
+        for la_code, la_name, csp_code, year in real:
+            if year == newest and csp_code in offered:
+                names[la_code] = la_name
+                rows_of.setdefault(la_code, []).append(csp_code)
+                councils_of.setdefault(csp_code, set()).add(la_code)
+        older: dict[str, set[str]] = {}
+        for _, la_name, csp_code, year in real:
+            if year < newest:
+                older.setdefault(csp_code, set()).add(la_name)
+        self.split, self.council_of = {}, {}
+        for la_code, codes in rows_of.items():
+            if len(codes) < 2:
+                continue
+            council = names[la_code]
+            own = tuple(c for c in codes if councils_of[c] == {la_code})
+            shared = tuple((_part_named(council, older.get(c, set())), c)
+                           for c in codes if c not in own)
+            self.split[la_code] = self.split[name_key(council)] = (council, own, shared)
+            for code in own:
+                if name_key(self.areas[code].name) != name_key(council):
+                    self.council_of[code] = (la_code, council)
 
     # --- names ---------------------------------------------------------------------------
 
@@ -299,12 +357,17 @@ class Facts:
                            matched=_matched(None, offence))
         key = offence_key or "all_crime"
         if match.status in {"not_found", "ambiguous"}:
+            split = self.split.get(name_key(match.said)) if match.status == "ambiguous" else None
+            districts = None
+            if split and {c.code for c in match.candidates} <= {*split[1],
+                                                                *(c for _, c in split[2])}:
+                districts = self._districts(split, None, None, None)
             return Finding(match.status, "unknown_place" if match.status == "not_found"
                            else "ask_place", said=match.said, offence_key=key,
                            offence_label=self.label(key),
                            period_end=ask.end if ask.kind == "end" else None,
                            candidates=self._choices(match.candidates),
-                           matched=_matched(None, offence))
+                           matched=_matched(None, offence), districts=districts)
         best = match.best
         assert best is not None
         area = self._area(best.code)
@@ -317,8 +380,13 @@ class Facts:
 
     def _place_assumptions(self, match: AreaMatch, area: AreaRow) -> list[str]:
         shown = display(area.name)
+        council = self.council_of.get(area.code)
+        part_of = [f"{shown} is now part of {display(council[1])} council, but ONS still "
+                   "prints it as its own row."] if council and not match.via else []
         if match.how in {"fuzzy", "partial"}:
-            return [f"Taking ‘{match.said}’ as {shown}."]
+            return [f"Taking ‘{match.said}’ as {shown}.", *part_of]
+        if part_of:
+            return part_of
         if match.via:
             said = match.via.title()
             year = self.la_years.get(match.via, 0)
@@ -382,6 +450,9 @@ class Facts:
             return Finding("no_data", "not_held", held_offences=tuple(held[:8]), **base)
         counted = [p for p, has in rows if has]
         period_end, how = resolve_year(ask, counted, today)
+        split = self._split_since(area, key, ask, counted, period_end, today, base)
+        if split is not None:
+            return split
         if period_end is None:
             older = PRE_2017.get(key)
             if older and ask.kind in {"year", "end"}:
@@ -390,7 +461,7 @@ class Facts:
                     lead = (*lead, f"ONS split burglary differently before April 2017; for that "
                                    f"period it holds {self.noun(older)}.")
                     return self._figure(area, older, ask, today, lead, matched)
-            return self._not_held(area, key, ask, rows, counted, how, base)
+            return self._not_held(area, key, ask, rows, counted, how, base, today)
         figure = self.store.figure(area.code, key, period_end)
         assert figure is not None and figure.count is not None
         partial = figure.flag == "partial"
@@ -437,8 +508,43 @@ class Facts:
             earlier_period=counted[index - 1] if index > 0 else None,
             later_period=counted[index + 1] if index + 1 < len(counted) else None, **base)
 
+    def _split_since(self, area: AreaRow, key: str, ask: PeriodAsk, counted: list[str],
+                     period_end: str | None, today: date, base: dict) -> Finding | None:
+        """A question back when the council's own figures stop before the period asked (or,
+        for the latest, before its districts' latest) because the newer tables print it as
+        its district rows: the rows are offered, never added up."""
+        split = self.split.get(area.code) or self.split.get(name_key(area.name))
+        if area.kind != "csp" or split is None or area.code in split[1]:
+            return None
+        codes = [*split[1], *(c for _, c in split[2])]
+        held = sorted({p for c in codes for p, has in self._held(c, key) if has})
+        if not held:
+            return None
+        if period_end is None:
+            wanted, _ = resolve_year(ask, held, today)
+            if wanted is None:
+                return None
+        elif ask.kind == "latest" and held[-1] > period_end:
+            wanted = None
+        else:
+            return None
+        last_own = counted[-1] if counted else None
+        since = min((p for p in held if last_own is None or p > last_own), default=None)
+        districts = self._districts(split, since if last_own else None, last_own, held[-1])
+        return Finding("ambiguous", "districts", said=ask.said, period_end=wanted,
+                       districts=districts, candidates=self._choices(tuple(
+                           Candidate(c, self.areas[c].name, "csp", 100.0) for c in codes)),
+                       **base)
+
+    def _districts(self, split: tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]],
+                   since: str | None, last_own: str | None, latest: str | None) -> Districts:
+        council, own, shared = split
+        return Districts(council, tuple(self.areas[c].name for c in own),
+                         tuple((part, self.areas[c].name) for part, c in shared),
+                         since, last_own, latest)
+
     def _not_held(self, area: AreaRow, key: str, ask: PeriodAsk, rows: list[tuple[str, bool]],
-                  counted: list[str], how: str, base: dict) -> Finding:
+                  counted: list[str], how: str, base: dict, today: date) -> Finding:
         """A period not held: name the nearest held periods either side, and any ONS note."""
         target = ask.end or (f"{ask.year}-12-31" if ask.year else None)
         missing = next((p for p, has in reversed(rows) if not has and (
@@ -455,7 +561,18 @@ class Facts:
         return Finding("no_data", "period_not_held", said=ask.said or how,
                        unreadable=ask.kind == "junk",
                        period_end=missing, held=tuple(counted), nearest=(before, after),
-                       split=split, notes=notes, **base)
+                       split=split, notes=notes, whole=self._whole(area, key, ask, today), **base)
+
+    def _whole(self, area: AreaRow, key: str, ask: PeriodAsk,
+               today: date) -> tuple[str, str] | None:
+        """(council, period end) when a district row does not hold the period asked but the
+        older tables print its council as a whole for it (Wycombe 2022 → Buckinghamshire)."""
+        council = self.council_of.get(area.code)
+        if council is None or council[0] not in self.areas or ask.kind == "latest":
+            return None
+        held = [p for p, has in self._held(council[0], key) if has]
+        found, _ = resolve_year(ask, held, today)
+        return (self.areas[council[0]].name, found) if found else None
 
     @staticmethod
     def _previous(figure: FigureRow, previous: FigureRow | None) -> tuple[str, Change | None]:
@@ -560,7 +677,7 @@ class Facts:
                            held=bad.held, nearest=bad.nearest, notes=bad.notes,
                            offence_noun=bad.offence_noun, period_end=bad.period_end,
                            split=bad.split, held_offences=bad.held_offences,
-                           lead=bad.lead)
+                           lead=bad.lead, districts=bad.districts)
         same_area = len({p.area.code for p in parts if p.area}) == 1
         if same_area:
             parts.sort(key=lambda p: p.period_end or "")
@@ -579,6 +696,13 @@ class Facts:
                        rate=top.rate, edition=top.edition, edition_key=top.edition_key,
                        earlier_period=top.earlier_period, later_period=top.later_period,
                        matched=top.matched, parts=tuple(parts))
+
+
+def _part_named(council: str, former: set[str]) -> str:
+    """The former council, among those an older lookup put in a shared row, whose name is part
+    of the council's name ("Christchurch" in "Bournemouth, Christchurch and Poole"), else ""."""
+    whole = f" {name_key(council)} "
+    return next((name for name in sorted(former) if f" {name_key(name)} " in whole), "")
 
 
 def display(name: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Finding, Record, display
+from bot.facts import Change, Districts, Finding, Record, display
 from bot.periods import MONTH_NAMES, short
 from bot.periods import label as period_label
 from bot.store import EditionRow
@@ -263,10 +263,58 @@ def not_held_text(f: Finding) -> str:
         text += (" The nearest period held is " if len(near) == 1 else
                  " The nearest periods held are ") + " and ".join(near) + "."
     text += f" Periods held: {periods_held(f.held)}."
+    if f.whole:
+        text += (f" For {period_label(f.whole[1])} ONS printed {display(f.whole[0])} as a whole, "
+                 f"not {name} on its own; ask for {display(f.whole[0])} to get it.")
     if f.split:
         text += (" For that period the figures held are split: "
                  + "; ".join(f"{label.lower()}: {num(count)}" for label, count in f.split) + ".")
     return text
+
+
+def and_list(names: tuple[str, ...] | list[str]) -> str:
+    """"A, B and C"; "A, and B and C" when a name holds "and" itself."""
+    if len(names) == 1:
+        return names[0]
+    comma = "," if any(" and " in n for n in names) else ""
+    return f"{', '.join(names[:-1])}{comma} and {names[-1]}"
+
+
+def districts_sentence(d: Districts) -> str:
+    """"From the year to December 2023 ONS prints Buckinghamshire as its former districts:
+    Aylesbury Vale, Chiltern, South Bucks and Wycombe." A row shared with another council is
+    named with the part of the council it holds."""
+    when = f"From {period_label(d.since)} " if d.since else ""
+    text = f"{when}ONS prints {display(d.council)} as its former districts: {and_list(d.rows)}"
+    for part, row in d.shared:
+        text += (f", with {part} counted in {display(row)}" if part else
+                 f", with part of it counted in {display(row)}")
+        text += " (a row that also covers another council area)"
+    return text + "."
+
+
+def districts_text(f: Finding) -> str:
+    """A question back: the council's own figures stop where the newer tables print its
+    districts. Offers the rows (buttons) and says why they are not added up."""
+    d = f.districts
+    assert d is not None and f.area is not None
+    name, what = display(d.council), (f.offence_label or f.offence_noun).lower()
+    rows = [districts_sentence(d)]
+    if f.period_end is None and d.last_own and d.latest:
+        rows.insert(0, f"ONS's latest {what} figure for {name} as a whole is for "
+                       f"{period_label(d.last_own)}; newer figures, up to "
+                       f"{period_label(d.latest)}, exist only for its districts.")
+    elif d.last_own:
+        rows.append(f"It publishes no {what} figure for {name} as a whole after "
+                    f"{period_label(d.last_own)}.")
+    rows.append("Adding the districts up would not be an ONS figure, so I haven't.")
+    if f.period_end:
+        rows.append(f"Which one do you want for {period_label(f.period_end)}?")
+    else:
+        rows.append("Which one do you want?")
+        if d.last_own:
+            rows.append(f"For {name} as a whole, ask for {d.last_own[:4]} or earlier.")
+    return " ".join([*f.lead, *rows])
 
 
 def comparison_text(f: Finding) -> str:
@@ -315,6 +363,12 @@ def text(f: Finding) -> str:
         if f.candidates:
             return out + " Did you mean: " + "; ".join(c.label for c in f.candidates) + "?"
         return out + " " + HELP
+    if f.kind == "districts":
+        return districts_text(f)
+    if f.kind == "ask_place" and f.districts is not None:
+        return (f"{districts_sentence(f.districts)} ONS publishes no figure for "
+                f"{display(f.districts.council)} as a whole. Which one do you want? "
+                + "; ".join(c.label for c in f.candidates) + ".")
     if f.kind == "ask_place":
         return (f"“{f.said}” could mean more than one area. Which one did you mean? "
                 + "; ".join(c.label for c in f.candidates) + ".")
