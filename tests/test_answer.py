@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 
 import pytest
@@ -310,3 +311,89 @@ def test_a_partial_national_total_is_never_the_england_and_wales_figure_beside_a
     assert answer.status == "ok"
     assert "England and Wales recorded" not in answer.text
     assert "nearest: " in answer.text and "153,794" not in answer.text
+
+
+def _sql(db_path, query: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+def _district_rows(db_path, council: str) -> list[str]:
+    """The CSP rows the newest ONS lookup gives for a council, read straight from the store."""
+    return sorted(code for (code,) in _sql(
+        db_path, "select csp_code from local_authorities where code = ? and year = "
+        "(select max(year) from local_authorities where year < 9999)", council))
+
+
+@pytest.mark.parametrize(("question", "council", "period_end", "rows"), [
+    ("burglary Buckinghamshire 2024", "E06000060", "2024-12-31", 4),
+    ("burglary Buckinghamshire", "E06000060", None, 4),
+    ("burglary BCP 2024", "E06000058", "2024-12-31", 3),
+    ("burglary East Suffolk 2024", "E07000244", "2024-12-31", 2),
+    ("burglary West Northamptonshire latest", "E06000062", None, 2),
+])
+def test_a_council_printed_as_its_districts_is_asked_back_with_the_district_rows(
+        engine, db_path, question, council, period_end, rows):
+    answer = ask(engine, question)
+    expected = _district_rows(db_path, council)
+    assert len(expected) == rows
+    assert answer.status == "ambiguous" and answer.count is None
+    assert (answer.area_code, answer.period_end) == (council, period_end)
+    assert sorted(c.code for c in answer.candidates) == expected
+    assert sorted(c["code"] for c in answer.to_json()["candidates"]) == expected
+    (last_own,) = _sql(db_path, "select max(period_end) from figures where area = ? and "
+                                "offence = 'burglary' and count is not null", council)[0]
+    assert last_own < (period_end or max(
+        p for code in expected for (p,) in _sql(
+            db_path, "select period_end from figures where area = ? and offence = 'burglary' "
+                     "and count is not null", code)))
+    assert "Adding the districts up would not be an ONS figure" in answer.text
+    for code in expected:
+        pressed = engine.answer_for(code, "burglary", period_end)
+        assert pressed.status == "ok" and pressed.area_code == code
+
+
+def test_the_districts_are_named_in_plain_words(engine):
+    assert ask(engine, "burglary Buckinghamshire 2024").text.startswith(
+        "From the year to December 2023 ONS prints Buckinghamshire as its former districts: "
+        "Aylesbury Vale, Chiltern, South Bucks and Wycombe. It publishes no burglary figure for "
+        "Buckinghamshire as a whole after the year to December 2022.")
+    latest = ask(engine, "burglary Buckinghamshire").text
+    assert latest.startswith("ONS's latest burglary figure for Buckinghamshire as a whole is for "
+                             "the year to December 2022; newer figures, up to the year to June "
+                             "2025, exist only for its districts.")
+    assert "with Christchurch counted in Dorset" in ask(engine, "burglary BCP 2024").text
+
+
+def test_a_council_with_no_row_of_its_own_is_asked_back_as_its_districts(engine, db_path):
+    answer = ask(engine, "burglary Cumberland 2024")
+    assert answer.status == "ambiguous"
+    assert sorted(c.code for c in answer.candidates) == _district_rows(db_path, "E06000063")
+    assert answer.text.startswith("ONS prints Cumberland as its former districts: Allerdale, "
+                                  "Carlisle and Copeland.")
+
+
+@pytest.mark.parametrize(("question", "name", "offence", "council"), [
+    ("burglary Wycombe 2024", "Wycombe", "burglary", "Buckinghamshire"),
+    ("theft Wycombe 2024", "Wycombe", "theft", "Buckinghamshire"),
+    ("robbery Corby 2024", "Corby", "robbery", "North Northamptonshire"),
+    ("burglary Allerdale 2024", "Allerdale", "burglary", "Cumberland"),
+])
+def test_a_district_row_answers_and_names_its_council_first(engine, db_path, question, name,
+                                                             offence, council):
+    ((code, count),) = _sql(
+        db_path, "select a.code, f.count from areas a join figures f on f.area = a.code "
+                 "where a.name = ? and a.kind = 'csp' and f.offence = ? and "
+                 "f.period_end = '2024-12-31'", name, offence)
+    answer = ask(engine, question)
+    assert (answer.status, answer.area_code, answer.count) == ("ok", code, count)
+    assert answer.text.startswith(f"{name} is now part of {council} council, but ONS still "
+                                  f"prints it as its own row. ")
+    assert f" recorded {count:,} " in answer.text.split("\n\n")[0]
+
+
+def test_a_district_row_before_its_first_period_points_to_its_council(engine):
+    answer = ask(engine, "burglary Wycombe 2022")
+    assert answer.status == "no_data" and answer.count is None
+    assert ("For the year to December 2022 ONS printed Buckinghamshire as a whole, not Wycombe "
+            "on its own") in answer.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import wording
-from bot.facts import Change, Choice, Finding, Record
+from bot.facts import Change, Choice, Districts, Finding, Record
 from bot.store import AreaRow, EditionRow, FigureRow
 
 WREXHAM = AreaRow("W14000006", "Wrexham", "csp", "W15000001", True)
@@ -143,3 +143,35 @@ def test_a_revised_figure_names_what_earlier_editions_printed():
     text = wording.text(figure(revised=((CSP_EDITION, CSP_EDITION.key, 530),)))
     assert ("ONS has revised this figure since it was first published: Recorded crime data by "
             "Community Safety Partnership area, year ending December 2022 printed 530.") in text
+
+
+BCP = AreaRow("E06000058", "Bournemouth, Christchurch and Poole", "csp", "E23000039", True)
+
+
+def test_a_council_printed_as_its_districts_is_a_question_back_not_a_sum():
+    districts = Districts("Bournemouth, Christchurch and Poole", ("Bournemouth", "Poole"),
+                          (("Christchurch", "Dorset"),), since="2023-12-31",
+                          last_own="2022-12-31", latest="2025-06-30")
+    asked = Finding("ambiguous", "districts", area=BCP, offence_key="burglary",
+                    offence_label="Burglary", offence_noun="burglaries",
+                    period_end="2024-12-31", districts=districts)
+    assert wording.text(asked) == (
+        "From the year to December 2023 ONS prints Bournemouth, Christchurch and Poole as its "
+        "former districts: Bournemouth and Poole, with Christchurch counted in Dorset (a row "
+        "that also covers another council area). It publishes no burglary figure for "
+        "Bournemouth, Christchurch and Poole as a whole after the year to December 2022. "
+        "Adding the districts up would not be an ONS figure, so I haven't. Which one do you "
+        "want for the year to December 2024?")
+    latest = wording.text(replace(asked, period_end=None))
+    assert latest.startswith(
+        "ONS's latest burglary figure for Bournemouth, Christchurch and Poole as a whole is for "
+        "the year to December 2022; newer figures, up to the year to June 2025, exist only for "
+        "its districts.")
+    assert latest.endswith("For Bournemouth, Christchurch and Poole as a whole, ask for 2022 or "
+                           "earlier.")
+
+
+def test_a_district_name_holding_and_keeps_the_list_readable():
+    assert wording.and_list(["Northampton", "Daventry and South Northamptonshire"]) == \
+        "Northampton, and Daventry and South Northamptonshire"
+    assert wording.and_list(["A", "B", "C"]) == "A, B and C"
