@@ -118,7 +118,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     """Fetch what ONS has published since, then rebuild the store from the whole archive.
 
     A fetch that fails part-way still ingests what the archive holds; the exit code says so.
+    With CRIMEBOT_SOURCES set (a deployment fed from a local folder, not from ONS) there is
+    nothing to fetch: the folder is ingested, so an offline nightly run does not fail.
     """
+    if read("CRIMEBOT_SOURCES"):
+        return cmd_ingest(args)
     fetched = cmd_fetch(args)
     args.source, args.from_archive = None, True
     built = cmd_ingest(args)

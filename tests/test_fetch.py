@@ -154,3 +154,14 @@ def test_refresh_keeps_the_store_and_archive_when_ons_is_unreachable(sources, tm
     assert "--source" in offline.stderr and "Traceback" not in offline.stderr
     assert (tmp_path / "x.db").read_bytes() == before
     assert len(load_manifest(tmp_path / "a")) == len(ALL_FILES)
+
+
+def test_refresh_fed_from_a_local_folder_ingests_it_without_asking_ons(sources, db_path, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CRIMEBOT_DB"}
+    env |= {"CRIMEBOT_SOURCES": str(sources), "CRIMEBOT_DB": str(tmp_path / "x.db"),
+            "CRIMEBOT_ARCHIVE": str(tmp_path / "a"),
+            "CRIMEBOT_ONS_BASE": f"http://127.0.0.1:{closed_port()}", "CRIMEBOT_ONS_TIMEOUT": "3"}
+    refreshed = crimebot("refresh", "--quiet", env=env)
+    assert refreshed.returncode == 0, refreshed.stderr
+    assert (tmp_path / "x.db").read_bytes() == db_path.read_bytes()
+    assert not (tmp_path / "a").exists()
