@@ -85,19 +85,6 @@ def parse_ids(name: str, raw: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def parse_cooldown(raw: str) -> float:
-    if not raw:
-        return DEFAULT_COOLDOWN_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise ConfigError(f"CRIMEBOT_COOLDOWN_SECONDS must be a number of seconds from 0 to 3600, "
-                          f"got {raw!r}")
-    return seconds
-
-
 def parse_log_level(raw: str) -> str:
     level = raw.upper() or "INFO"
     if level not in LOG_LEVELS:
@@ -126,57 +113,24 @@ def parse_port(raw: str) -> int:
     return int(raw)
 
 
-def parse_ons_timeout(raw: str) -> float:
-    if not raw:
-        return DEFAULT_ONS_TIMEOUT_S
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= 600:
-        raise ConfigError(f"CRIMEBOT_ONS_TIMEOUT must be a number of seconds above 0 and up to "
-                          f"600, got {raw!r}")
-    return seconds
+def bounded(name: str, default: float, low: float, high: float, *,
+            above: bool = False, what: str = "a number of seconds") -> Callable[[str], float]:
+    """A parser for a number in a range: one rule and one message shape for every such setting."""
+    def parse(raw: str) -> float:
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not ((low < value) if above else (low <= value)) or not value <= high:
+            span = f"above {low:g} and at most {high:g}" if above else f"from {low:g} to {high:g}"
+            raise ConfigError(f"{name} must be {what} {span}, got {raw!r}")
+        return value
+    return parse
 
-
-# --- the Telegram runner's settings (small parsers; `crimebot run` reads them) --------------
 
 DEFAULT_STOP_GRACE_SECONDS = 15.0
-
-
-def parse_grace(raw: str) -> float:
-    """CRIMEBOT_STOP_GRACE_SECONDS: how long a stop may spend answering what is queued; keep
-    it under the supervisor's own grace (Docker and the systemd unit give 20 s)."""
-    if not raw:
-        return DEFAULT_STOP_GRACE_SECONDS
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 600:
-        raise ConfigError(f"CRIMEBOT_STOP_GRACE_SECONDS must be a number of seconds from 0 to "
-                          f"600, got {raw!r}")
-    return seconds
-
-
-def parse_inbox(raw: str) -> Path | None:
-    """CRIMEBOT_INBOX: the update journal; default (None) is inbox.db beside the store."""
-    return Path(raw) if raw else None
-
-
-def parse_limit_scale(raw: str) -> float:
-    """CRIMEBOT_LIMIT_SCALE: shrinks every rate-limit window (1 = Telegram's own limits).
-    Only for tests and benchmarks against a fake Bot API; never set it against Telegram."""
-    if not raw:
-        return 1.0
-    try:
-        scale = float(raw)
-    except ValueError:
-        scale = -1.0
-    if not 0 < scale <= 1:
-        raise ConfigError(f"CRIMEBOT_LIMIT_SCALE must be a number above 0 and at most 1, "
-                          f"got {raw!r}")
-    return scale
 
 
 def _path(default: Path) -> Callable[[str], Path]:
@@ -226,7 +180,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CRIMEBOT_ALLOWED_USERS", lambda raw: parse_ids("CRIMEBOT_ALLOWED_USERS", raw), "",
             "comma-separated user ids allowed in private chats and inline mode; empty = all",
             describe=lambda ids: _ids_described(ids, "user")),
-    Setting("CRIMEBOT_COOLDOWN_SECONDS", parse_cooldown, f"{DEFAULT_COOLDOWN_SECONDS:g}",
+    Setting("CRIMEBOT_COOLDOWN_SECONDS",
+            bounded("CRIMEBOT_COOLDOWN_SECONDS", DEFAULT_COOLDOWN_SECONDS, 0, 3600),
+            f"{DEFAULT_COOLDOWN_SECONDS:g}",
             "seconds a chat waits between two answers (0-3600)",
             describe=lambda seconds: f"{seconds:g} s"),
     Setting("CRIMEBOT_LOG_LEVEL", parse_log_level, "INFO", ", ".join(LOG_LEVELS)),
@@ -255,19 +211,24 @@ SETTINGS: tuple[Setting, ...] = (
             "(the ONS Open Geography lookup)",
             "space-separated URLs of the LA → CSP → force lookups `crimebot fetch` downloads",
             used_by="ingest", describe=lambda urls: f"{len(urls)} URL(s)"),
-    Setting("CRIMEBOT_ONS_TIMEOUT", parse_ons_timeout, f"{DEFAULT_ONS_TIMEOUT_S:g}",
+    Setting("CRIMEBOT_ONS_TIMEOUT",
+            bounded("CRIMEBOT_ONS_TIMEOUT", DEFAULT_ONS_TIMEOUT_S, 0, 600, above=True),
+            f"{DEFAULT_ONS_TIMEOUT_S:g}",
             "seconds to wait for each ONS download", used_by="ingest",
             describe=lambda seconds: f"{seconds:g} s"),
-    Setting("CRIMEBOT_INBOX", parse_inbox, "inbox.db beside the store",
+    Setting("CRIMEBOT_INBOX", _optional_path, "inbox.db beside the store",
             "journal of updates not yet answered; survives restarts",
             describe=lambda path: str(path) if path else "inbox.db beside the store"),
     Setting("CRIMEBOT_DESK_DB", _optional_path, "desk.db beside the store",
             "group patches, release-alert subscriptions and digests sent",
             describe=lambda path: str(path) if path else "desk.db beside the store"),
-    Setting("CRIMEBOT_STOP_GRACE_SECONDS", parse_grace, f"{DEFAULT_STOP_GRACE_SECONDS:g}",
+    Setting("CRIMEBOT_STOP_GRACE_SECONDS",
+            bounded("CRIMEBOT_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS, 0, 600),
+            f"{DEFAULT_STOP_GRACE_SECONDS:g}",
             "seconds a stop may spend answering what is queued (keep under the supervisor's)",
             describe=lambda seconds: f"{seconds:g} s"),
-    Setting("CRIMEBOT_LIMIT_SCALE", parse_limit_scale, "1",
+    Setting("CRIMEBOT_LIMIT_SCALE",
+            bounded("CRIMEBOT_LIMIT_SCALE", 1.0, 0, 1, above=True, what="a number"), "1",
             "shrinks every rate-limit window; only for tests and benchmarks, never in production",
             describe=lambda scale: f"{scale:g}"),
 )

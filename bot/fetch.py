@@ -28,6 +28,7 @@ from pathlib import Path
 
 from bot.config import read
 from bot.sources import DATASETS, DownloadError, Settings
+from bot.tables import sha256_of
 
 MANIFEST = "manifest.json"
 PARTIAL = ".partial"
@@ -194,7 +195,7 @@ def _download(archive: Path, item: Wanted, timeout: float,
     if expected is not None and size != expected:
         raise DownloadError(f"{item.name} ({item.edition}): got {size} of {expected} bytes; "
                             "the next fetch resumes")
-    digest = _sha256(part)
+    digest = sha256_of(part)
     stored = f"{digest}{Path(item.name).suffix.lower()}"
     target = archive / stored
     if target.exists():
@@ -203,14 +204,6 @@ def _download(archive: Path, item: Wanted, timeout: float,
         os.replace(part, target)
         os.chmod(target, 0o444)
     return digest, size, stored
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _bar(index: int, total: int, name: str) -> Callable[[int, int | None], None]:
@@ -249,4 +242,4 @@ def archive_sources(archive: Path, into: Path) -> list[Path]:
 def verify(archive: Path) -> list[str]:
     """Archived files whose content no longer matches the manifest (never expected)."""
     return [e["file"] for e in load_manifest(archive)
-            if (archive / e["file"]).exists() and _sha256(archive / e["file"]) != e["sha256"]]
+            if (archive / e["file"]).exists() and sha256_of(archive / e["file"]) != e["sha256"]]

@@ -207,3 +207,17 @@ def test_bot_with_an_unreadable_store_stops_with_one_line(tmp_path: Path) -> Non
 def test_store_unopenable_is_silent_for_a_readable_or_missing_store(db_path, tmp_path) -> None:
     assert store_unopenable(Path(db_path)) is None
     assert store_unopenable(tmp_path / "absent.db") is None
+
+
+@pytest.mark.parametrize(("name", "good", "bad"), [
+    ("CRIMEBOT_COOLDOWN_SECONDS", ["0", "3600"], ["-1", "3601", "nan", "two"]),
+    ("CRIMEBOT_ONS_TIMEOUT", ["0.5", "600"], ["0", "601", "inf", "soon"]),
+    ("CRIMEBOT_STOP_GRACE_SECONDS", ["0", "600"], ["-0.1", "601", "nan"]),
+    ("CRIMEBOT_LIMIT_SCALE", ["0.001", "1"], ["0", "1.5", "nan"]),
+])
+def test_numeric_settings_take_their_range_and_name_themselves_when_outside_it(name, good, bad):
+    for raw in good:
+        assert read(name, {name: raw}) == float(raw)
+    for raw in bad:
+        with pytest.raises(ConfigError, match=name):
+            read(name, {name: raw})
