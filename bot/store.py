@@ -334,6 +334,11 @@ class Store:
             "select key, title, dataset, period_end, published from editions "
             "order by period_end, key")]
 
+    def newest_edition(self) -> str | None:
+        """The key `editions()[-1]` would give, in one row: the heartbeat asks on every beat."""
+        rows = self._rows("select key from editions order by period_end desc, key desc limit 1")
+        return rows[0][0] if rows else None
+
     def offence_labels(self) -> dict[str, tuple[str, str | None]]:
         return {k: (label, parent) for k, label, parent in self._rows(
             "select key, label, parent from offences")}
