@@ -84,6 +84,8 @@ class Snapshot:
     users: int = 0
     retired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # offence key → parent, read once per file: an answer with notes needs the offence's family
+    parents: dict[str, str | None] | None = None
 
     def hold(self) -> None:
         with self.lock:
@@ -440,7 +442,11 @@ class Store:
         return out
 
     def _offence_family(self, offence: str) -> set[str]:
-        parents = {key: parent for key, (_, parent) in self.offence_labels().items()}
+        snapshot = self._snap()
+        if snapshot.parents is None:
+            snapshot.parents = {key: parent for key, parent in self._rows(
+                "select key, parent from offences")}
+        parents = snapshot.parents
         family = {offence}
         node = parents.get(offence)
         while node and node not in family:
