@@ -736,7 +736,9 @@ def resolve_year(ask: PeriodAsk, held: list[str], today: date) -> tuple[str | No
     if ask.kind == "end":
         return (ask.end, "") if ask.end in with_data else (None, "that period is not held")
     year = today.year - 1 if ask.kind == "last_year" else ask.year
-    in_year = [p for p in with_data if p.startswith(f"{year}-")]
+    # The sorted slice of periods ending in that year: every one starts "YYYY-", and "." is
+    # the character after "-", so bisection finds them without reading a long series.
+    in_year = with_data[bisect_left(with_data, f"{year}-"):bisect_left(with_data, f"{year}.")]
     if not in_year:
         return None, f"no 12-month period ending in {year} is held"
     december = f"{year}-12-31"
