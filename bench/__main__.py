@@ -370,6 +370,9 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
                     profiles: bool) -> None:
     """Wall time of `crimebot ask` from exec to exit, against the `python -c pass` floor."""
     env = {**os.environ, "CRIMEBOT_DB": str(db)}
+    # The untimed first run caches bytecode, as any install does (pip compiles on install); with
+    # PYTHONDONTWRITEBYTECODE inherited from a sandbox every run compiled our modules again.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     # `python -m bot` rather than the `crimebot` script: the script imports whichever checkout
     # the venv was installed from, while this always runs the code beside this bench.
     ask = [sys.executable, "-m", "bot"]

@@ -175,8 +175,7 @@ def store_facts(store: Store) -> StoreFacts:
             log.info("store reopened (generation %d)", store.generation)
     except StoreError as error:
         log.warning("the new store is not usable, still answering from the old one: %s", error)
-    editions = store.editions()
-    return StoreFacts(editions[-1].key if editions else None, store.latest_period())
+    return StoreFacts(store.newest_edition(), store.latest_period())
 
 
 def _utc_now() -> datetime:

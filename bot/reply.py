@@ -7,17 +7,28 @@ from drifting apart: the CLI and Telegram only render what comes back.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Engine
-from bot.desk import plain_text
-from bot.rankings import Ranking, parse_ranking, rank, ranking_html
 from bot.understanding import normalise
+
+if TYPE_CHECKING:
+    from bot.rankings import Ranking
+
+# Every word `bot.rankings` needs before it takes a question as a ranking, as plain substrings:
+# a question with none of them is not one, so the rankings and desk modules (a fifth of a fresh
+# `crimebot ask`) are imported only for questions that might be.
+MAYBE_RANKING = re.compile(r"rank|league table|highest|lowest|top|bottom|worst|best|biggest|"
+                           r"largest|greatest|smallest|fewest|most|least")
 
 
 def respond(engine: Engine, question: str, today: date | None = None) -> Answer | Ranking:
     """A `Ranking` for ranking questions, else `Engine.ask`'s `Answer`. Never raises for text."""
-    if isinstance(question, str) and normalise(question):
+    if isinstance(question, str) and MAYBE_RANKING.search(normalise(question)):
+        from bot.rankings import parse_ranking, rank
+
         ask = parse_ranking(question, engine.gazetteer)
         if ask is not None:
             return rank(engine.store, ask, today or engine.today)
@@ -26,7 +37,12 @@ def respond(engine: Engine, question: str, today: date | None = None) -> Answer 
 
 def reply_text(reply: Answer | Ranking) -> str:
     """Plain text, as `crimebot ask` prints it."""
-    return reply.text if isinstance(reply, Answer) else plain_text(ranking_html(reply))
+    if isinstance(reply, Answer):
+        return reply.text
+    from bot.desk import plain_text
+    from bot.rankings import ranking_html
+
+    return plain_text(ranking_html(reply))
 
 
 def reply_json(reply: Answer | Ranking) -> dict:

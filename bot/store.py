@@ -84,6 +84,8 @@ class Snapshot:
     users: int = 0
     retired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # offence key → parent, read once per file: an answer with notes needs the offence's family
+    parents: dict[str, str | None] | None = None
 
     def hold(self) -> None:
         with self.lock:
@@ -334,6 +336,11 @@ class Store:
             "select key, title, dataset, period_end, published from editions "
             "order by period_end, key")]
 
+    def newest_edition(self) -> str | None:
+        """The key `editions()[-1]` would give, in one row: the heartbeat asks on every beat."""
+        rows = self._rows("select key from editions order by period_end desc, key desc limit 1")
+        return rows[0][0] if rows else None
+
     def offence_labels(self) -> dict[str, tuple[str, str | None]]:
         return {k: (label, parent) for k, label, parent in self._rows(
             "select key, label, parent from offences")}
@@ -435,7 +442,11 @@ class Store:
         return out
 
     def _offence_family(self, offence: str) -> set[str]:
-        parents = {key: parent for key, (_, parent) in self.offence_labels().items()}
+        snapshot = self._snap()
+        if snapshot.parents is None:
+            snapshot.parents = {key: parent for key, parent in self._rows(
+                "select key, parent from offences")}
+        parents = snapshot.parents
         family = {offence}
         node = parents.get(offence)
         while node and node not in family:

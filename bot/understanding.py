@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -395,6 +396,10 @@ class Gazetteer:
                 for code in own or list(codes):
                     self._add(alias, code, "alias")
         self.choices = list(self.by_name)
+        # The names sorted, with each one's place in `choices`: "names starting with …" is a
+        # bisection instead of a scan of every name, and still comes back in `choices` order.
+        self._sorted = sorted(self.choices)
+        self._order = {name: i for i, name in enumerate(self.choices)}
         self.longest = max((len(n.split()) for n in self.by_name), default=1)
 
     def _directions(self) -> dict[str, tuple[str, ...]]:
@@ -549,9 +554,16 @@ class Gazetteer:
         found.sort(key=lambda c: (sources[c.code] != "name", order.get(c.kind, 5), c.name))
         return AreaMatch("ambiguous", span, tuple(found[:6]), "exact")
 
+    def _starting(self, prefix: str) -> list[str]:
+        """The names that start with `prefix`, in `choices` order."""
+        start = bisect_left(self._sorted, prefix)
+        end = start
+        while end < len(self._sorted) and self._sorted[end].startswith(prefix):
+            end += 1
+        return sorted(self._sorted[start:end], key=self._order.__getitem__)
+
     def _fuzzy(self, said: str, wants_force: bool, wants_local: bool) -> AreaMatch:
-        prefixed = [name for name in self.choices
-                    if name.startswith(said + " ") and len(said) >= 4]
+        prefixed = self._starting(said + " ") if len(said) >= 4 else []
         codes = list(dict.fromkeys(c for name in prefixed for c in self.by_name[name]))
         if len(codes) == 1:
             return AreaMatch("ok", said, tuple(self._candidates(codes, 95.0)), "partial")
@@ -724,7 +736,9 @@ def resolve_year(ask: PeriodAsk, held: list[str], today: date) -> tuple[str | No
     if ask.kind == "end":
         return (ask.end, "") if ask.end in with_data else (None, "that period is not held")
     year = today.year - 1 if ask.kind == "last_year" else ask.year
-    in_year = [p for p in with_data if p.startswith(f"{year}-")]
+    # The sorted slice of periods ending in that year: every one starts "YYYY-", and "." is
+    # the character after "-", so bisection finds them without reading a long series.
+    in_year = with_data[bisect_left(with_data, f"{year}-"):bisect_left(with_data, f"{year}.")]
     if not in_year:
         return None, f"no 12-month period ending in {year} is held"
     december = f"{year}-12-31"

@@ -317,3 +317,13 @@ def test_stray_words_are_not_searched_as_places(engine):
     misspelt = parse_ranking("highest burglary rate in Atlantis", engine.gazetteer)
     assert misspelt is not None and misspelt.within is not None
     assert misspelt.within.status == "not_found"
+
+
+def test_every_word_that_makes_a_ranking_passes_the_cheap_check_before_rankings_is_imported():
+    from bot.rankings import _TRIGGER
+    from bot.reply import MAYBE_RANKING
+
+    pattern = _TRIGGER.pattern
+    words = pattern[pattern.index("(") + 1:pattern.index(")")].split("|")
+    assert len(words) > 10
+    assert [w for w in words if not MAYBE_RANKING.search(w)] == []

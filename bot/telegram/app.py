@@ -106,6 +106,7 @@ DEFAULT_GRACE_S = 15.0
 SEND_TIMEOUT_S = 30.0
 EXIT_AUTH = 3
 UNSENT_RETRY_S = 30.0
+SEND_POOL = 8  # connections to the Bot API for replies, and the sends allowed in flight
 DESK_INTERVAL_S = 60.0  # how often the store is checked for a new file when no one asks
 
 
@@ -122,6 +123,24 @@ class Tuning:
     heartbeat: Path | None = None
     desk: Path | None = None  # default: $CRIMEBOT_DESK_DB, else desk.db beside the store
     desk_interval: float = DESK_INTERVAL_S
+
+
+class BoundedRequest(HTTPXRequest):
+    """The reply client: at most `SEND_POOL` requests handed to httpx at once, the rest wait here.
+
+    httpcore scans every queued request against every pooled connection each time one is
+    assigned, so a burst of a thousand chats handed to it at once costs quadratic time (most
+    of the bot's CPU under load) and trips its pool timeout. Waiting on a semaphore instead
+    costs nothing per waiter and cannot time out; ordering within a chat is kept by its queue.
+    """
+
+    def __init__(self, size: int, **kwargs: Any) -> None:
+        super().__init__(connection_pool_size=size, **kwargs)
+        self._slots = asyncio.Semaphore(size)
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        async with self._slots:
+            return await super().do_request(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -478,9 +497,8 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(ContextTypes(context=Context))
         .rate_limiter(Limiter(tuning.limits))
-        .request(request or HTTPXRequest(connection_pool_size=64,
-                                         read_timeout=tuning.send_timeout,
-                                         write_timeout=tuning.send_timeout))
+        .request(request or BoundedRequest(SEND_POOL, read_timeout=tuning.send_timeout,
+                                           write_timeout=tuning.send_timeout))
         .get_updates_request(request or HTTPXRequest(read_timeout=tuning.poll_timeout + 10))
         .updater(None)
         .build()
