@@ -6,12 +6,16 @@ the full answer. Figures are checked against the store with plain SQL."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from bot.ingest import build
 from bot.telegram import decode_callback, runner_of
+from tests.fake_ons import FakeONS
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_telegram_e2e import buttons, messages_to, polling, reply, settle
 
@@ -174,3 +178,33 @@ async def test_story_new_and_rankings_are_valid_html_with_buttons_that_open_answ
         new = await command(fake, reporter, "/new", reporter)
         assert new.plain_text.startswith("New ONS figures: the year to June 2025")
         assert new.entities[0]["type"] == "bold"
+
+
+def refresh(site: FakeONS, archive: Path, db: Path) -> subprocess.CompletedProcess:
+    """`crimebot refresh` as the nightly unit runs it, against the fake ONS site."""
+    env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
+    env |= {"CRIMEBOT_ONS_BASE": site.base, "CRIMEBOT_LOOKUP_URLS": site.lookup_urls,
+            "CRIMEBOT_ARCHIVE": str(archive), "CRIMEBOT_DB": str(db)}
+    return subprocess.run([sys.executable, "-m", "bot", "refresh", "--quiet"],
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+async def test_an_edition_published_on_the_ons_site_reaches_the_group_after_the_nightly_refresh(
+        fake, sources, tmp_path):
+    live, archive = tmp_path / "crime.db", tmp_path / "archive"
+    fake.set_member(NEWSROOM, ADMIN, "administrator")
+    with FakeONS(sources, leave_out=(NEWER, NEWEST)) as site:
+        first = await asyncio.to_thread(refresh, site, archive, live)
+        assert first.returncode == 0, first.stderr
+        async with polling(fake, live, inbox=tmp_path / "inbox.db",
+                           desk_interval=0.05) as application:
+            await command(fake, NEWSROOM, f"/patch {PATCH}")
+            assert "alerts are on" in (await command(fake, NEWSROOM, "/subscribe")).plain_text
+            site.add(NEWER, "pfa", "yearendingdecember2024", "2025-04-24")
+            second = await asyncio.to_thread(refresh, site, archive, live)
+            assert second.returncode == 0, second.stderr
+            digest = await reply(fake, NEWSROOM)
+            assert await runner_of(application).queues.join(5)
+    assert digest.plain_text.startswith("New ONS figures: the year to December 2024")
+    total = count_in(live, "W14000006", "all_crime", "2024-12-31")  # Wrexham
+    assert total is not None and f"• Wrexham: {total:,}, " in digest.plain_text
