@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from bot.answer import Engine
 from bot.ingest import Report, build
 from bot.store import Store
 from tests.fake_telegram import FakeTelegram
@@ -38,6 +40,15 @@ def db_path(built: tuple[Path, Report]) -> Path:
 @pytest.fixture(scope="session")
 def store(db_path: Path) -> Store:
     return Store(db_path)
+
+
+# Answers are given as of one fixed day, so "last year" and "latest" mean the same on every run.
+TODAY = date(2026, 11, 22)
+
+
+@pytest.fixture(scope="session")
+def engine(store: Store) -> Engine:
+    return Engine(store, TODAY)
 
 
 E2E_TOKEN = "123456:TEST-token_e2e"

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date
 
 import pytest
 
 from bot.answer import Answer, Engine
 
-TODAY = date(2026, 11, 22)
-
-
-@pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store, TODAY)
-
 
 def ask(engine: Engine, question: str) -> Answer:
-    return engine.ask(question, today=TODAY)
+    return engine.ask(question)
 
 
 def test_the_done_when_question_gives_the_full_reporters_answer(engine):
@@ -287,7 +279,6 @@ def test_a_year_before_not_held_gives_the_latest_like_for_like_change(engine):
     assert answer.period_end == "2025-06-30" and answer.previous_count is None
     assert ("The latest like-for-like change held is for the year to December 2024: it was up "
             "from 6,515 in the year to December 2023") in answer.text
-
 
 
 def test_residential_burglary_before_2017_is_answered_with_the_pre_2017_category(engine):

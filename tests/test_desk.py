@@ -36,11 +36,6 @@ DECEMBER_2024 = "pfa-2024-12-31"
 
 
 @pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store)
-
-
-@pytest.fixture(scope="module")
 def sql(db_path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
 

@@ -435,7 +435,6 @@ async def test_leave_chat(tg: FakeTelegram, bot: Bot):
         await bot.send_message(GROUP, "still here?")
 
 
-
 async def test_chat_member_status_is_reported_as_ptb_reads_it(tg: FakeTelegram, bot: Bot):
     tg.set_member(GROUP, 7, "administrator")
     tg.inject_message(GROUP, "hello", user_id=8)  # posting in a group makes a member

@@ -9,14 +9,10 @@ period and year-before come from `tests/questions/oracle.py`, which reads the st
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from bot.answer import Answer, Engine
 from tests.questions.oracle import Oracle, claim_errors
-
-TODAY = date(2026, 11, 22)
 
 # (words a reporter types, offence key it means)
 OFFENCE_WORDS = [
@@ -263,17 +259,12 @@ COMPARISONS = [
 
 
 @pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store, TODAY)
-
-
-@pytest.fixture(scope="module")
 def oracle(db_path) -> Oracle:
     return Oracle(db_path)
 
 
 def ask(engine: Engine, question: str) -> Answer:
-    return engine.ask(question, today=TODAY)
+    return engine.ask(question)
 
 
 def test_the_suite_has_at_least_three_hundred_questions():

@@ -6,7 +6,6 @@ import csv
 import sqlite3
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ from bot.rankings import (
 from bot.understanding import name_key
 from tests.fake_telegram import parse_html
 
-TODAY = date(2026, 11, 22)
-
-
-@pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store, TODAY)
-
 
 @pytest.fixture(scope="module")
 def sql(db_path) -> sqlite3.Connection:
@@ -44,7 +36,7 @@ def sql(db_path) -> sqlite3.Connection:
 def ranking(engine: Engine, question: str) -> Ranking:
     ask = parse_ranking(question, engine.gazetteer)
     assert ask is not None, question
-    return rank(engine.store, ask, TODAY)
+    return rank(engine.store, ask, engine.today)
 
 
 def sql_rates(sql: sqlite3.Connection, force: str, offence: str, period: str
@@ -103,7 +95,7 @@ def test_ordinary_questions_are_left_to_the_answer_engine(engine, question):
 def test_any_text_parses_or_is_declined_without_raising(engine, text):
     ask = parse_ranking(text, engine.gazetteer)
     if ask is not None:
-        assert rank(engine.store, ask, TODAY).status in {"ok", "ambiguous", "not_found",
+        assert rank(engine.store, ask, engine.today).status in {"ok", "ambiguous", "not_found",
                                                           "no_data"}
 
 
@@ -252,7 +244,7 @@ def test_hostile_inputs_never_break_a_ranking_or_its_html(engine):
         ask = parse_ranking(line, engine.gazetteer)
         if ask is None:
             continue
-        text = ranking_html(rank(engine.store, ask, TODAY))
+        text = ranking_html(rank(engine.store, ask, engine.today))
         parse_html(text)
         assert len(text.encode("utf-16-le", "surrogatepass")) // 2 <= 4096, line[:40]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,9 @@ from bot.answer import Answer, Engine
 from bot.story import build_story, story_html
 from tests.fake_telegram import parse_html
 
-TODAY = date(2026, 11, 22)
-
-
-@pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store, TODAY)
-
 
 def ask(engine: Engine, question: str) -> Answer:
-    return engine.ask(question, today=TODAY)
+    return engine.ask(question)
 
 
 def test_the_story_follows_the_reporting_guide_order(engine):

@@ -26,11 +26,6 @@ from tests.fake_telegram import parse_html
 GROUP = -1001234567890
 
 
-@pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store)
-
-
 @pytest.fixture()
 def subs(tmp_path: Path):
     opened = Subscriptions(tmp_path / "desk.db")

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Engine
 from bot.facts import display
 from bot.understanding import (
     OffenceIndex,
@@ -75,11 +74,6 @@ def test_any_text_returns_an_answer_and_never_raises(engine, text):
 
 
 CATALOGUE_INDEX = OffenceIndex()
-
-
-@pytest.fixture(scope="module")
-def engine(store) -> Engine:
-    return Engine(store, date(2026, 11, 22))
 
 
 PLACES = ["Wrexham", "Leeds", "Bedfordshire police", "Cardiff", "Caerdydd", "west yorks",
