@@ -122,6 +122,19 @@ def pending(tmp_path: Path) -> int:
         return conn.execute("select count(*) from inbox where state = 'pending'").fetchone()[0]
 
 
+async def restart_until_answered(env: dict[str, str], fake, asked: dict[int, int]) -> None:
+    """Start the bot again (limits 100× faster) and stop it once every question has a reply."""
+    env["CRIMEBOT_LIMIT_SCALE"] = "0.01"
+    process = await start_bot(env)
+    try:
+        await until(lambda: set(replies(fake)) >= set(asked))
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 20)
+    finally:
+        if process.returncode is None:
+            process.kill()
+
+
 async def test_sigkill_with_fetched_unanswered_updates_then_restart_answers_each_once(
         fake, db_path, tmp_path):
     env = bot_env(fake, db_path, tmp_path, scale="1")  # real limits: one message a second
@@ -136,15 +149,7 @@ async def test_sigkill_with_fetched_unanswered_updates_then_restart_answers_each
         if process.returncode is None:
             process.kill()
     assert len(replies(fake)) < len(asked)
-    env["CRIMEBOT_LIMIT_SCALE"] = "0.01"
-    process = await start_bot(env)
-    try:
-        await until(lambda: set(replies(fake)) >= set(asked))
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 20)
-    finally:
-        if process.returncode is None:
-            process.kill()
+    await restart_until_answered(env, fake, asked)
     counts = replies(fake)
     assert {counts[m] for m in asked} == {1}
     assert pending(tmp_path) == 0
@@ -166,15 +171,7 @@ async def test_sigterm_with_a_backlog_finishes_within_grace_and_keeps_the_rest(
     assert "stay in the inbox" in stderr.decode()
     left = pending(tmp_path)
     assert left > 0 and len(replies(fake)) + left == len(asked)
-    env["CRIMEBOT_LIMIT_SCALE"] = "0.01"
-    process = await start_bot(env)
-    try:
-        await until(lambda: set(replies(fake)) >= set(asked))
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 20)
-    finally:
-        if process.returncode is None:
-            process.kill()
+    await restart_until_answered(env, fake, asked)
     assert set(replies(fake).values()) == {1}
 
 
