@@ -277,13 +277,22 @@ async def on_crime(update: Update, context: Context) -> None:
     await ask(message, context, command_question(message.text))
 
 
-async def on_chart(update: Update, context: Context) -> None:
-    """`/chart QUESTION`: the chart when the question finds one figure, else the answer text."""
+async def command_with_question(update: Update, context: Context, command: str) -> str:
+    """The question after `/command`, paced; with none, the usual "ask me like this" reply has
+    been sent and "" comes back."""
     message = update.message
     await pace(update, context)
     question = command_question(message.text)
     if not question:
-        await ask(message, context, question, command="chart")
+        await ask(message, context, question, command=command)
+    return question
+
+
+async def on_chart(update: Update, context: Context) -> None:
+    """`/chart QUESTION`: the chart when the question finds one figure, else the answer text."""
+    message = update.message
+    question = await command_with_question(update, context, "chart")
+    if not question:
         return
     engine = fresh_engine(context)
     with engine.store.snapshot():
@@ -433,10 +442,8 @@ async def on_story(update: Update, context: Context) -> None:
     """`/story QUESTION`: the answer as copy to paste, then its chart; a question that needs
     asking back keeps the answer's buttons instead."""
     message = update.message
-    await pace(update, context)
-    question = command_question(message.text)
+    question = await command_with_question(update, context, "story")
     if not question:
-        await ask(message, context, question, command="story")
         return
     engine = fresh_engine(context)
     with engine.store.snapshot():
