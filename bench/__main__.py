@@ -628,12 +628,11 @@ def _snapshot_or_compare(args: argparse.Namespace, sources: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    default_sources = os.environ.get("CRIMEBOT_SOURCES") or str(ROOT.parent / "shared" / "data"
-                                                                / "ons")
+    default_sources = os.environ.get("CRIMEBOT_SOURCES") or str(ROOT / "data" / "ons")
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sources", default=default_sources,
                         help="folder of ONS files (default $CRIMEBOT_SOURCES or "
-                             "../shared/data/ons)")
+                             "data/ons, the shipped files)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller question set, store growth and load: a smoke run (< 60 s)")
     parser.add_argument("--db", help="answer from this existing store instead of a fresh "

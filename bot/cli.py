@@ -55,8 +55,27 @@ def _unwritable(folder: Path) -> str | None:
     return None
 
 
+def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> list[Path]:
+    """The fetched archive when there is one, else the ONS files shipped in `data/ons/`.
+
+    `refresh` passes `archive_only`: a deployment that fetches must not quietly fall back to the
+    shipped editions when its archive has gone missing.
+    """
+    from bot.fetch import archive_sources
+    from bot.ingest import IngestError
+    from bot.sources import SHIPPED
+
+    if archive_sources(archive, scratch):
+        return [scratch]
+    if not archive_only and SHIPPED.is_dir():
+        return [SHIPPED]
+    raise IngestError(
+        f"no --source given and no archive at {archive}: run `crimebot fetch` (needs ONS), or "
+        "pass --source DIR with the ONS files, or set CRIMEBOT_SOURCES.")
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from bot.fetch import archive_sources, default_archive
+    from bot.fetch import default_archive
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
 
@@ -72,12 +91,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
             if sources is None:
-                if not archive_sources(archive, Path(scratch)):
-                    raise IngestError(
-                        f"no --source given and no archive at {archive}: run `crimebot fetch` "
-                        "(needs ONS), or pass --source DIR with the ONS files, or set "
-                        "CRIMEBOT_SOURCES.")
-                sources = [Path(scratch)]
+                archive_only = getattr(args, "from_archive", False)
+                sources = _archive_or_shipped(archive, Path(scratch), archive_only)
             report = build(sources, db_path, progress=sys.stderr.isatty() and not args.quiet)
     except IngestError as error:
         if args.verbose:

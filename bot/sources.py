@@ -8,6 +8,7 @@ without a code change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.config import LOOKUP_URL, ONS_BASE, read
 
@@ -22,7 +23,10 @@ DATASETS: dict[str, str] = {
     "population": f"{POPULATION}/populationestimatesforukenglandandwalesscotlandandnorthernireland",
 }
 
-__all__ = ["DATASETS", "LOOKUP_URL", "ONS_BASE", "DownloadError", "Settings"]
+# The ONS files the project ships (OGL v3.0, see its SOURCES.md), so a bare clone answers offline.
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "ons"
+
+__all__ = ["DATASETS", "LOOKUP_URL", "ONS_BASE", "SHIPPED", "DownloadError", "Settings"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from bot.store import Store
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = Path(os.environ.get("CRIMEBOT_SOURCES") or ROOT.parent / "shared" / "data" / "ons")
+# The ONS files the project ships; CRIMEBOT_SOURCES points the tests at another folder of editions.
+SOURCES = Path(os.environ.get("CRIMEBOT_SOURCES") or ROOT / "data" / "ons")
 
 
 @pytest.fixture(scope="session")
