@@ -20,6 +20,7 @@ from bot.offences import BY_KEY, CATALOGUE, CAVEATS
 from bot.periods import MONTH_NAMES, year_before
 from bot.periods import label as period_label
 from bot.store import EditionRow, FigureRow, Store
+from bot.style import percent as _pct
 from bot.subscriptions import PatchArea, Subscriptions, patch_text
 from bot.wording import source_line
 
@@ -190,7 +191,7 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             assert count is not None
             label = labels.get(offence, (offence, None))[0]
             before = run[-2].count if len(run) > 1 else None
-            pct = (round(100.0 * (count - before) / before, 1)
+            pct = (100.0 * (count - before) / before
                    if before is not None and before > 0 else None)
             item = DigestItem("total", area.code, _name(area), offence, label, period, count,
                               before, pct, run[0].period_end, len(run))
@@ -246,10 +247,6 @@ def _name(area: PatchArea) -> str:
 
 def _e(text: str) -> str:
     return html.escape(text, quote=False)
-
-
-def _pct(value: float) -> str:
-    return f"{abs(value):.0f}%" if abs(value) >= 1 else f"{abs(value):.1f}%"
 
 
 def _window(period_end: str) -> str:

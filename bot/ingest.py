@@ -469,6 +469,7 @@ def write_qualifications(conn: sqlite3.Connection, contents: list[FileContents],
     places = {area.name: area.code for area in areas.areas.values()
               if area.kind == "pfa" or "police" in area.name.lower()}
     breaks: dict[tuple[str | None, str, str], tuple] = {}
+    methods: list[tuple] = []
     for content in contents:
         edition = content.edition.key
         for row in breaks_in(edition, content.note_texts, content.markers,
@@ -477,6 +478,8 @@ def write_qualifications(conn: sqlite3.Connection, contents: list[FileContents],
                                                          row.reason, row.edition)
         for change in method_changes(edition, content.note_texts, content.table_offences,
                                      places):
+            methods.append((edition, None, change.offence, None, None, change.reason,
+                            "method"))
             older = [c.edition.key for c in contents
                      if edition_rank(c.edition) < edition_rank(content.edition)]
             conn.execute(
@@ -485,6 +488,7 @@ def write_qualifications(conn: sqlite3.Connection, contents: list[FileContents],
                 f"and area not in ({', '.join('?' for _ in change.exempt)})",
                 (change.offence, *older, *change.exempt))
     _insert(conn, "breaks", (breaks[key] for key in sorted(breaks, key=str)))
+    _insert(conn, "notes", methods)
 
 
 def _write_offences(conn: sqlite3.Connection, contents: list[FileContents]) -> None:

@@ -19,6 +19,7 @@ from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.store import AreaRow, FigureRow, Store
+from bot.style import rate, signed_percent
 from bot.understanding import (
     FILLER,
     AreaMatch,
@@ -296,8 +297,8 @@ def _shown(value: float, measure: str) -> str:
     if measure == "count":
         return f"{value:,.0f}"
     if measure == "change":
-        return f"{'+' if value > 0 else '−' if value < 0 else ''}{abs(value):.0f}%"
-    return f"{value:.1f}" if value >= 0.95 else f"{value:.2f}"
+        return signed_percent(value)
+    return rate(value)
 
 
 def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str,

@@ -481,6 +481,12 @@ class Store:
             "(area is null or area = ? or area = (select force_code from areas where code = ?))"
             " order by starts, area", (offence, area, area))]
 
+    def method_notes(self, offence: str) -> list[str]:
+        """What the newest edition that changed this offence's method says about it."""
+        return [text for (text,) in self._rows(
+            "select n.text from notes n join editions e on e.key = n.edition "
+            "where n.kind = 'method' and n.offence = ? order by e.period_end desc", (offence,))]
+
     def all_notes(self) -> tuple[list[NoteRow], list[Break]]:
         """Every note and break held, for `crimebot notes`."""
         notes = [NoteRow(*row) for row in self._rows(
