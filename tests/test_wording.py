@@ -27,8 +27,8 @@ def figure(**changes: object) -> Finding:
 def test_the_headline_names_force_place_and_period():
     assert wording.text(figure()).startswith(
         "North Wales Police recorded 536 sexual offences in Wrexham in the year to December "
-        "2022, ONS figures show.\n\nThat is up from 461 in the year to December 2021, a rise "
-        "of 16%.")
+        "2022, ONS figures show.\n\nThat is up from 461 in the year to December 2021 to 536 in "
+        "the year to December 2022, a rise of 16%.")
 
 
 def test_assumptions_open_the_first_paragraph_so_they_cannot_be_missed():
@@ -38,8 +38,8 @@ def test_assumptions_open_the_first_paragraph_so_they_cannot_be_missed():
 
 def test_small_counts_give_the_absolute_change():
     small = figure(count=12, change=Change("2021-12-31", 9, "2022-12-31", 12, None))
-    assert "That is up 3 from 9 in the year to December 2021 (small numbers, so no " \
-        "percentage is given)." in wording.text(small)
+    assert "That is up 3, from 9 in the year to December 2021 to 12 in the year to December " \
+        "2022 (small numbers, so no percentage is given)." in wording.text(small)
 
 
 def test_a_missing_year_before_gives_the_latest_like_for_like_change():
@@ -48,7 +48,8 @@ def test_a_missing_year_before_gives_the_latest_like_for_like_change():
         change=None, like_for_like=Change("2023-12-31", 450, "2024-12-31", 478, 6.2)))
     assert "No figure for the year to June 2024 is held" in text
     assert ("The latest like-for-like change held is for the year to December 2024: it was up "
-            "from 450 in the year to December 2023, a rise of 6%.") in text
+            "from 450 in the year to December 2023 to 478 in the year to December 2024, a rise "
+            "of 6%.") in text
 
 
 def test_a_boundary_change_gives_no_change():
