@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.facts import boundary_between
+from bot.facts import boundary_between, break_between
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
 from bot.periods import MONTH_NAMES, year_before
 from bot.periods import label as period_label
-from bot.store import EditionRow, FigureRow, Store
+from bot.store import Break, EditionRow, FigureRow, Store
 from bot.style import percent as _pct
 from bot.subscriptions import PatchArea, Subscriptions, patch_text
 from bot.wording import source_line
@@ -118,20 +118,38 @@ def _usable(figure: FigureRow) -> bool:
     return figure.count is not None and figure.flag != "partial"
 
 
-def same_window_run(series: Sequence[FigureRow], period_end: str,
-                    code: str = "") -> list[FigureRow]:
+def same_window_run(series: Sequence[FigureRow], period_end: str, code: str = "",
+                    breaks: Sequence[Break] = (),
+                    undercount: Callable[[FigureRow], bool] = lambda _: False
+                    ) -> list[FigureRow]:
     """The unbroken run of the same 12-month window ending at `period_end`, oldest first.
 
-    Walks back a year at a time and stops at the first year not held or at a boundary change of
-    the area `code`, so a record is never claimed across a gap or across different boundaries.
+    Walks back a year at a time and stops at the first year not held, at a boundary change of
+    the area `code`, at a break ONS states, at a change of method and at a figure ONS calls an
+    undercount, so a record or a change is never claimed across any of them. An undercounted
+    latest figure is a run of one.
     """
     by_end = {f.period_end: f for f in series if _usable(f)}
     run: list[FigureRow] = []
     end = period_end
-    while end in by_end and not crosses_boundary(code, end, period_end):
-        run.append(by_end[end])
+    while end in by_end and not crosses_boundary(code, end, period_end) \
+            and not break_between(breaks, end, period_end):
+        figure = by_end[end]
+        if run and ((figure.flag == "old_method") != (run[0].flag == "old_method")
+                    or undercount(figure)):
+            break
+        run.append(figure)
+        if len(run) == 1 and undercount(figure):
+            break
         end = year_before(end)
     return run[::-1]
+
+
+def undercounts(store: Store, code: str, offence: str) -> Callable[[FigureRow], bool]:
+    """Whether ONS's notes call a figure of this series an undercount."""
+    return lambda figure: any(
+        n.kind == "undercount"
+        for n in store.qualifications(code, offence, figure.period_end, figure.edition))
 
 
 def _offences_for(store: Store, area: PatchArea) -> list[str]:
@@ -183,7 +201,9 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             continue
         for offence in _offences_for(store, area):
             series = store.series(area.code, offence)
-            run = same_window_run(series, period, area.code)
+            run = same_window_run(series, period, area.code,
+                                  store.breaks(area.code, offence),
+                                  undercounts(store, area.code, offence))
             if not run or run[-1].period_end != period:
                 continue
             figure = run[-1]
@@ -266,7 +286,8 @@ def item_text(item: DigestItem) -> str:
     if item.change_pct is None or item.change_pct == 0:
         return f"{head} (unchanged on the year before, {item.previous:,})"
     direction = "up" if item.change_pct > 0 else "down"
-    return f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,}"
+    return (f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,} in "
+            f"{period_label(year_before(item.period_end))}")
 
 
 def _utf16(text: str) -> int:

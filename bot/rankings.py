@@ -14,7 +14,15 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.desk import Button, crosses_boundary, display_name, notes_text, source_line
+from bot.desk import (
+    Button,
+    crosses_boundary,
+    display_name,
+    notes_text,
+    source_line,
+    undercounts,
+)
+from bot.facts import break_between
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
@@ -334,6 +342,14 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
     if crosses_boundary(area.code, year_before(period_end), period_end):
         return Entry(area.code, name, count, before.count,
                      reason="its boundary changed between the two years, so they do not compare")
+    if break_between(store.breaks(area.code, offence), before.period_end, period_end) or \
+            (before.flag == "old_method") != (figure.flag == "old_method"):
+        return Entry(area.code, name, count, before.count,
+                     reason="ONS says its figures for the two years are not comparable")
+    undercount = undercounts(store, area.code, offence)
+    if undercount(figure) or undercount(before):
+        return Entry(area.code, name, count, before.count,
+                     reason="ONS says one of the two figures is an undercount")
     if min(count, before.count) < SMALL:
         return Entry(area.code, name, count, before.count, small=True,
                      reason=f"fewer than {SMALL} offences in one of the two years, so a % change "

@@ -481,6 +481,21 @@ def knife_table(rows: list[list[object]], header_at: int, title: str) -> list[Ob
                       partial=partial_totals(rows, header_at, {2: "knife"}))
 
 
+def knife_rates(rows: list[list[object]], header_at: int) -> list[Observation]:
+    """Published knife crime rates, per 100,000 population in the tables, converted exactly to
+    the per 1,000 every answer uses (a rate ONS publishes is never recomputed)."""
+    heading = " ".join(text(cell) for row in rows[:header_at + 2] for cell in row).lower()
+    per = 100_000 if "100,000" in heading else 1_000
+    out: list[Observation] = []
+    for column, period_end in series_columns(rows, header_at).items():
+        partial = partial_totals(rows, header_at, {column: "knife"})
+        out += [replace(o, rate=o.rate * 1_000 / per) for o in area_table(
+            rows, header_at, period_end, {}, rates={column: "knife"},
+            basis=f"ONS published rate per {per:,} population, shown per 1,000",
+            partial=partial) if o.rate is not None]
+    return out
+
+
 FIREARMS = ExtraOffence(
     "firearms", "Offences involving firearms (excluding conventional air weapons)", None, None)
 
@@ -518,6 +533,8 @@ def force_table(
     period = period_from_title(title)
     if "knife" in lowered and "rate" not in lowered:
         return "knife", knife_table(rows, header_at, title), []
+    if "knife" in lowered:
+        return "rates", knife_rates(rows, header_at), []
     if "firearm" in lowered and "number of" in lowered:
         return "firearms", firearms_table(rows, header_at), []
     if "offence group" not in lowered or not period:
