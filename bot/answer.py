@@ -109,7 +109,7 @@ def qualifications_json(f: Finding) -> dict | None:
 def from_finding(f: Finding) -> Answer:
     """The Answer for a Finding: its words from `wording`, its numbers as they are."""
     area = f.area
-    previous_held = f.previous_state not in {"", "not_held", "boundary"}
+    previous_held = f.previous_state not in {"", "not_held", "boundary", "qualified"}
     return Answer(
         f.status, wording.text(f),
         area_code=area.code if area else None, area_name=area.name if area else None,
