@@ -731,6 +731,25 @@ class Facts:
             return False
         return not (self._undercounts(code, key, a) or self._undercounts(code, key, b))
 
+    def _between(self, code: str, key: str, earlier_end: str | None,
+                 later_end: str | None) -> Qualified | None:
+        """What stops a side-by-side change of one area's two figures, if anything."""
+        if not earlier_end or not later_end:
+            return None
+        earlier = self.store.figure(code, key, earlier_end)
+        later = self.store.figure(code, key, later_end)
+        if earlier is None or later is None:
+            return None
+        broken = break_between(self.store.breaks(code, key), earlier_end, later_end)
+        faulty = tuple(n.text for n in self._undercounts(code, key, later)) + tuple(
+            n.text for n in self._undercounts(code, key, earlier))
+        differs = (earlier.flag == "old_method") != (later.flag == "old_method")
+        if not (broken or faulty or differs):
+            return None
+        return Qualified(broken=broken, faulty=faulty, method_differs=differs,
+                         old_method=next(iter(self.store.method_notes(key)), "")
+                         if differs else "")
+
     def _qualified(self, area: AreaRow, key: str, figure: FigureRow,
                    previous: FigureRow | None, breaks: tuple[Break, ...]) -> Qualified:
         """ONS's qualifications of this figure, from the store's notes and breaks."""
@@ -780,10 +799,14 @@ class Facts:
             parts.sort(key=lambda p: p.period_end or "")
         top = parts[-1] if same_area else parts[0]
         boundary = ""
-        if same_area and top.area is not None:
+        qualified = None
+        if same_area and top.area is not None and top.offence_key:
             boundary = boundary_between(top.area.code, parts[0].period_end or "",
                                       top.period_end or "")
-        return Finding("ok", "comparison", boundary=boundary, area=top.area,
+            qualified = self._between(top.area.code, top.offence_key, parts[0].period_end,
+                                      top.period_end)
+        return Finding("ok", "comparison", boundary=boundary, qualified=qualified,
+                       area=top.area,
                        force_name=top.force_name,
                        offence_key=top.offence_key, offence_label=top.offence_label,
                        offence_noun=top.offence_noun, period_end=top.period_end,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Districts, Finding, Record, display
+from bot.facts import Change, Districts, Finding, Qualified, Record, display
 from bot.periods import MONTH_NAMES, short
 from bot.periods import label as period_label
 from bot.store import EditionRow
@@ -127,6 +127,16 @@ def qualification_sentences(f: Finding) -> list[str]:
         out.append(f"ONS says the figure for {period_label(f.previous_end)} is an undercount, "
                    "so no change is given from it.")
     return out
+
+
+def comparison_block(q: Qualified) -> str:
+    """Why two figures of one area are not set side by side as a change, from ONS's notes."""
+    if q.broken is not None:
+        return (f"ONS says figures from {period_label(q.broken.starts)} on are not directly "
+                f"comparable with earlier ones (ONS: {_quote(q.broken.reason)})")
+    if q.faulty:
+        return f"ONS says one of the figures is an undercount (ONS: {_quote(q.faulty[0])})"
+    return f"the two figures are on different ONS methods (ONS: {_quote(q.old_method)})"
 
 
 def _quote(note: str) -> str:
@@ -360,6 +370,8 @@ def comparison_text(f: Finding) -> str:
             summary += f"\nNo change is given: {f.boundary}."
         elif any(p.flag == "partial" for p in f.parts):
             summary += "\nNo change is given: one of these totals is incomplete."
+        elif f.qualified is not None and f.qualified.blocks_change:
+            summary += "\nNo change is given: " + comparison_block(f.qualified) + "."
         elif first.count and last.count is not None and first.period_end and last.period_end:
             diff = last.count - first.count
             when = (f"from {period_label(first.period_end)} to "

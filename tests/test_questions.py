@@ -476,3 +476,18 @@ def test_no_answer_claims_a_change_record_or_run_across_what_ons_rules_out(
         assert oracle.comparable(code, key, change["previous_period"], change["period"])
     if answer.change_pct is not None:
         assert oracle.comparable(code, key, answer.previous_end or "", period_end)
+
+
+@pytest.mark.parametrize(("question", "why"), [
+    ("knife crime Met police 2023 vs 2024", "not directly comparable"),
+    ("burglary Leicestershire 2023 vs 2024", "undercount"),
+    ("knife crime Met police 2019 vs 2024", "not directly comparable"),
+    ("knife crime Met police year to December 2019 vs year to March 2020",
+     "different ONS methods"),
+])
+def test_a_side_by_side_gives_no_change_across_what_ons_rules_out(engine, question, why):
+    answer = ask(engine, question)
+    summary = answer.text.split("\n\n")[0]
+    assert answer.status == "ok" and len(answer.parts) == 2
+    assert "No change is given: " in summary and why in summary
+    assert "Change from" not in summary
