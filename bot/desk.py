@@ -65,6 +65,7 @@ class DigestItem:
     change_pct: float | None = None
     run_from: str | None = None
     run_years: int = 0
+    not_compared: str = ""  # why the year before, though held, is not compared (ONS's notes)
 
     @property
     def button(self) -> Button:
@@ -201,11 +202,16 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             continue
         for offence in _offences_for(store, area):
             series = store.series(area.code, offence)
+            undercount = undercounts(store, area.code, offence)
             run = same_window_run(series, period, area.code,
-                                  store.breaks(area.code, offence),
-                                  undercounts(store, area.code, offence))
+                                  store.breaks(area.code, offence), undercount)
             if not run or run[-1].period_end != period:
                 continue
+            held_before = store.figure(area.code, offence, year_before(period))
+            not_compared = ""
+            if len(run) == 1 and held_before is not None and held_before.count is not None:
+                not_compared = ("ONS says this figure is an undercount" if undercount(run[-1])
+                                else "ONS says the year before is not comparable")
             figure = run[-1]
             count = figure.count
             assert count is not None
@@ -214,7 +220,7 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             pct = (100.0 * (count - before) / before
                    if before is not None and before > 0 else None)
             item = DigestItem("total", area.code, _name(area), offence, label, period, count,
-                              before, pct, run[0].period_end, len(run))
+                              before, pct, run[0].period_end, len(run), not_compared)
             if offence == "all_crime":
                 totals.append(item)
             if count < SMALL:
@@ -281,6 +287,8 @@ def item_text(item: DigestItem) -> str:
         word = "highest" if item.kind == "record_high" else "lowest"
         return (f"{head}, the {word} of the {item.run_years} {_window(item.period_end)} held "
                 f"(from {period_label(item.run_from or item.period_end)})")
+    if item.previous is None and item.not_compared:
+        return f"{head} ({item.not_compared}, so no change is given)"
     if item.previous is None:
         return f"{head} (no figure for the year before is held)"
     if item.change_pct is None or item.change_pct == 0:
