@@ -521,6 +521,9 @@ class Facts:
             national = self.store.figure(ENGLAND_AND_WALES, key, period_end)
             if national is None or national.flag == "partial":
                 national = self.store.nearest_figure(ENGLAND_AND_WALES, key, period_end)
+            if national is not None and \
+                    (national.flag == "old_method") != (figure.flag == "old_method"):
+                national = None  # figures on two ONS methods are not set side by side
         if area.kind in {"csp", "other"} and area.force_code:
             force_total = self.store.figure(area.force_code, key, period_end)
         rate, basis, missing = ((None, "", "") if partial

@@ -491,3 +491,10 @@ def test_a_side_by_side_gives_no_change_across_what_ons_rules_out(engine, questi
     assert answer.status == "ok" and len(answer.parts) == 2
     assert "No change is given: " in summary and why in summary
     assert "Change from" not in summary
+
+
+def test_an_older_method_figure_is_not_set_beside_a_national_figure_on_the_new_method(engine):
+    answer = ask(engine, "knife crime Met police 2019")
+    assert answer.period_end == "2019-12-31" and "older method" in answer.text.split("\n\n")[0]
+    assert "England and Wales rate" not in answer.text
+    assert "England and Wales recorded" not in answer.text
