@@ -24,9 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.periods import month_end
-from bot.tables import MONTHS, NoteMarker, NoteText
+from bot.periods import MONTH_NAMES, month_end
+
+if TYPE_CHECKING:  # the readers' records; the answer path (facts) never loads the readers
+    from bot.tables import NoteMarker, NoteText
+
+MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
 
 _EXCLUSION = re.compile(r"unable to supply|could not supply|not able to supply|"
                         r"not included in the national|were not included", re.I)
