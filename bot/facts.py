@@ -515,7 +515,8 @@ class Facts:
         if previous is not None and previous.count is None:
             notes += tuple(n for n in self._notes(area, key, previous_end, previous.edition)
                            if n not in notes)
-        notes = tuple(n for n in notes if n != qualified.excluded_why)
+        notes = tuple(n for n in notes
+                      if n != qualified.excluded_why and n not in qualified.faulty)
         national = force_total = None
         if area.kind != "england_and_wales":
             national = self.store.figure(ENGLAND_AND_WALES, key, period_end)
@@ -524,6 +525,8 @@ class Facts:
             if national is not None and \
                     (national.flag == "old_method") != (figure.flag == "old_method"):
                 national = None  # figures on two ONS methods are not set side by side
+            if partial and national is not None and national.period_end != period_end:
+                national = None  # a part of a region is not set beside another period's whole
         if area.kind in {"csp", "other"} and area.force_code:
             force_total = self.store.figure(area.force_code, key, period_end)
         rate, basis, missing = ((None, "", "") if partial
