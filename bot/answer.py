@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from bot import wording
-from bot.facts import ENGLAND_AND_WALES, Choice, Facts, Finding
+from bot.facts import ENGLAND_AND_WALES, Change, Choice, Facts, Finding
 from bot.periods import label as period_label
 from bot.store import Store
 from bot.understanding import Candidate, Gazetteer, normalise
@@ -50,6 +50,8 @@ class Answer:
     candidates: tuple[Choice, ...] = ()
     parts: tuple[Answer, ...] = field(default=())
     assumptions: tuple[str, ...] = ()
+    like_for_like: dict | None = field(default=None, compare=False)
+    qualifications: dict | None = field(default=None, compare=False)
     matched: dict = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict:
@@ -73,6 +75,8 @@ class Answer:
                            for c in self.candidates],
             "source": ({"edition": self.edition, "published": self.published}
                        if self.edition else None),
+            "like_for_like": self.like_for_like,
+            "qualifications": self.qualifications,
             "assumptions": list(self.assumptions),
             "matched": self.matched,
         }
@@ -81,10 +85,31 @@ class Answer:
         return out
 
 
+def like_for_like_json(change: Change | None) -> dict | None:
+    """The change an answer states, both figures and both periods, unrounded."""
+    if change is None:
+        return None
+    return {"period": change.later_end, "count": change.later_count,
+            "previous_period": change.earlier_end, "previous_count": change.earlier_count,
+            "change": change.pct}
+
+
+def qualifications_json(f: Finding) -> dict | None:
+    """ONS's qualifications the answer obeyed: the break it would not cross, the undercount
+    it would not compare, the forces a partial total leaves out, an older-method figure."""
+    q = f.qualified
+    if q is None or not (q.broken or q.faulty or q.faulty_previous or q.excluded
+                         or q.old_method):
+        return None
+    return {"break": asdict(q.broken) if q.broken else None, "undercount": list(q.faulty),
+            "previous_undercount": q.faulty_previous, "partial_excludes": list(q.excluded),
+            "old_method": f.flag == "old_method", "method_note": q.old_method or None}
+
+
 def from_finding(f: Finding) -> Answer:
     """The Answer for a Finding: its words from `wording`, its numbers as they are."""
     area = f.area
-    previous_held = f.previous_state not in {"", "not_held", "boundary"}
+    previous_held = f.previous_state not in {"", "not_held", "boundary", "qualified"}
     return Answer(
         f.status, wording.text(f),
         area_code=area.code if area else None, area_name=area.name if area else None,
@@ -100,6 +125,8 @@ def from_finding(f: Finding) -> Answer:
         earlier_period=f.earlier_period, later_period=f.later_period,
         candidates=f.candidates, parts=tuple(from_finding(p) for p in f.parts),
         assumptions=f.assumptions or tuple(a for p in f.parts for a in p.assumptions),
+        like_for_like=like_for_like_json(f.change or f.like_for_like),
+        qualifications=qualifications_json(f),
         matched=wording.matched_json(f),
     )
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from bot.config import read, settings_help
-from bot.store import db_path_from_env
+from bot.store import Store, db_path_from_env
 
 
 def _sources(args: argparse.Namespace) -> list[Path] | None:
@@ -164,6 +164,45 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"  {shown:>12}  {title} ({key})")
     for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
         print(f"  Note: {note}")
+    return 0
+
+
+KIND_NAMES = {"undercount": "undercount", "exclusion": "total leaves a force out",
+              "break": "not comparable", "method": "new method", "revision": "revised",
+              "": "note"}
+
+
+def notes_listing(store: Store, words: list[str]) -> list[str]:
+    """Every break and note the store holds, one line each, kept when it mentions every word
+    (an area, an offence, an edition): what `crimebot notes` prints."""
+    from bot.periods import label as period_label
+
+    names = {a.code: a.name for a in store.areas()}
+    notes, breaks = store.all_notes()
+    wanted = [w.lower() for w in words]
+
+    def keep(line: str) -> bool:
+        return all(w in line.lower() for w in wanted)
+
+    out = [line for b in breaks if keep(line := (
+        f"break · {b.offence} · {names.get(b.area or '', 'every area the note covers')} · "
+        f"not compared across {period_label(b.starts)} · {b.edition}: {b.reason}"))]
+    for n in notes:
+        when = (f"{n.period_from} … {n.period_to}" if n.period_from else "every period")
+        line = (f"{KIND_NAMES.get(n.kind, n.kind)} · {n.offence or 'every offence'} · "
+                f"{names.get(n.area or '', 'every area')} · {when} · {n.edition}: "
+                + " ".join(n.text.split()))
+        if keep(line):
+            out.append(line)
+    return out
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    lines = notes_listing(engine.store, args.words)
+    print("\n".join(lines) if lines else "No notes or breaks held match that.")
     return 0
 
 
@@ -360,6 +399,15 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("question", nargs="+")
     history.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     history.set_defaults(func=cmd_history)
+
+    notes = commands.add_parser(
+        "notes", help="the ONS notes, breaks and flags the store holds",
+        description="List the comparability breaks and the notes (undercounts, totals that "
+                    "leave a force out, revisions) read from the ONS files; words narrow the "
+                    'list, e.g. crimebot notes knife "Metropolitan Police"')
+    notes.add_argument("words", nargs="*", help="keep lines mentioning every word")
+    notes.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    notes.set_defaults(func=cmd_notes)
 
     ask = commands.add_parser("ask", help="answer a question in plain words")
     ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.facts import boundary_between
+from bot.facts import boundary_between, break_between
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
 from bot.periods import MONTH_NAMES, year_before
 from bot.periods import label as period_label
-from bot.store import EditionRow, FigureRow, Store
+from bot.store import Break, EditionRow, FigureRow, Store
+from bot.style import percent as _pct
 from bot.subscriptions import PatchArea, Subscriptions, patch_text
 from bot.wording import source_line
 
@@ -64,6 +65,7 @@ class DigestItem:
     change_pct: float | None = None
     run_from: str | None = None
     run_years: int = 0
+    not_compared: str = ""  # why the year before, though held, is not compared (ONS's notes)
 
     @property
     def button(self) -> Button:
@@ -117,20 +119,38 @@ def _usable(figure: FigureRow) -> bool:
     return figure.count is not None and figure.flag != "partial"
 
 
-def same_window_run(series: Sequence[FigureRow], period_end: str,
-                    code: str = "") -> list[FigureRow]:
+def same_window_run(series: Sequence[FigureRow], period_end: str, code: str = "",
+                    breaks: Sequence[Break] = (),
+                    undercount: Callable[[FigureRow], bool] = lambda _: False
+                    ) -> list[FigureRow]:
     """The unbroken run of the same 12-month window ending at `period_end`, oldest first.
 
-    Walks back a year at a time and stops at the first year not held or at a boundary change of
-    the area `code`, so a record is never claimed across a gap or across different boundaries.
+    Walks back a year at a time and stops at the first year not held, at a boundary change of
+    the area `code`, at a break ONS states, at a change of method and at a figure ONS calls an
+    undercount, so a record or a change is never claimed across any of them. An undercounted
+    latest figure is a run of one.
     """
     by_end = {f.period_end: f for f in series if _usable(f)}
     run: list[FigureRow] = []
     end = period_end
-    while end in by_end and not crosses_boundary(code, end, period_end):
-        run.append(by_end[end])
+    while end in by_end and not crosses_boundary(code, end, period_end) \
+            and not break_between(breaks, end, period_end):
+        figure = by_end[end]
+        if run and ((figure.flag == "old_method") != (run[0].flag == "old_method")
+                    or undercount(figure)):
+            break
+        run.append(figure)
+        if len(run) == 1 and undercount(figure):
+            break
         end = year_before(end)
     return run[::-1]
+
+
+def undercounts(store: Store, code: str, offence: str) -> Callable[[FigureRow], bool]:
+    """Whether ONS's notes call a figure of this series an undercount."""
+    return lambda figure: any(
+        n.kind == "undercount"
+        for n in store.qualifications(code, offence, figure.period_end, figure.edition))
 
 
 def _offences_for(store: Store, area: PatchArea) -> list[str]:
@@ -182,18 +202,25 @@ def build_digest(store: Store, patch: Sequence[PatchArea],
             continue
         for offence in _offences_for(store, area):
             series = store.series(area.code, offence)
-            run = same_window_run(series, period, area.code)
+            undercount = undercounts(store, area.code, offence)
+            run = same_window_run(series, period, area.code,
+                                  store.breaks(area.code, offence), undercount)
             if not run or run[-1].period_end != period:
                 continue
+            held_before = store.figure(area.code, offence, year_before(period))
+            not_compared = ""
+            if len(run) == 1 and held_before is not None and held_before.count is not None:
+                not_compared = ("ONS says this figure is an undercount" if undercount(run[-1])
+                                else "ONS says the year before is not comparable")
             figure = run[-1]
             count = figure.count
             assert count is not None
             label = labels.get(offence, (offence, None))[0]
             before = run[-2].count if len(run) > 1 else None
-            pct = (round(100.0 * (count - before) / before, 1)
+            pct = (100.0 * (count - before) / before
                    if before is not None and before > 0 else None)
             item = DigestItem("total", area.code, _name(area), offence, label, period, count,
-                              before, pct, run[0].period_end, len(run))
+                              before, pct, run[0].period_end, len(run), not_compared)
             if offence == "all_crime":
                 totals.append(item)
             if count < SMALL:
@@ -248,10 +275,6 @@ def _e(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _pct(value: float) -> str:
-    return f"{abs(value):.0f}%" if abs(value) >= 1 else f"{abs(value):.1f}%"
-
-
 def _window(period_end: str) -> str:
     return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
 
@@ -264,12 +287,15 @@ def item_text(item: DigestItem) -> str:
         word = "highest" if item.kind == "record_high" else "lowest"
         return (f"{head}, the {word} of the {item.run_years} {_window(item.period_end)} held "
                 f"(from {period_label(item.run_from or item.period_end)})")
+    if item.previous is None and item.not_compared:
+        return f"{head} ({item.not_compared}, so no change is given)"
     if item.previous is None:
         return f"{head} (no figure for the year before is held)"
     if item.change_pct is None or item.change_pct == 0:
         return f"{head} (unchanged on the year before, {item.previous:,})"
     direction = "up" if item.change_pct > 0 else "down"
-    return f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,}"
+    return (f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,} in "
+            f"{period_label(year_before(item.period_end))}")
 
 
 def _utf16(text: str) -> int:

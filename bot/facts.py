@@ -18,7 +18,8 @@ from datetime import date
 from bot.charts import computed_rate
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
 from bot.periods import year_before
-from bot.store import AreaRow, EditionRow, FigureRow, Store
+from bot.qualifications import names_in
+from bot.store import AreaRow, Break, EditionRow, FigureRow, NoteRow, Store
 from bot.understanding import (
     AreaMatch,
     Candidate,
@@ -43,6 +44,13 @@ BOUNDARY_CHANGES: dict[str, tuple[str, str]] = {
                                 "December 2023 (the December 2024 edition), so earlier Dorset "
                                 "figures cover a smaller area"),
 }
+
+
+def break_between(breaks: tuple[Break, ...] | list[Break], earlier: str,
+                  later: str) -> Break | None:
+    """The latest break ONS states between two period ends of one series, else None."""
+    found = [b for b in breaks if earlier < b.starts <= later]
+    return found[-1] if found else None
 
 
 def boundary_between(code: str, earlier: str, later: str) -> str:
@@ -109,6 +117,28 @@ class Record:
 
 
 @dataclass(frozen=True)
+class Qualified:
+    """What ONS's own notes say about this figure, read from the store (never typed in):
+    `broken` is the break between this figure and the year before (or the record span) that
+    stopped a comparison; `faulty` the notes that call this figure (or the one a year earlier,
+    `faulty_previous`) an undercount; `excluded` the forces a partial total leaves out, with
+    ONS's reason; `old_method` the newer edition's method note, when this figure is one only an
+    older edition holds on the old method."""
+
+    broken: Break | None = None
+    faulty: tuple[str, ...] = ()
+    faulty_previous: bool = False
+    excluded: tuple[str, ...] = ()
+    excluded_why: str = ""
+    old_method: str = ""
+    method_differs: bool = False
+
+    @property
+    def blocks_change(self) -> bool:
+        return bool(self.broken or self.faulty or self.faulty_previous or self.method_differs)
+
+
+@dataclass(frozen=True)
 class Districts:
     """A council that the newer ONS tables print as several district rows (the December 2024
     CSP tables and the June 2025 CSV print Buckinghamshire as Aylesbury Vale, Chiltern, South
@@ -158,6 +188,7 @@ class Finding:
     national: FigureRow | None = None
     national_rate: tuple[float, str] | None = None
     force_total: FigureRow | None = None
+    qualified: Qualified | None = None
     notes: tuple[str, ...] = ()
     caveats: tuple[str, ...] = ()
     edition: EditionRow | None = None
@@ -471,19 +502,31 @@ class Facts:
         boundary = boundary_between(area.code, previous_end, period_end)
         previous = None if boundary or partial else self.store.figure(area.code, key,
                                                                        previous_end)
+        breaks = tuple(self.store.breaks(area.code, key))
+        qualified = self._qualified(area, key, figure, previous, breaks)
         state, change = ("incomplete", None) if partial else self._previous(figure, previous)
+        if state == "held" and qualified.blocks_change:
+            state, change = "qualified", None
         like = None
-        if state == "not_held" and not boundary:
-            like = self._like_for_like(area.code, key, counted, period_end)
-        notes = self._notes(area, key, period_end)
+        if state == "not_held" and not boundary and not qualified.faulty:
+            like = self._like_for_like(area.code, key, counted, period_end, figure, breaks)
+        notes = self._notes(area, key, period_end, figure.edition)
         revised = self._revised(area.code, key, figure)
         if previous is not None and previous.count is None:
-            notes += tuple(n for n in self._notes(area, key, previous_end) if n not in notes)
+            notes += tuple(n for n in self._notes(area, key, previous_end, previous.edition)
+                           if n not in notes)
+        notes = tuple(n for n in notes
+                      if n != qualified.excluded_why and n not in qualified.faulty)
         national = force_total = None
         if area.kind != "england_and_wales":
             national = self.store.figure(ENGLAND_AND_WALES, key, period_end)
             if national is None or national.flag == "partial":
                 national = self.store.nearest_figure(ENGLAND_AND_WALES, key, period_end)
+            if national is not None and \
+                    (national.flag == "old_method") != (figure.flag == "old_method"):
+                national = None  # figures on two ONS methods are not set side by side
+            if partial and national is not None and national.period_end != period_end:
+                national = None  # a part of a region is not set beside another period's whole
         if area.kind in {"csp", "other"} and area.force_code:
             force_total = self.store.figure(area.force_code, key, period_end)
         rate, basis, missing = ((None, "", "") if partial
@@ -499,8 +542,9 @@ class Facts:
             "ok", "figure", period_end=period_end, count=figure.count, flag=figure.flag,
             previous_end=previous_end, previous_count=previous.count if previous else None,
             previous_state="boundary" if boundary else state, change=change, like_for_like=like,
-            record=None if partial else self._record(area.code, key, figure),
-            boundary=boundary, rate=rate,
+            record=None if partial or qualified.faulty else self._record(area.code, key,
+                                                                            figure, breaks),
+            boundary=boundary, rate=rate, qualified=qualified,
             rate_basis=basis, rate_missing=missing, national=national,
             national_rate=national_rate, force_total=force_total, notes=notes,
             caveats=tuple(c for c in caveats if c), edition=self._edition(figure.edition),
@@ -585,39 +629,51 @@ class Facts:
         count = figure.count or 0
         if previous.count <= 0 or count < 0:
             return "small_or_negative", None
-        pct = round(100.0 * (count - previous.count) / previous.count, 1)
+        pct = 100.0 * (count - previous.count) / previous.count
         if min(count, previous.count) < 50:
             pct = None
         return "held", Change(previous.period_end, previous.count, figure.period_end, count, pct)
 
-    def _like_for_like(self, code: str, key: str, counted: list[str],
-                       period_end: str) -> Change | None:
+    def _like_for_like(self, code: str, key: str, counted: list[str], period_end: str,
+                       figure: FigureRow, breaks: tuple[Break, ...]) -> Change | None:
         """The latest change held between a period and the same window a year earlier, for a
-        figure whose own year before is not held ("has it gone up?" still gets an answer)."""
+        figure whose own year before is not held ("has it gone up?" still gets an answer).
+        Never across a break, between methods, from a partial or an undercounted figure, nor
+        from a span a break separates from the figure asked about."""
         held = set(counted)
         for later in reversed(counted):
             if later >= period_end or year_before(later) not in held:
                 continue
-            if boundary_between(code, year_before(later), later):
+            if boundary_between(code, year_before(later), later) or \
+                    break_between(breaks, year_before(later), period_end):
                 continue
             a = self.store.figure(code, key, year_before(later))
             b = self.store.figure(code, key, later)
-            if "partial" in {a and a.flag, b and b.flag}:
+            if a is None or b is None or not self._comparable(code, key, a, b) or \
+                    a.flag != figure.flag:
                 continue
-            if a and b and a.count and b.count is not None and a.count > 0:
-                pct = round(100.0 * (b.count - a.count) / a.count, 1)
+            if a.count and b.count is not None and a.count > 0:
+                pct = 100.0 * (b.count - a.count) / a.count
                 return Change(a.period_end, a.count, b.period_end, b.count,
                               pct if min(a.count, b.count) >= 50 else None)
         return None
 
-    def _record(self, code: str, key: str, figure: FigureRow) -> Record | None:
+    def _record(self, code: str, key: str, figure: FigureRow,
+                breaks: tuple[Break, ...] = ()) -> Record | None:
         """Highest/lowest among held figures of the same 12-month window, stopping at a
-        boundary change, naming the years inside the span that are not held."""
+        boundary change, a break ONS states, a change of method or an undercounted figure,
+        naming the years inside the span that are not held."""
         points = self.store.same_window(code, key, figure.period_end)
         change = BOUNDARY_CHANGES.get(code)
         if change:
             points = [p for p in points if (p.period_end >= change[0]) ==
                       (figure.period_end >= change[0])]
+        points = [p for p in points if not break_between(breaks, p.period_end,
+                                                         figure.period_end)]
+        for index in range(len(points) - 2, -1, -1):
+            if not self._comparable(code, key, points[index], figure):
+                points = points[index + 1:]
+                break
         if len(points) < 3 or figure.count is None or points[-1].period_end != figure.period_end:
             return None
         count, earlier = figure.count, points[:-1]
@@ -645,14 +701,14 @@ class Facts:
     def _rate(self, code: str, figure: FigureRow) -> tuple[float | None, str, str]:
         """ONS's published rate where there is one, else one computed under the shared rule."""
         if figure.rate is not None:
-            return round(figure.rate, 2), figure.rate_basis or "ONS published rate", ""
+            return figure.rate, figure.rate_basis or "ONS published rate", ""
         if figure.count is None:
             return None, "", "the figure was not published"
         year = int(figure.period_end[:4])
         rate, why = computed_rate(figure.count, year, self.store.population(code, year))
         if rate is None:
             return None, "", why
-        return round(rate, 2), why, ""
+        return rate, why, ""
 
     def _revised(self, code: str, key: str,
                  figure: FigureRow) -> tuple[tuple[EditionRow | None, str, int | None], ...]:
@@ -661,8 +717,74 @@ class Facts:
                      for edition, count in self.store.revisions(code, key, figure.period_end)
                      if edition != figure.edition and count != figure.count)
 
-    def _notes(self, area: AreaRow, key: str, period_end: str) -> tuple[str, ...]:
-        return tuple(self.store.notes_for(area.code, key, period_end))
+    def _notes(self, area: AreaRow, key: str, period_end: str,
+               edition: str | None = None) -> tuple[str, ...]:
+        """The notes printed after the figures; breaks and method changes are stated in the
+        lead instead, and only when they stop a comparison."""
+        return tuple(dict.fromkeys(
+            n.text for n in self.store.qualifications(area.code, key, period_end, edition)
+            if n.kind not in {"break", "method"}))
+
+    def _undercounts(self, code: str, key: str, figure: FigureRow) -> tuple[NoteRow, ...]:
+        return tuple(n for n in self.store.qualifications(code, key, figure.period_end,
+                                                          figure.edition)
+                     if n.kind == "undercount")
+
+    def _comparable(self, code: str, key: str, a: FigureRow, b: FigureRow) -> bool:
+        """True when ONS's notes allow setting two figures of one series side by side: both
+        whole, on the same method, neither an undercount."""
+        if "partial" in {a.flag, b.flag} or (a.flag == "old_method") != (b.flag == "old_method"):
+            return False
+        return not (self._undercounts(code, key, a) or self._undercounts(code, key, b))
+
+    def _between(self, code: str, key: str, earlier_end: str | None,
+                 later_end: str | None) -> Qualified | None:
+        """What stops a side-by-side change of one area's two figures, if anything."""
+        if not earlier_end or not later_end:
+            return None
+        earlier = self.store.figure(code, key, earlier_end)
+        later = self.store.figure(code, key, later_end)
+        if earlier is None or later is None:
+            return None
+        broken = break_between(self.store.breaks(code, key), earlier_end, later_end)
+        faulty = tuple(n.text for n in self._undercounts(code, key, later)) + tuple(
+            n.text for n in self._undercounts(code, key, earlier))
+        differs = (earlier.flag == "old_method") != (later.flag == "old_method")
+        if not (broken or faulty or differs):
+            return None
+        return Qualified(broken=broken, faulty=faulty, method_differs=differs,
+                         old_method=next(iter(self.store.method_notes(key)), "")
+                         if differs else "")
+
+    def _qualified(self, area: AreaRow, key: str, figure: FigureRow,
+                   previous: FigureRow | None, breaks: tuple[Break, ...]) -> Qualified:
+        """ONS's qualifications of this figure, from the store's notes and breaks."""
+        notes = self.store.qualifications(area.code, key, figure.period_end, figure.edition)
+        broken = None
+        if previous is not None and previous.count is not None:
+            broken = break_between(breaks, previous.period_end, figure.period_end)
+        excluded: tuple[str, ...] = ()
+        why = ""
+        if figure.flag == "partial":
+            forces = {name: code for code, name in self.forces.items() if code != area.code}
+            for note in notes:
+                if note.kind == "exclusion":
+                    named = tuple(self.forces[c] for c in names_in(note.text, forces))
+                    if named:
+                        excluded, why = named, note.text
+                        break
+        held_before = previous is not None and previous.count is not None
+        differs = held_before and previous is not None and (
+            (previous.flag == "old_method") != (figure.flag == "old_method"))
+        old_method = ""
+        if figure.flag == "old_method" or differs:
+            old_method = next(iter(self.store.method_notes(key)), "")
+        return Qualified(
+            broken=broken, faulty=tuple(n.text for n in notes if n.kind == "undercount"),
+            faulty_previous=bool(held_before and previous is not None
+                                 and self._undercounts(area.code, key, previous)),
+            excluded=excluded, excluded_why=why, old_method=old_method,
+            method_differs=bool(differs))
 
     # --- comparisons -----------------------------------------------------------------------
 
@@ -683,10 +805,14 @@ class Facts:
             parts.sort(key=lambda p: p.period_end or "")
         top = parts[-1] if same_area else parts[0]
         boundary = ""
-        if same_area and top.area is not None:
+        qualified = None
+        if same_area and top.area is not None and top.offence_key:
             boundary = boundary_between(top.area.code, parts[0].period_end or "",
                                       top.period_end or "")
-        return Finding("ok", "comparison", boundary=boundary, area=top.area,
+            qualified = self._between(top.area.code, top.offence_key, parts[0].period_end,
+                                      top.period_end)
+        return Finding("ok", "comparison", boundary=boundary, qualified=qualified,
+                       area=top.area,
                        force_name=top.force_name,
                        offence_key=top.offence_key, offence_label=top.offence_label,
                        offence_noun=top.offence_noun, period_end=top.period_end,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.offences import CATALOGUE
+from bot.qualifications import breaks_in, kind_of, method_changes
 from bot.tables import (
     Edition,
     FileContents,
@@ -39,7 +40,7 @@ GSS_CODE = re.compile(r"^[EWKNS]\d{8}$")
 KIND_BY_PREFIX = {"K04": "england_and_wales", "E92": "country", "W92": "country",
                   "E12": "region", "E23": "pfa", "W15": "pfa"}
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class IngestError(Exception):
@@ -343,7 +344,9 @@ SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "revisions": ({"area": "TEXT", "offence": "TEXT", "period_end": "TEXT", "edition": "TEXT",
                    "count": "INTEGER"}, ("area", "offence", "period_end", "edition")),
     "notes": ({"edition": "TEXT", "area": "TEXT", "offence": "TEXT", "period_from": "TEXT",
-               "period_to": "TEXT", "text": "TEXT"}, ()),
+               "period_to": "TEXT", "text": "TEXT", "kind": "TEXT"}, ()),
+    "breaks": ({"area": "TEXT", "offence": "TEXT", "starts": "TEXT", "reason": "TEXT",
+                "edition": "TEXT"}, ()),
     "local_authorities": ({"code": "TEXT", "name": "TEXT", "csp_code": "TEXT",
                            "force_code": "TEXT", "year": "INTEGER"},
                           ("code", "csp_code", "year")),
@@ -402,6 +405,7 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
         _insert(conn, "figures", _figure_rows(held))
         _insert(conn, "revisions", _revision_rows(held))
         _insert(conn, "notes", _note_rows(contents, areas))
+        write_qualifications(conn, contents, areas)
         _write_geography(conn, geography, areas, contents)
         for table, columns in INDEXES:
             conn.execute(f"CREATE INDEX [idx_{table}_{'_'.join(columns)}] ON [{table}] ("
@@ -447,10 +451,44 @@ def _note_rows(contents: list[FileContents], areas: Areas) -> Iterable[tuple]:
             area = note.area_code or (areas.force_code(note.area_name) if note.area_name
                                       else None)
             row = (content.edition.key, area or None, note.offence, note.period_from,
-                   note.period_to, note.text)
+                   note.period_to, note.text, kind_of(note.text))
             if row not in seen:
                 seen.add(row)
                 yield row
+
+
+def write_qualifications(conn: sqlite3.Connection, contents: list[FileContents],
+                         areas: Areas) -> None:
+    """The breaks ONS's notes state, and the figures a newer edition's method change leaves on
+    the old method (flag 'old_method'), read by `bot.qualifications` from the notes as printed.
+
+    `contents` is oldest edition first: where two editions state the same break, the newest
+    one's wording is kept. A method change marks every older edition's figure of that offence
+    that the newer edition did not replace, except in the areas the note says did not move.
+    """
+    places = {area.name: area.code for area in areas.areas.values()
+              if area.kind == "pfa" or "police" in area.name.lower()}
+    breaks: dict[tuple[str | None, str, str], tuple] = {}
+    methods: list[tuple] = []
+    for content in contents:
+        edition = content.edition.key
+        for row in breaks_in(edition, content.note_texts, content.markers,
+                             content.table_offences, places):
+            breaks[row.area, row.offence, row.starts] = (row.area, row.offence, row.starts,
+                                                         row.reason, row.edition)
+        for change in method_changes(edition, content.note_texts, content.table_offences,
+                                     places):
+            methods.append((edition, None, change.offence, None, None, change.reason,
+                            "method"))
+            older = [c.edition.key for c in contents
+                     if edition_rank(c.edition) < edition_rank(content.edition)]
+            conn.execute(
+                f"update figures set flag = 'old_method' where offence = ? and flag is null "
+                f"and edition in ({', '.join('?' for _ in older)}) "
+                f"and area not in ({', '.join('?' for _ in change.exempt)})",
+                (change.offence, *older, *change.exempt))
+    _insert(conn, "breaks", (breaks[key] for key in sorted(breaks, key=str)))
+    _insert(conn, "notes", methods)
 
 
 def _write_offences(conn: sqlite3.Connection, contents: list[FileContents]) -> None:

@@ -239,9 +239,26 @@ _BY_LABEL: dict[str, str] = {
 }
 
 
+_NAMES = frozenset(part for o in CATALOGUE
+                   for part in re.split(r" and |\s*\(", clean_label(o.label)) if part)
+_INCLUDING = re.compile(r"\s*\(including [^)]*\)$")
+
+
 def key_for_label(label: object) -> str | None:
-    """The catalogue key of an ONS column or row label, or None when we do not know it."""
-    return _BY_LABEL.get(clean_label(label))
+    """The catalogue key of an ONS column or row label, or None when we do not know it.
+
+    A label that only adds what the category includes ("Residential burglary (including home
+    and nonconnected buildings)", the 2025 appendix) is the same series relabelled: it takes
+    the plain label's key, so the newest edition's figures replace the older ones.
+    """
+    cleaned = clean_label(label)
+    found = _BY_LABEL.get(cleaned)
+    if found or not _INCLUDING.search(cleaned):
+        return found
+    included = _INCLUDING.search(cleaned).group(0)  # type: ignore[union-attr]
+    if any(re.search(rf"\b{re.escape(name)}\b", included) for name in _NAMES):
+        return None  # "(including fraud)" adds another offence: a different total
+    return _BY_LABEL.get(_INCLUDING.sub("", cleaned))
 
 
 CAVEATS: dict[str, str] = {

@@ -14,11 +14,20 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.desk import Button, crosses_boundary, display_name, notes_text, source_line
+from bot.desk import (
+    Button,
+    crosses_boundary,
+    display_name,
+    notes_text,
+    source_line,
+    undercounts,
+)
+from bot.facts import break_between
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.store import AreaRow, FigureRow, Store
+from bot.style import rate, signed_percent
 from bot.understanding import (
     FILLER,
     AreaMatch,
@@ -296,8 +305,8 @@ def _shown(value: float, measure: str) -> str:
     if measure == "count":
         return f"{value:,.0f}"
     if measure == "change":
-        return f"{'+' if value > 0 else '−' if value < 0 else ''}{abs(value):.0f}%"
-    return f"{value:.1f}" if value >= 0.95 else f"{value:.2f}"
+        return signed_percent(value)
+    return rate(value)
 
 
 def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: str,
@@ -333,6 +342,14 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
     if crosses_boundary(area.code, year_before(period_end), period_end):
         return Entry(area.code, name, count, before.count,
                      reason="its boundary changed between the two years, so they do not compare")
+    if break_between(store.breaks(area.code, offence), before.period_end, period_end) or \
+            (before.flag == "old_method") != (figure.flag == "old_method"):
+        return Entry(area.code, name, count, before.count,
+                     reason="ONS says its figures for the two years are not comparable")
+    undercount = undercounts(store, area.code, offence)
+    if undercount(figure) or undercount(before):
+        return Entry(area.code, name, count, before.count,
+                     reason="ONS says one of the two figures is an undercount")
     if min(count, before.count) < SMALL:
         return Entry(area.code, name, count, before.count, small=True,
                      reason=f"fewer than {SMALL} offences in one of the two years, so a % change "

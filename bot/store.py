@@ -26,10 +26,10 @@ from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the 
 from bot.config import read
 
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
-SCHEMA_VERSIONS = ("2",)
+SCHEMA_VERSIONS = ("3",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
-                   "local_authorities", "population", "revisions", "notes")
+                   "local_authorities", "population", "revisions", "notes", "breaks")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
 
@@ -64,6 +64,33 @@ class FigureRow:
     rate_basis: str | None
     edition: str
     flag: str | None
+
+
+@dataclass(frozen=True)
+class Break:
+    """A point where ONS says a series is not comparable: figures ending before `starts` are
+    never compared with figures from `starts` on (no change, record, "of the N years" or chart
+    line across it). `area` None means every area the note covers."""
+
+    area: str | None   # GSS code the break applies to
+    offence: str       # offence key (as in the `offences` table)
+    starts: str        # ISO date: period_end of the first 12-month period on the new basis
+    reason: str        # one short clause from ONS's note
+    edition: str       # key of the edition whose note says so
+
+
+@dataclass(frozen=True)
+class NoteRow:
+    """A note as held, with what it does: kind is "undercount", "exclusion", "break",
+    "method", "revision" or "" (see `bot.qualifications`)."""
+
+    edition: str
+    area: str | None
+    offence: str | None
+    period_from: str | None
+    period_to: str | None
+    text: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -415,31 +442,61 @@ class Store:
             return []
         return [(figure.edition, figure.count)]
 
-    def notes_for(self, area: str, offence: str, period_end: str) -> list[str]:
-        """The files' own notes that qualify this figure, oldest edition first.
+    def notes_for(self, area: str, offence: str, period_end: str,
+                  edition: str | None = None) -> list[str]:
+        """The files' own notes that qualify this figure, oldest edition first (see
+        `qualifications`)."""
+        return list(dict.fromkeys(n.text for n in self.qualifications(area, offence,
+                                                                       period_end, edition)))
+
+    def qualifications(self, area: str, offence: str, period_end: str,
+                       edition: str | None = None) -> list[NoteRow]:
+        """The notes that qualify this figure, with their kind, oldest edition first.
 
         A note applies when it names this area or its force (or names no area), names this
         offence, one it belongs to or one inside it (a burglary undercount is also an undercount
-        of theft and of all crime), and its periods include `period_end`.
+        of theft and of all crime), its periods include `period_end`, and, given the figure's
+        `edition`, it is that edition's note: a note never qualifies a figure from an edition
+        that does not carry it (June 2025 fixed Leicestershire's undercount).
         """
-        try:
-            rows = self._rows(
-                "select n.area, n.offence, n.text from notes n left join editions e "
-                "on e.key = n.edition where (n.area is null or n.area = ? or n.area = "
-                "(select force_code from areas where code = ?)) "
-                "and (n.period_from is null or n.period_from <= ?) "
-                "and (n.period_to is null or n.period_to >= ?) "
-                "order by e.period_end, n.rowid", (area, area, period_end, period_end))
-        except sqlite3.OperationalError:
-            return []
+        rows = self._rows(
+            "select n.edition, n.area, n.offence, n.period_from, n.period_to, n.text, "
+            "coalesce(n.kind, '') from notes n left join editions e "
+            "on e.key = n.edition where (n.area is null or n.area = ? or n.area = "
+            "(select force_code from areas where code = ?)) "
+            "and (n.period_from is null or n.period_from <= ?) "
+            "and (n.period_to is null or n.period_to >= ?) and (? is null or n.edition = ?) "
+            "order by e.period_end, n.rowid", (area, area, period_end, period_end, edition,
+                                               edition))
         if not rows:
             return []
         family = self._offence_family(offence)
-        out: list[str] = []
-        for _, note_offence, sentence in rows:
-            if (note_offence is None or note_offence in family) and sentence not in out:
-                out.append(sentence)
-        return out
+        return [NoteRow(*row) for row in rows if row[2] is None or row[2] in family]
+
+    def breaks(self, area: str, offence: str) -> list[Break]:
+        """The breaks that split this area's series of this offence, oldest first (a break
+        stated for a force also splits its local areas' series)."""
+        return [Break(*row) for row in self._rows(
+            "select area, offence, starts, reason, edition from breaks where offence = ? and "
+            "(area is null or area = ? or area = (select force_code from areas where code = ?))"
+            " order by starts, area", (offence, area, area))]
+
+    def method_notes(self, offence: str) -> list[str]:
+        """What the newest edition that changed this offence's method says about it."""
+        return [text for (text,) in self._rows(
+            "select n.text from notes n join editions e on e.key = n.edition "
+            "where n.kind = 'method' and n.offence = ? order by e.period_end desc", (offence,))]
+
+    def all_notes(self) -> tuple[list[NoteRow], list[Break]]:
+        """Every note and break held, for `crimebot notes`."""
+        notes = [NoteRow(*row) for row in self._rows(
+            "select n.edition, n.area, n.offence, n.period_from, n.period_to, n.text, "
+            "coalesce(n.kind, '') from notes n left join editions e on e.key = n.edition "
+            "order by e.period_end, n.rowid")]
+        breaks = [Break(*row) for row in self._rows(
+            "select area, offence, starts, reason, edition from breaks "
+            "order by offence, area, starts")]
+        return notes, breaks
 
     def _offence_family(self, offence: str) -> set[str]:
         snapshot = self._snap()

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from bot.answer import Answer
+from bot.style import percent as _pct
 
 _NOTE = re.compile(r"^\(|\bis taken as\b|\bthis is the latest period\b|^ONS publishes .* here is|"
                    r"^There is no figure for .* Here is", re.IGNORECASE)
@@ -45,10 +46,6 @@ class Story:
 
 def _display(name: str) -> str:
     return re.sub(r", (City|County) of$", "", name)
-
-
-def _pct(value: float) -> str:
-    return f"{abs(value):.0f}%" if abs(value) >= 1 else f"{abs(value):.1f}%"
 
 
 def headline(answer: Answer) -> str:

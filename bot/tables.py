@@ -93,6 +93,27 @@ class Note:
 
 
 @dataclass(frozen=True)
+class NoteText:
+    """One numbered note exactly as the file prints it, with the tables it is written for
+    ("P5", "P6" …; a bare letter "C" means every table of that letter). `bot.qualifications`
+    reads breaks, exclusions and undercounts from it."""
+
+    tables: tuple[str, ...]
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class NoteMarker:
+    """A row of a table that points at a note ("Metropolitan Police [note 4]", "North West5")."""
+
+    table: str
+    number: int
+    area_code: str
+    area_name: str
+
+
+@dataclass(frozen=True)
 class LookupRow:
     """A local authority's place in the CSP and force geography, from an ONS lookup."""
 
@@ -134,6 +155,9 @@ class FileContents:
     populations: list[Population] = field(default_factory=list)
     offences: list[ExtraOffence] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    note_texts: list[NoteText] = field(default_factory=list)
+    markers: list[NoteMarker] = field(default_factory=list)
+    table_offences: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def sha256_of(path: Path) -> str:
@@ -440,7 +464,8 @@ def knife_table(rows: list[list[object]], header_at: int, title: str) -> list[Ob
     if spans:
         out: list[Observation] = []
         for column, period_end in spans.items():
-            out += area_table(rows, header_at, period_end, {column: "knife"})
+            out += area_table(rows, header_at, period_end, {column: "knife"},
+                              partial=partial_totals(rows, header_at, {column: "knife"}))
         return out
     header = rows[header_at]
     above = rows[header_at - 1] if header_at else []
@@ -452,7 +477,23 @@ def knife_table(rows: list[list[object]], header_at: int, title: str) -> list[Ob
                           or (over.startswith("total of selected serious")
                               and first.startswith("number"))):
         return []
-    return area_table(rows, header_at, period, {2: "knife"})
+    return area_table(rows, header_at, period, {2: "knife"},
+                      partial=partial_totals(rows, header_at, {2: "knife"}))
+
+
+def knife_rates(rows: list[list[object]], header_at: int) -> list[Observation]:
+    """Published knife crime rates, per 100,000 population in the tables, converted exactly to
+    the per 1,000 every answer uses (a rate ONS publishes is never recomputed)."""
+    heading = " ".join(text(cell) for row in rows[:header_at + 2] for cell in row).lower()
+    per = 100_000 if "100,000" in heading else 1_000
+    out: list[Observation] = []
+    for column, period_end in series_columns(rows, header_at).items():
+        partial = partial_totals(rows, header_at, {column: "knife"})
+        out += [replace(o, rate=o.rate * 1_000 / per) for o in area_table(
+            rows, header_at, period_end, {}, rates={column: "knife"},
+            basis=f"ONS published rate per {per:,} population, shown per 1,000",
+            partial=partial) if o.rate is not None]
+    return out
 
 
 FIREARMS = ExtraOffence(
@@ -492,6 +533,8 @@ def force_table(
     period = period_from_title(title)
     if "knife" in lowered and "rate" not in lowered:
         return "knife", knife_table(rows, header_at, title), []
+    if "knife" in lowered:
+        return "rates", knife_rates(rows, header_at), []
     if "firearm" in lowered and "number of" in lowered:
         return "firearms", firearms_table(rows, header_at), []
     if "offence group" not in lowered or not period:
@@ -725,6 +768,9 @@ def read_workbook(path: Path) -> FileContents | None:
     observations: list[Observation] = []
     offences: list[ExtraOffence] = []
     notes: list[Note] = []
+    note_texts: list[NoteText] = []
+    markers: list[NoteMarker] = []
+    table_offences: dict[str, tuple[str, ...]] = {}
     dataset = ""
     kinds: set[str] = set()
     letters: set[str] = set()
@@ -762,6 +808,11 @@ def read_workbook(path: Path) -> FileContents | None:
         if read is None:
             continue
         kind, found, found_notes = read
+        table_id = re.match(r"table (p\d+)", lowered).group(1).upper()  # type: ignore[union-attr]
+        table_offences[table_id] = tuple(sorted({o.offence for o in found}))
+        note_texts += [NoteText((table_id,), n, t) for n, t in
+                       footnotes_below(rows, find_header(rows, "area code") or 0).items()]
+        markers += note_markers(rows, table_id)
         kinds.add(kind)
         letters.add(letter)
         observations += found
@@ -794,8 +845,43 @@ def read_workbook(path: Path) -> FileContents | None:
         covers = set(re.findall(r"\b([A-Z])\d", sheet_name))
         if sheet_name.lower().startswith("notes") and (not covers or covers & letters):
             notes += sheet_notes(rows, forces, latest)
+            note_texts += notes_sheet_texts(rows, covers)
     unique = list(dict.fromkeys(notes))
-    return FileContents(edition, observations, offences=offences, notes=unique)
+    return FileContents(edition, observations, offences=offences, notes=unique,
+                        note_texts=note_texts, markers=markers, table_offences=table_offences)
+
+
+def notes_sheet_texts(rows: list[list[object]], letters: set[str]) -> list[NoteText]:
+    """Every numbered note of a Notes sheet, with the tables its section heading names ("Notes
+    for tables P5 P6 P7"); before any heading, the sheet's own letters ("Notes - CSP" → C)."""
+    tables: tuple[str, ...] = tuple(sorted(letters))
+    out: list[NoteText] = []
+    for row in rows:
+        cells = [text(cell) for cell in row if text(cell)]
+        if not cells:
+            continue
+        if cells[0].lower().startswith("notes for table"):
+            tables = tuple(re.findall(r"\b([A-Z]\d+)\b", cells[0]))
+        elif len(cells) >= 2 and re.fullmatch(r"\d+(\.0)?", cells[0]):
+            raw = next(str(cell).strip() for cell in row if text(cell) == cells[1])
+            out.append(NoteText(tables, int(float(cells[0])), raw))
+    return out
+
+
+def note_markers(rows: list[list[object]], table: str) -> list[NoteMarker]:
+    """Rows whose area name points at notes: "[note 4]" or digits glued on ("North West5,6")."""
+    header_at = find_header(rows, "area code")
+    if header_at is None:
+        return []
+    out: list[NoteMarker] = []
+    for row in rows[header_at + 1:]:
+        if len(row) < 2 or re.match(r"^\d{1,2}\.", text(row[0])):
+            continue
+        raw = text(row[1])
+        numbers = [int(n) for mark in _NOTE_MARK.findall(raw) for n in re.findall(r"\d+", mark)]
+        name, digits = footnoted(row[1])
+        out += [NoteMarker(table, n, text(row[0]), name) for n in [*numbers, *digits]]
+    return out
 
 
 def flag_partial_rates(observations: list[Observation]) -> list[Observation]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Districts, Finding, Record, display
+from bot.facts import Change, Districts, Finding, Qualified, Record, display
 from bot.periods import MONTH_NAMES, short
 from bot.periods import label as period_label
 from bot.store import EditionRow
+from bot.style import count as num
+from bot.style import percent as pct
+from bot.style import rate as rate_text
 
 HELP = ("Ask me about police recorded crime in England and Wales, for example: "
         "“sexual offences Wrexham 2022”, “burglaries in Leeds last year”, "
@@ -23,18 +26,6 @@ HELP = ("Ask me about police recorded crime in England and Wales, for example: "
 SINGULAR = {"offences": "offence", "crimes": "crime", "burglaries": "burglary",
             "robberies": "robbery", "thefts": "theft", "homicides": "homicide", "rapes": "rape"}
 _NOTE = re.compile(r"\s*\[\s*note[^\]]*\]", re.IGNORECASE)
-
-
-def num(value: int) -> str:
-    return f"{value:,}"
-
-
-def pct(value: float) -> str:
-    return f"{abs(value):.0f}%" if abs(value) >= 1 else f"{abs(value):.1f}%"
-
-
-def rate_text(value: float) -> str:
-    return f"{value:.1f}" if value >= 0.95 else f"{value:.2f}"
 
 
 def counted(count: int, noun: str) -> str:
@@ -94,7 +85,14 @@ def headline(f: Finding) -> str:
     else:
         text = f"{force_phrase(f.force_name)} recorded {what} in {display(area.name)} in {when}"
     text += ", ONS figures show."
-    if f.flag == "partial":
+    q = f.qualified
+    if f.flag == "partial" and q is not None and q.excluded:
+        text = text[:-1] + (f"; the {display(area.name)} total excludes "
+                            f"{and_list([display(n) for n in q.excluded])}, so it is not the "
+                            f"whole of {display(area.name)}, and no change, record or rate is "
+                            "given for it. ONS: " + q.excluded_why.strip())
+        text += "" if text.endswith(".") else "."
+    elif f.flag == "partial":
         text += (" This total is incomplete: a force supplied no data for part of the period "
                  "(see the note below), so it is not comparable with other periods and no "
                  "change, record or rate is given.")
@@ -104,18 +102,62 @@ def headline(f: Finding) -> str:
     return text
 
 
+def qualification_sentences(f: Finding) -> list[str]:
+    """ONS's own qualifications that stop a comparison, for the lead: one short clause of why,
+    from the note itself."""
+    q = f.qualified
+    if q is None or f.period_end is None:
+        return []
+    out: list[str] = []
+    if q.faulty:
+        out.append("ONS says this figure is an undercount (“" + _quote(q.faulty[0]) + "”), so "
+                   "no change or record is given from it.")
+    if q.broken is not None:
+        out.append(f"ONS says figures from {period_label(q.broken.starts)} on are not "
+                   "directly comparable with earlier ones, so no change or record is given "
+                   f"across that point (ONS: {_quote(q.broken.reason)}).")
+    if q.old_method and f.flag == "old_method":
+        out.append("This figure is on ONS's older method: a newer edition revised the series "
+                   f"({_quote(q.old_method)}) but does not cover this period, so it is not "
+                   "compared with figures on the new method.")
+    elif q.method_differs and f.previous_end:
+        out.append(f"The figure for {period_label(f.previous_end)} is on ONS's older method "
+                   f"({_quote(q.old_method)}), so no change is given from it.")
+    if q.faulty_previous and f.previous_end:
+        out.append(f"ONS says the figure for {period_label(f.previous_end)} is an undercount, "
+                   "so no change is given from it.")
+    return out
+
+
+def comparison_block(q: Qualified) -> str:
+    """Why two figures of one area are not set side by side as a change, from ONS's notes."""
+    if q.broken is not None:
+        return (f"ONS says figures from {period_label(q.broken.starts)} on are not directly "
+                f"comparable with earlier ones (ONS: {_quote(q.broken.reason)})")
+    if q.faulty:
+        return f"ONS says one of the figures is an undercount (ONS: {_quote(q.faulty[0])})"
+    return f"the two figures are on different ONS methods (ONS: {_quote(q.old_method)})"
+
+
+def _quote(note: str) -> str:
+    """A note as a clause inside a sentence: no trailing full stop or stray spaces."""
+    return re.sub(r"\s+", " ", note).strip().rstrip(".")
+
+
 def change_sentence(change: Change, *, lead: str = "That is") -> str:
-    earlier = period_label(change.earlier_end)
+    """A change always names both figures and both periods, so it never reads as a
+    contradiction of a figure stated elsewhere."""
+    earlier = f"{num(change.earlier_count)} in {period_label(change.earlier_end)}"
+    later = f"{num(change.later_count)} in {period_label(change.later_end)}"
     diff = change.later_count - change.earlier_count
     if diff == 0:
-        return f"{lead} unchanged from {earlier}."
+        return f"{lead} unchanged: {later}, as against {earlier}."
     direction = "up" if diff > 0 else "down"
     if change.pct is None:
-        return (f"{lead} {direction} {num(abs(diff))} from {num(change.earlier_count)} in "
-                f"{earlier} (small numbers, so no percentage is given).")
+        return (f"{lead} {direction} {num(abs(diff))}, from {earlier} to {later} (small "
+                "numbers, so no percentage is given).")
     word = "a rise" if diff > 0 else "a fall"
-    return f"{lead} {direction} from {num(change.earlier_count)} in {earlier}, {word} of " \
-           f"{pct(change.pct)}."
+    return f"{lead} {direction} from {earlier} to {later}, {word} of {pct(change.pct)}."
 
 
 def previous_sentence(f: Finding) -> str:
@@ -128,7 +170,7 @@ def previous_sentence(f: Finding) -> str:
     if f.previous_state == "not_published":
         return f"The figure for {before} was not published (not available), so no change is " \
                "given."
-    if f.previous_state == "incomplete":
+    if f.previous_state in {"incomplete", "qualified"}:
         return ""
     if f.previous_state == "partial":
         return f"The figure for {before} is incomplete, so no change is given."
@@ -220,7 +262,7 @@ def source_line(edition: EditionRow | None) -> str:
 
 def figure_paragraphs(f: Finding) -> list[str]:
     assert f.count is not None and f.period_end is not None
-    first = " ".join([*f.lead, headline(f)])
+    first = " ".join([*f.lead, headline(f), *qualification_sentences(f)])
     paragraphs = [p for p in (first, *f.after, previous_sentence(f)) if p]
     if f.record is not None:
         paragraphs.append(record_sentence(f.record, f.count, f.period_end))
@@ -328,6 +370,8 @@ def comparison_text(f: Finding) -> str:
             summary += f"\nNo change is given: {f.boundary}."
         elif any(p.flag == "partial" for p in f.parts):
             summary += "\nNo change is given: one of these totals is incomplete."
+        elif f.qualified is not None and f.qualified.blocks_change:
+            summary += "\nNo change is given: " + comparison_block(f.qualified) + "."
         elif first.count and last.count is not None and first.period_end and last.period_end:
             diff = last.count - first.count
             when = (f"from {period_label(first.period_end)} to "

@@ -81,3 +81,12 @@ def test_ask_answers_a_ranking_question_with_the_ranking_the_bot_sends(db_path):
     assert data["kind"] == "ranking" and data["scope"]["name"] == "Kent"
     first = data["ranked"][0]
     assert first["position"] == 1 and f"1. {first['name']}: " in result.stdout
+
+
+def test_notes_lists_the_breaks_and_flags_the_store_holds(db_path):
+    result = run(["notes", "knife", "Metropolitan"], db_path)
+    assert result.returncode == 0
+    assert "break · knife · Metropolitan Police · not compared across the year to April 2024" \
+        in result.stdout
+    empty = run(["notes", "no-such-word"], db_path)
+    assert empty.returncode == 0 and "No notes or breaks held match that." in empty.stdout

@@ -20,6 +20,7 @@ from bot.desk import (
     digest_buttons,
     digest_due,
     digest_html,
+    item_text,
     newest_edition,
     on_demand,
     plain_text,
@@ -27,7 +28,7 @@ from bot.desk import (
 )
 from bot.offences import BY_KEY
 from bot.periods import year_before
-from bot.store import FigureRow
+from bot.store import Break, FigureRow
 from bot.subscriptions import PatchArea, Subscriptions, parse_patch
 from tests.fake_telegram import parse_html
 
@@ -311,3 +312,24 @@ def test_a_run_stops_at_a_boundary_change_of_the_same_code():
 def test_dorset_sets_no_record_across_its_boundary_change(engine):
     digest = build_digest(engine.store, areas(engine, "Dorset council"), DECEMBER_2024)
     assert digest.totals and not digest.records
+
+
+def test_a_digest_compares_nothing_ons_calls_an_undercount_and_says_so(engine):
+    """Leicestershire's burglary undercount (December 2024 notes) also undercounts its theft
+    and total crime: no change, no record, and the line says why."""
+    digest = build_digest(engine.store, areas(engine, "Leicestershire Police"), DECEMBER_2024)
+    total = next(i for i in digest.totals if i.area_code == "E23000021")
+    assert total.previous is None and total.change_pct is None
+    assert "ONS says this figure is an undercount, so no change is given" in item_text(total)
+    flagged = {"burglary", "theft", "all_crime", "residential_burglary",
+               "non_residential_burglary"}
+    assert not [i for i in (*digest.records, *digest.rises, *digest.falls)
+                if i.area_code == "E23000021" and i.offence_key in flagged]
+
+
+def test_a_run_stops_at_a_break_ons_states():
+    review = Break("E23000001", "knife", "2024-04-30", "A review.", "pfa-2024-12-31")
+    series = [row(f"{year}-12-31", 100 + year) for year in range(2019, 2025)]
+    assert [f.period_end for f in same_window_run(series, "2024-12-31", "E23000001",
+                                                  [review])] == ["2024-12-31"]
+    assert len(same_window_run(series, "2023-12-31", "E23000001", [review])) == 5

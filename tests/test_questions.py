@@ -10,6 +10,8 @@ period and year-before come from `tests/questions/oracle.py`, which reads the st
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.answer import Answer, Engine
 from tests.questions.oracle import Oracle, claim_errors
@@ -372,3 +374,127 @@ def test_comparisons_give_every_part_earlier_to_later(engine, oracle, question, 
     for part in answer.parts:
         assert part.count == oracle.count(part.area_code or "", part.offence_key or "",
                                           part.period_end or "")
+
+
+# --- ONS's own qualifications (issue 16): breaks, partial totals, undercounts, methods --------
+# (question, area, offence, oracle period, words ONS's qualification puts in the lead)
+QUALIFIED_CASES = [
+    ("knife crime Met police", "E23000001", "knife", "latest",
+     "not directly comparable with earlier ones"),
+    ("knife crime Metropolitan Police 2024", "E23000001", "knife", "year:2024",
+     "Metropolitan Police Service have reviewed their recording"),
+    ("burglary Leicestershire 2024", "E23000021", "burglary", "year:2024", "undercount"),
+    ("theft offences Leicestershire 2024", "E23000021", "theft", "year:2024", "undercount"),
+    ("total crime Leicestershire 2024", "E23000021", "all_crime", "year:2024", "undercount"),
+    ("burglary Leicester 2024", "E22000168", "burglary", "year:2024", "undercount"),
+    ("knife crime North West 2019", "E12000002", "knife", "year:2019",
+     "excludes Greater Manchester"),
+    ("knife crime England and Wales 2019", "K04000001", "knife", "year:2019",
+     "excludes Greater Manchester"),
+    ("knife crime Met police 2019", "E23000001", "knife", "year:2019", "older method"),
+    ("knife crime Greater Manchester year to September 2018", "E23000005", "knife",
+     "end:2018-09-30", "Greater Manchester police reviewed their recording"),
+]
+
+
+@pytest.mark.parametrize(("question", "code", "key", "period", "said"), QUALIFIED_CASES,
+                         ids=[c[0] for c in QUALIFIED_CASES])
+def test_ons_qualifications_are_stated_in_the_lead_and_obeyed(
+        engine, oracle, question, code, key, period, said):
+    answer = ask(engine, question)
+    check_figure(answer, oracle, code, key, period)
+    assert said in answer.text.split("\n\n")[0]
+
+
+def test_a_break_stops_the_change_and_the_json_says_which_break(engine):
+    answer = ask(engine, "knife crime Met police")
+    assert answer.period_end == "2024-12-31" and answer.count == 16_789
+    assert answer.change_pct is None and answer.previous_count is None
+    assert answer.like_for_like is None
+    assert answer.qualifications["break"]["starts"] == "2024-04-30"
+    assert "up from" not in answer.text and "down from" not in answer.text
+    assert "highest" not in answer.text and "lowest" not in answer.text
+
+
+def test_an_undercount_gives_no_change_or_record_and_is_never_the_year_before(engine):
+    flagged = ask(engine, "burglary Leicestershire 2024")
+    assert flagged.change_pct is None and "undercount" in flagged.text.split("\n\n")[0]
+    assert "highest" not in flagged.text and "lowest" not in flagged.text
+    later = ask(engine, "theft offences Leicestershire year to June 2025")
+    assert later.status == "ok" and "undercount" not in later.text  # June 2025 fixed it
+    if later.like_for_like is not None:
+        assert "2024-12-31" not in (later.like_for_like["period"],
+                                    later.like_for_like["previous_period"])
+
+
+def test_a_partial_total_is_not_divided_by_a_whole_population_nor_the_national_comparison(
+        engine, oracle):
+    answer = ask(engine, "knife crime North West 2019")
+    assert answer.count == oracle.count("E12000002", "knife", "2019-12-31")
+    assert oracle.flag("E12000002", "knife", "2019-12-31") == "partial"
+    assert answer.rate_per_1000 is None and answer.change_pct is None
+    assert answer.qualifications["partial_excludes"] == ["Greater Manchester"]
+    partial_national = oracle.count("K04000001", "knife", "2019-12-31")
+    assert f"England and Wales recorded {partial_national:,}" not in answer.text
+    assert "per 1,000" not in answer.text
+
+
+def test_a_relabelled_category_is_the_same_series_and_the_newest_edition_wins(engine, store):
+    answer = ask(engine, "residential burglary England and Wales year to March 2020")
+    assert answer.offence_key == "residential_burglary"
+    editions = [e for e, _ in store.revisions("K04000001", "residential_burglary",
+                                              "2020-03-31")]
+    assert editions[-1] == "appendix-2025-06-30" and len(editions) >= 2
+    assert answer.edition and "June 2025" in answer.edition
+    assert "revised this figure" in answer.text
+
+
+@pytest.fixture(scope="module")
+def qualified_series(oracle: Oracle) -> list[tuple[str, str, str]]:
+    """Every held figure of a series ONS's notes touch (a break, a flag or an undercount note),
+    for forces, regions and the nation: where a wrong change or record would hide."""
+    return oracle.conn.execute(
+        "select f.area, f.offence, f.period_end from figures f join areas a on a.code = f.area "
+        "where f.count is not null and a.kind in ('pfa', 'region', 'england_and_wales') and "
+        "(f.offence in (select offence from breaks) or f.offence in ('burglary', 'theft') or "
+        "exists (select 1 from figures g where g.area = f.area and g.offence = f.offence and "
+        "g.flag in ('partial', 'old_method'))) order by 1, 2, 3").fetchall()
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_answer_claims_a_change_record_or_run_across_what_ons_rules_out(
+        engine, oracle, qualified_series, data):
+    """Property: whatever figure is asked for, no change, record or "of the N years" claim
+    spans a break, and none uses a partial, undercounted or other-method figure."""
+    code, key, period_end = data.draw(st.sampled_from(qualified_series))
+    answer = engine.answer_for(code, key, period_end)
+    assert answer.status == "ok", answer.text
+    assert claim_errors(oracle, code, key, period_end, answer.count or 0, answer.text) == []
+    change = answer.like_for_like
+    if change is not None:
+        assert oracle.comparable(code, key, change["previous_period"], change["period"])
+    if answer.change_pct is not None:
+        assert oracle.comparable(code, key, answer.previous_end or "", period_end)
+
+
+@pytest.mark.parametrize(("question", "why"), [
+    ("knife crime Met police 2023 vs 2024", "not directly comparable"),
+    ("burglary Leicestershire 2023 vs 2024", "undercount"),
+    ("knife crime Met police 2019 vs 2024", "not directly comparable"),
+    ("knife crime Met police year to December 2019 vs year to March 2020",
+     "different ONS methods"),
+])
+def test_a_side_by_side_gives_no_change_across_what_ons_rules_out(engine, question, why):
+    answer = ask(engine, question)
+    summary = answer.text.split("\n\n")[0]
+    assert answer.status == "ok" and len(answer.parts) == 2
+    assert "No change is given: " in summary and why in summary
+    assert "Change from" not in summary
+
+
+def test_an_older_method_figure_is_not_set_beside_a_national_figure_on_the_new_method(engine):
+    answer = ask(engine, "knife crime Met police 2019")
+    assert answer.period_end == "2019-12-31" and "older method" in answer.text.split("\n\n")[0]
+    assert "England and Wales rate" not in answer.text
+    assert "England and Wales recorded" not in answer.text

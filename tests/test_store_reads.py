@@ -14,7 +14,7 @@ def build(path: Path) -> Store:
     conn = sqlite3.connect(path)
     conn.executescript("""
         create table meta (key text primary key, value text);
-        insert into meta values ('schema', '2');
+        insert into meta values ('schema', '3');
         create table areas (code text primary key, name text, kind text, force_code text,
                             offered integer);
         insert into areas values ('E22000001', 'Town', 'csp', 'E23000001', 1);
@@ -39,10 +39,18 @@ def build(path: Path) -> Store:
                      ("E22000001", "theft", period, count, "new", None, None, flag))
     conn.executescript("""
             create table notes (edition text, area text, offence text, period_from text,
-                                period_to text, text text);
+                                period_to text, text text, kind text);
             insert into notes values ('new', 'E23000001', null, '2024-10-01', '2024-12-31',
-                                      'The force could not supply some data.');
-            insert into notes values ('new', null, 'burglary', null, null, 'Burglary note.');
+                                      'The force could not supply some data.', 'exclusion');
+            insert into notes values ('new', null, 'burglary', null, null, 'Burglary note.',
+                                      '');
+            insert into notes values ('old', 'E23000001', 'burglary', '2024-11-30',
+                                      '2025-11-30', 'An undercount.', 'undercount');
+            create table breaks (area text, offence text, starts text, reason text,
+                                 edition text);
+            insert into breaks values ('E23000001', 'theft', '2024-04-30', 'A review.', 'new');
+            insert into breaks values (null, 'theft', '2019-03-31', 'A new method.', 'new');
+            insert into breaks values ('E23000002', 'theft', '2020-03-31', 'Elsewhere.', 'new');
             create table revisions (area text, offence text, period_end text, edition text,
                                     count integer);
             insert into revisions values ('E22000001', 'theft', '2023-12-31', 'new', 13);
@@ -65,12 +73,27 @@ def test_same_window_reads_only_that_window_and_never_a_partial_total(store):
 
 def test_notes_apply_through_the_area_s_force_and_only_in_their_period(store):
     assert store.notes_for("E22000001", "burglary", "2024-12-31") == [
-        "The force could not supply some data.", "Burglary note."]
+        "An undercount.", "The force could not supply some data.", "Burglary note."]
     assert store.notes_for("E22000001", "burglary", "2023-12-31") == ["Burglary note."]
 
 
 def test_a_note_on_an_offence_also_qualifies_the_group_it_belongs_to(store):
     assert store.notes_for("E22000001", "theft", "2023-12-31") == ["Burglary note."]
+
+
+def test_a_note_qualifies_only_figures_of_the_edition_that_carries_it(store):
+    """The old edition's undercount note does not follow the period into the new edition."""
+    assert store.notes_for("E22000001", "burglary", "2024-12-31", "new") == [
+        "The force could not supply some data.", "Burglary note."]
+    assert [n.kind for n in store.qualifications("E22000001", "burglary", "2024-12-31",
+                                                 "old")] == ["undercount"]
+
+
+def test_breaks_split_a_series_through_its_force_oldest_first(store):
+    found = store.breaks("E22000001", "theft")
+    assert [(b.area, b.starts, b.reason) for b in found] == [
+        (None, "2019-03-31", "A new method."), ("E23000001", "2024-04-30", "A review.")]
+    assert store.breaks("E22000001", "burglary") == []
 
 
 def test_revisions_come_oldest_edition_first(store):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import wording
-from bot.facts import Change, Choice, Districts, Finding, Record
-from bot.store import AreaRow, EditionRow, FigureRow
+from bot.facts import Change, Choice, Districts, Finding, Qualified, Record
+from bot.store import AreaRow, Break, EditionRow, FigureRow
 
 WREXHAM = AreaRow("W14000006", "Wrexham", "csp", "W15000001", True)
 KENT = AreaRow("E23000032", "Kent", "pfa", "E23000032", True)
@@ -27,8 +27,8 @@ def figure(**changes: object) -> Finding:
 def test_the_headline_names_force_place_and_period():
     assert wording.text(figure()).startswith(
         "North Wales Police recorded 536 sexual offences in Wrexham in the year to December "
-        "2022, ONS figures show.\n\nThat is up from 461 in the year to December 2021, a rise "
-        "of 16%.")
+        "2022, ONS figures show.\n\nThat is up from 461 in the year to December 2021 to 536 in "
+        "the year to December 2022, a rise of 16%.")
 
 
 def test_assumptions_open_the_first_paragraph_so_they_cannot_be_missed():
@@ -38,8 +38,8 @@ def test_assumptions_open_the_first_paragraph_so_they_cannot_be_missed():
 
 def test_small_counts_give_the_absolute_change():
     small = figure(count=12, change=Change("2021-12-31", 9, "2022-12-31", 12, None))
-    assert "That is up 3 from 9 in the year to December 2021 (small numbers, so no " \
-        "percentage is given)." in wording.text(small)
+    assert "That is up 3, from 9 in the year to December 2021 to 12 in the year to December " \
+        "2022 (small numbers, so no percentage is given)." in wording.text(small)
 
 
 def test_a_missing_year_before_gives_the_latest_like_for_like_change():
@@ -48,7 +48,8 @@ def test_a_missing_year_before_gives_the_latest_like_for_like_change():
         change=None, like_for_like=Change("2023-12-31", 450, "2024-12-31", 478, 6.2)))
     assert "No figure for the year to June 2024 is held" in text
     assert ("The latest like-for-like change held is for the year to December 2024: it was up "
-            "from 450 in the year to December 2023, a rise of 6%.") in text
+            "from 450 in the year to December 2023 to 478 in the year to December 2024, a rise "
+            "of 6%.") in text
 
 
 def test_a_boundary_change_gives_no_change():
@@ -175,3 +176,60 @@ def test_a_district_name_holding_and_keeps_the_list_readable():
     assert wording.and_list(["Northampton", "Daventry and South Northamptonshire"]) == \
         "Northampton, and Daventry and South Northamptonshire"
     assert wording.and_list(["A", "B", "C"]) == "A, B and C"
+
+
+def test_every_change_names_both_figures_and_both_periods():
+    down = wording.change_sentence(Change("2023-12-31", 22_088, "2024-12-31", 20_512, -7.135))
+    assert down == ("That is down from 22,088 in the year to December 2023 to 20,512 in the "
+                    "year to December 2024, a fall of 7%.")
+    same = wording.change_sentence(Change("2023-12-31", 90, "2024-12-31", 90, 0.0))
+    assert "90 in the year to December 2024" in same and "the year to December 2023" in same
+
+
+def test_a_rate_is_rounded_once_when_written():
+    """3.2535 → "3.3" and 10.2509 → "10.3": never 3.25 → 3.2 on the way."""
+    for published, shown in ((3.2535, "3.3"), (10.2509, "10.3")):
+        text = wording.text(figure(rate=published, rate_basis="ONS published rate"))
+        assert f"That is {shown} per 1,000 residents" in text
+
+
+def test_a_percentage_is_rounded_once_when_written():
+    text = wording.text(figure(change=Change("2021-12-31", 2500, "2022-12-31", 2524, 0.96)))
+    assert "a rise of 1%" in text
+    text = wording.text(figure(change=Change("2021-12-31", 2500, "2022-12-31", 2511, 0.44)))
+    assert "a rise of 0.4%" in text
+    text = wording.text(figure(change=Change("2021-12-31", 400, "2022-12-31", 466, 16.49)))
+    assert "a rise of 16%" in text
+
+
+MET = AreaRow("E23000001", "Metropolitan Police", "pfa", "E23000001", True)
+REVIEW = Break("E23000001", "knife", "2024-04-30", "The Metropolitan Police Service have "
+               "reviewed their recording of knife or sharp instrument offences from April 2024 "
+               "onwards", "pfa-2024-12-31")
+
+
+def test_a_break_is_stated_in_the_lead_with_one_clause_of_why_and_no_change():
+    text = wording.text(figure(
+        area=MET, force_name=None, offence_noun="knife offences", previous_state="qualified",
+        change=None, qualified=Qualified(broken=REVIEW)))
+    lead = text.split("\n\n")[0]
+    assert ("ONS says figures from the year to April 2024 on are not directly comparable with "
+            "earlier ones, so no change or record is given across that point (ONS: The "
+            "Metropolitan Police Service have reviewed their recording") in lead
+    assert "up from" not in text and "rise" not in text
+
+
+def test_an_undercount_and_a_partial_total_are_stated_in_the_lead():
+    faulty = wording.text(figure(previous_state="qualified", change=None, qualified=Qualified(
+        faulty=("There is an undercount for this force's figures.",))))
+    assert "ONS says this figure is an undercount (“There is an undercount for this force's " \
+        "figures”), so no change or record is given from it." in faulty.split("\n\n")[0]
+    region = AreaRow("E12000002", "North West", "region", None, True)
+    partial = wording.text(figure(
+        area=region, flag="partial", previous_state="incomplete", change=None,
+        qualified=Qualified(excluded=("Greater Manchester",),
+                            excluded_why="Greater Manchester Police were unable to supply "
+                                         "data.")))
+    assert ("the North West total excludes Greater Manchester, so it is not the whole of North "
+            "West, and no change, record or rate is given for it. ONS: Greater Manchester "
+            "Police were unable to supply data.") in partial.split("\n\n")[0]
