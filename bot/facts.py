@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.charts import computed_rate
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
 from bot.periods import year_before
+from bot.rates import rate_of
 from bot.store import AreaRow, EditionRow, FigureRow, Store
 from bot.understanding import (
     AreaMatch,
@@ -644,15 +644,8 @@ class Facts:
 
     def _rate(self, code: str, figure: FigureRow) -> tuple[float | None, str, str]:
         """ONS's published rate where there is one, else one computed under the shared rule."""
-        if figure.rate is not None:
-            return round(figure.rate, 2), figure.rate_basis or "ONS published rate", ""
-        if figure.count is None:
-            return None, "", "the figure was not published"
-        year = int(figure.period_end[:4])
-        rate, why = computed_rate(figure.count, year, self.store.population(code, year))
-        if rate is None:
-            return None, "", why
-        return round(rate, 2), why, ""
+        rate, basis, missing = rate_of(self.store, code, figure)
+        return (round(rate, 2) if rate is not None else None), basis, missing
 
     def _revised(self, code: str, key: str,
                  figure: FigureRow) -> tuple[tuple[EditionRow | None, str, int | None], ...]:

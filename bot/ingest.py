@@ -344,6 +344,8 @@ SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
                    "count": "INTEGER"}, ("area", "offence", "period_end", "edition")),
     "notes": ({"edition": "TEXT", "area": "TEXT", "offence": "TEXT", "period_from": "TEXT",
                "period_to": "TEXT", "text": "TEXT"}, ()),
+    "breaks": ({"area": "TEXT", "offence": "TEXT", "starts": "TEXT", "reason": "TEXT",
+                "edition": "TEXT"}, ()),
     "local_authorities": ({"code": "TEXT", "name": "TEXT", "csp_code": "TEXT",
                            "force_code": "TEXT", "year": "INTEGER"},
                           ("code", "csp_code", "year")),

@@ -75,6 +75,21 @@ class EditionRow:
     published: str | None
 
 
+@dataclass(frozen=True)
+class Break:
+    """A comparability break ONS names in a note (the shared contract with ingest): figures
+    before `starts` are never compared with figures from `starts` on."""
+
+    # GSS code the break applies to; None = every area the note covers (e.g. all forces on NDQIS)
+    area: str | None
+    offence: str       # offence key (as in the `offences` table)
+    starts: str        # ISO date: period_end of the first 12-month period on the new basis
+    # one short clause from ONS's note, e.g. "the Met reviewed its knife crime recording from
+    # April 2024"
+    reason: str
+    edition: str       # key of the edition whose note says so
+
+
 @dataclass(eq=False)
 class Snapshot:
     """One opened store file: closed once it is retired and no answer holds it any more."""
@@ -440,6 +455,16 @@ class Store:
             if (note_offence is None or note_offence in family) and sentence not in out:
                 out.append(sentence)
         return out
+
+    def breaks(self, area: str, offence: str) -> list[Break]:
+        """The breaks that split this area's series of this offence, oldest first."""
+        try:
+            rows = self._rows("select area, offence, starts, reason, edition from breaks "
+                              "where (area is null or area = ?) and offence = ? "
+                              "order by starts, rowid", (area, offence))
+        except sqlite3.OperationalError:
+            return []
+        return [Break(*row) for row in rows]
 
     def _offence_family(self, offence: str) -> set[str]:
         snapshot = self._snap()
