@@ -28,7 +28,7 @@ from bot.facts import BOUNDARY_CHANGES, ENGLAND_AND_WALES, display
 from bot.periods import MONTH_NAMES, ye
 from bot.rates import rate_of
 from bot.store import FigureRow, Store
-from bot.wording import edition_name, headline, num
+from bot.wording import and_list, edition_name, headline, num
 
 if TYPE_CHECKING:
     from bot.facts import Finding
@@ -39,6 +39,8 @@ DERIVED_NOTE = ("Hollow points: totals ONS does not print for that period, the s
                 "offence groups.")
 INCOMPLETE_NOTE = ("×: incomplete totals (a force supplied no data for part of the period), "
                    "not joined to the line.")
+# What the highlighted figure's label adds when the total is not one ONS printed whole.
+FLAGGED = {"partial": " (incomplete)", "derived": " (sum of groups)"}
 COMPUTED_NOTE = "Rates not published by ONS are computed from ONS mid-year population estimates."
 
 # Okabe–Ito: distinguishable with every common colour-vision deficiency.
@@ -192,14 +194,16 @@ def crosses(breaks: Iterable[BreakMark], earlier: str, later: str) -> bool:
 
 
 def window_line(rows: list[FigureRow], value: Value, breaks: tuple[BreakMark, ...], name: str,
-                area: str, month: int, highlighted: bool) -> Line:
+                area: str, month: int, highlighted: bool, show_incomplete: bool) -> Line:
     """One window's line: a segment ends at any year between two points that has no usable
-    figure (the gap names the years and why) and at any comparability break."""
+    figure (the gap names the years and why), at an incomplete total (shown unjoined on the
+    counts panel) and at any comparability break."""
     by_year = {int(r.period_end[:4]): r for r in rows}
     segments: list[list[Point]] = []
     gaps: list[Gap] = []
     incomplete: list[Point] = []
-    previous: Point | None = None
+    drawn: Point | None = None
+    anchor: str | None = None
     missing: list[tuple[int, str]] = []
     for year in range(min(by_year), max(by_year) + 1):
         row = by_year.get(year)
@@ -207,36 +211,39 @@ def window_line(rows: list[FigureRow], value: Value, breaks: tuple[BreakMark, ..
             missing.append((year, "not held"))
             continue
         amount, why = value(row)
-        if amount is None:
-            missing.append((year, why))
-            if row.flag == "partial" and row.count is not None:
-                incomplete.append(Point(row.period_end, ye(row.period_end), float(row.count),
-                                        row.count, row.flag, row.edition))
-            continue
-        point = Point(row.period_end, ye(row.period_end), amount, row.count, row.flag,
+        point = Point(row.period_end, ye(row.period_end), amount or 0.0, row.count, row.flag,
                       row.edition)
-        if previous is None:
+        shown = amount is not None or (show_incomplete and row.flag == "partial"
+                                       and row.count is not None)
+        if not shown:
+            missing.append((year, why))
+            continue
+        if anchor is not None and missing:
+            gaps.append(Gap(anchor, row.period_end, runs(missing)))
+        if amount is None:
+            incomplete.append(Point(row.period_end, point.label, float(row.count or 0),
+                                    row.count, row.flag, row.edition))
+        elif (drawn is None or anchor != drawn.period_end or missing
+              or crosses(breaks, drawn.period_end, row.period_end)):
             segments.append([point])
         else:
-            if missing:
-                gaps.append(Gap(previous.period_end, point.period_end, runs(missing)))
-            if missing or crosses(breaks, previous.period_end, point.period_end):
-                segments.append([point])
-            else:
-                segments[-1].append(point)
-        previous, missing = point, []
+            segments[-1].append(point)
+        drawn = point if amount is not None else drawn
+        anchor, missing = row.period_end, []
     return Line(f"{name}, years to {MONTH_NAMES[month - 1]}", area, month,
                 tuple(tuple(s) for s in segments), tuple(gaps), tuple(incomplete), highlighted)
 
 
 def lines(rows: list[FigureRow], value: Value, breaks: tuple[BreakMark, ...], name: str,
           area: str, highlight_month: int, months: set[int] | None = None) -> tuple[Line, ...]:
-    """One line per 12-month window held (the asked window first), or only `months`."""
+    """One line per 12-month window held (the asked window first), or only `months` (the
+    comparison panel, where an incomplete total has no rate or index and is left out)."""
     windows: dict[int, list[FigureRow]] = {}
     for row in rows:
         windows.setdefault(int(row.period_end[5:7]), []).append(row)
     order = sorted(windows, key=lambda m: (m != highlight_month, m))
-    built = (window_line(windows[m], value, breaks, name, area, m, m == highlight_month)
+    built = (window_line(windows[m], value, breaks, name, area, m, m == highlight_month,
+                         months is None)
              for m in order if months is None or m in months)
     return tuple(line for line in built if line.segments or line.incomplete)
 
@@ -329,13 +336,20 @@ def comparison_panel(store: Store, f: Finding, rows: list[FigureRow],
 
 def source(store: Store, panels: tuple[Panel, ...]) -> tuple[tuple[str, ...], str]:
     """The editions actually plotted, oldest first, named as the answer's source line names
-    them (no "[note n]" markers)."""
+    them (no "[note n]" markers); the line groups the editions of one set of tables."""
     keys = {p.edition for panel in panels for line in panel.lines
             for p in (*line.points(), *line.incomplete)}
     editions = sorted(((store.edition(k), k) for k in keys),
                       key=lambda e: (e[0].period_end if e[0] else "", e[1]))
     names = tuple(dict.fromkeys(edition_name(e, k) for e, k in editions))
-    return names, SOURCE_PREFIX + "; ".join(names) + "."
+    grouped: dict[str, list[str]] = {}
+    for name in names:
+        tables, _, ending = name.rpartition(", year ending ")
+        grouped.setdefault(tables or name, []).append(ending)
+    parts = [tables if not endings[0] else
+             f"{tables}, year{'s' if len(endings) > 1 else ''} ending {and_list(endings)}"
+             for tables, endings in grouped.items()]
+    return names, SOURCE_PREFIX + "; ".join(parts) + "."
 
 
 def single(f: Finding) -> Finding:
@@ -374,7 +388,8 @@ def chart_data(store: Store, finding: Finding) -> ChartData:
     change = f.change if f.previous_state == "held" else None
     national = f.national if f.national is not None and f.national.count is not None else None
     highlight = Highlight(
-        f.period_end, ye(f.period_end), f.count, f"{ye(f.period_end)}: {num(f.count)}", f.flag,
+        f.period_end, ye(f.period_end), f.count,
+        f"{ye(f.period_end)}: {num(f.count)}{FLAGGED.get(f.flag or '', '')}", f.flag,
         change.earlier_end if change else None, change.earlier_count if change else None,
         f.rate, national.period_end if national else None,
         national.count if national else None,
@@ -425,7 +440,9 @@ def draw_panel(ax: object, panel: Panel, highlight: Highlight) -> None:
         for gap in line.gaps if line.highlighted else ():
             ax.axvspan(day(gap.after), day(gap.before), color="#999999", alpha=0.12, lw=0)
             middle = day(gap.after) + (day(gap.before) - day(gap.after)) / 2
-            ax.text(middle, 0.02, "\n".join(textwrap.wrap(gap.label, 14)),
+            label = gap.label if len(area_lines) == 1 else \
+                f"Years to {MONTH_NAMES[line.month - 1][:3]}: {gap.label}"
+            ax.text(middle, 0.02, "\n".join(textwrap.wrap(label, 16)),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom",
                     fontsize=9, style="italic", color="#444444")
     for mark in {(b.starts, b.label) for b in panel.breaks}:

@@ -218,7 +218,17 @@ async def test_the_chart_button_sends_a_png_in_reply(fake, app):
     photo = await reply(fake, GROUP, "sendPhoto")
     assert photo.photo is not None and photo.photo.startswith(b"\x89PNG")
     assert photo.reply_to == answer.message_id
-    assert photo.plain_text == "Wrexham: Sexual offences"
+    assert photo.plain_text.startswith("North Wales Police recorded ")
+    assert " sexual offences in Wrexham in the year to " in photo.plain_text, \
+        "the caption is the headline figure and period, for screen readers too"
+
+
+async def test_the_chart_command_charts_the_period_asked_and_says_it(fake, app):
+    fake.inject_message(REPORTER, f"/chart {QUESTION}")
+    photo = await reply(fake, REPORTER, "sendPhoto")
+    assert photo.photo.startswith(b"\x89PNG")
+    assert photo.plain_text == ("North Wales Police recorded 536 sexual offences in Wrexham in "
+                                "the year to December 2022, ONS figures show.")
 
 
 async def test_the_chart_command(fake, app):
