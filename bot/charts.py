@@ -45,11 +45,12 @@ COMPUTED_NOTE = "Rates not published by ONS are computed from ONS mid-year popul
 
 # Okabe–Ito: distinguishable with every common colour-vision deficiency.
 AREA_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7")
-NATIONAL_COLOUR = "#D55E00"
 MARKERS = ("o", "s", "^", "D")
+NATIONAL_COLOURS = ("#D55E00", "#000000")
+NATIONAL_MARKERS = ("s", "v")
 WIDTH_IN, DPI = 7.0, 150
 HEIGHT_IN = {1: 6.0, 2: 8.8}
-MAX_TICKS = 6
+MAX_TICKS = 5
 
 
 class ChartError(ValueError):
@@ -403,40 +404,64 @@ def chart_data(store: Store, finding: Finding) -> ChartData:
 # --- the drawing ------------------------------------------------------------------------------
 
 
-def ticks(line: Line) -> list[Point]:
-    """At most MAX_TICKS of the asked window's periods, always ending with the latest."""
-    points = sorted((*line.points(), *line.incomplete), key=lambda p: p.period_end)
-    step = max(1, -(-len(points) // MAX_TICKS))
-    return points[::-1][::step][::-1]
+def ticks(panel: Panel, highlight: Highlight) -> list[Point]:
+    """At most MAX_TICKS periods spread over the whole panel, always including the asked one:
+    the asked window's periods first, then the others, each far enough from those chosen.
+    A tick sits at the period's own end and is labelled with it."""
+    lines = sorted(panel.lines, key=lambda line: not line.highlighted)
+    points = [p for line in lines for p in sorted((*line.points(), *line.incomplete),
+                                                  key=lambda p: p.period_end, reverse=True)]
+    if not points:
+        return []
+    days = [day(p) for p in points]
+    room = (max(days) - min(days)) / MAX_TICKS
+    chosen = [p for p in points if p.period_end == highlight.period_end][:1]
+    for point in points:
+        if len(chosen) < MAX_TICKS and all(abs(day(point) - day(c)) >= room for c in chosen):
+            chosen.append(point)
+    return sorted(chosen, key=lambda p: p.period_end)
 
 
 def day(point: Point | str) -> date:
     return date.fromisoformat(point if isinstance(point, str) else point.period_end)
 
 
-def draw_panel(ax: object, panel: Panel, highlight: Highlight) -> None:
-    """Each line in its own Okabe–Ito colour and marker; gaps and breaks labelled."""
+def style(line: Line, panel: Panel) -> tuple[str, str, float, float]:
+    """(colour, marker, line width, opacity): the asked window bold, others lighter, England
+    and Wales in its own colours, so no two lines on a panel look alike."""
+    national = line.area == ENGLAND_AND_WALES and panel.kind != "counts"
+    same = [other for other in panel.lines
+            if (other.area == ENGLAND_AND_WALES and panel.kind != "counts") == national]
+    number = same.index(line)
+    colours, markers = (NATIONAL_COLOURS, NATIONAL_MARKERS) if national else (AREA_COLOURS,
+                                                                             MARKERS)
+    bold = line.highlighted or (national and number == 0)
+    return (colours[number % len(colours)], markers[number % len(markers)],
+            2.8 if bold else 1.3, 1.0 if bold else 0.65)
+
+
+def draw_panel(ax: object, panel: Panel, highlight: Highlight, legend_at: float) -> None:
+    """Each line in its own Okabe–Ito colour and marker; gaps and breaks labelled; the legend
+    below the panel, `legend_at` (axes fraction) clear of any tick labels."""
     area_lines = [line for line in panel.lines if line.area != ENGLAND_AND_WALES]
+    every = [p for line in panel.lines for p in (*line.points(), *line.incomplete)]
     for line in panel.lines:
-        national = line.area == ENGLAND_AND_WALES
-        colour = NATIONAL_COLOUR if national else AREA_COLOURS[
-            area_lines.index(line) % len(AREA_COLOURS)]
-        marker = "s" if national else MARKERS[area_lines.index(line) % len(MARKERS)]
-        width, alpha = (2.6, 1.0) if line.highlighted or national else (1.4, 0.75)
+        colour, marker, width, alpha = style(line, panel)
+        dashed = line.area == ENGLAND_AND_WALES and panel.kind != "counts"
         for number, segment in enumerate(line.segments):
             ax.plot([day(p) for p in segment], [p.value for p in segment],
-                    color=colour, linewidth=width, alpha=alpha,
-                    linestyle="--" if national else "-",
-                    label=line.name if number == 0 else None)
+                    color=colour, linewidth=width, alpha=alpha, linestyle="--" if dashed else "-",
+                    label=(line.name if panel.kind != "counts" else
+                           f"Years to {MONTH_NAMES[line.month - 1]}") if number == 0 else None)
             for derived in (False, True):
                 chosen = [p for p in segment if (p.flag == "derived") == derived]
                 if chosen:
                     ax.plot([day(p) for p in chosen], [p.value for p in chosen], marker,
-                            color=colour, alpha=alpha, markersize=5 if derived else 4.5,
+                            color=colour, alpha=alpha, markersize=6 if width > 2 else 4,
                             markerfacecolor="white" if derived else colour)
         if line.incomplete:
             ax.plot([day(p) for p in line.incomplete], [p.value for p in line.incomplete], "x",
-                    color=colour, markersize=8, markeredgewidth=2)
+                    color=colour, markersize=10, markeredgewidth=2.5)
         for gap in line.gaps if line.highlighted else ():
             ax.axvspan(day(gap.after), day(gap.before), color="#999999", alpha=0.12, lw=0)
             middle = day(gap.after) + (day(gap.before) - day(gap.after)) / 2
@@ -444,30 +469,33 @@ def draw_panel(ax: object, panel: Panel, highlight: Highlight) -> None:
                 f"Years to {MONTH_NAMES[line.month - 1][:3]}: {gap.label}"
             ax.text(middle, 0.02, "\n".join(textwrap.wrap(label, 16)),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom",
-                    fontsize=9, style="italic", color="#444444")
-    for mark in {(b.starts, b.label) for b in panel.breaks}:
-        ax.axvline(day(mark[0]), color="#000000", linestyle=":", linewidth=1.2)
-        ax.text(day(mark[0]), 0.98, " " + mark[1], transform=ax.get_xaxis_transform(),
-                rotation=90, ha="right", va="top", fontsize=9, color="#000000")
+                    fontsize=10.5, style="italic", color="#333333")
+    for starts, label in sorted({(b.starts, b.label) for b in panel.breaks}):
+        ax.axvline(day(starts), color="#000000", linestyle=":", linewidth=1.5)
+        ax.text(day(starts), 0.98, label + " ", transform=ax.get_xaxis_transform(),
+                rotation=90, ha="right", va="top", fontsize=10.5, color="#000000")
+    top = max((p.value for p in every), default=1.0)
+    ax.set_ylim(0, top * 1.25)
     if panel.kind == "counts":
         point = next((p for line in panel.lines if line.highlighted
                       for p in (*line.points(), *line.incomplete)
                       if p.period_end == highlight.period_end), None)
         if point is not None:
-            ax.plot([day(point)], [point.value], "o", markersize=13, markerfacecolor="none",
-                    markeredgecolor="#000000", markeredgewidth=2)
-            ax.annotate(highlight.text, (day(point), point.value), xytext=(-10, 14),
-                        textcoords="offset points", ha="right", fontsize=12,
-                        fontweight="bold", color="#000000")
-    ax.set_ylabel(panel.ylabel, fontsize=11)
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter("{x:,.0f}" if panel.kind == "counts" else "{x:,.1f}"
-                                 if panel.kind == "rates" else "{x:,.0f}")
-    ax.tick_params(labelsize=10)
+            first, last = min(day(p) for p in every), max(day(p) for p in every)
+            right = (day(point) - first) > (last - first) * 0.6
+            ax.plot([day(point)], [point.value], "o", markersize=16, markerfacecolor="none",
+                    markeredgecolor="#000000", markeredgewidth=2.2)
+            ax.annotate(highlight.text, (day(point), point.value),
+                        xytext=(-14 if right else 14, 16), textcoords="offset points",
+                        ha="right" if right else "left", fontsize=14, fontweight="bold",
+                        color="#000000")
+    ax.set_ylabel(panel.ylabel, fontsize=12.5)
+    ax.yaxis.set_major_formatter("{x:,.1f}" if panel.kind == "rates" else "{x:,.0f}")
+    ax.tick_params(labelsize=12)
     ax.grid(True, axis="y", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=9.5,
-              frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, legend_at), ncol=2, fontsize=11,
+              frameon=False, handlelength=2.5)
 
 
 def render_chart(data: ChartData, fmt: str = "png") -> bytes:
@@ -482,17 +510,19 @@ def _render(data: ChartData, fmt: str) -> bytes:
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN[len(data.panels)]), dpi=DPI,
                  layout="constrained")
     axes = fig.subplots(len(data.panels), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, panel in zip(axes, data.panels, strict=True):
-        draw_panel(ax, panel, data.highlight)
-    asked = next(line for line in data.panels[0].lines if line.highlighted)
-    shown = ticks(asked)
-    axes[-1].set_xticks([day(p) for p in shown], [p.label.replace("YE ", "YE\n") for p in shown])
+    for number, (ax, panel) in enumerate(zip(axes, data.panels, strict=True)):
+        last = number == len(data.panels) - 1
+        draw_panel(ax, panel, data.highlight,
+                   -0.04 if not last else -0.22 if len(data.panels) > 1 else -0.15)
+    shown = ticks(data.panels[0], data.highlight)
+    axes[-1].set_xticks([day(p) for p in shown],
+                        ["\n".join(p.label.rsplit(" ", 1)) for p in shown])
     axes[-1].tick_params(axis="x", labelbottom=True)
-    fig.suptitle(f"{data.title}\n", fontsize=15, fontweight="bold")
-    axes[0].set_title(data.subtitle, fontsize=10.5, color="#333333")
+    fig.suptitle("\n".join(textwrap.wrap(data.title, 42)), fontsize=17, fontweight="bold")
+    axes[0].set_title(data.subtitle, fontsize=12, color="#333333")
     footer = [data.source, *data.notes]
-    fig.supxlabel("\n".join(line for text in footer for line in textwrap.wrap(text, 105)),
-                  fontsize=8, color="#333333", ha="left", x=0.01)
+    fig.supxlabel("\n".join(line for text in footer for line in textwrap.wrap(text, 92)),
+                  fontsize=9, color="#333333", ha="left", x=0.01)
     buffer = io.BytesIO()
     fig.savefig(buffer, format=fmt)
     return buffer.getvalue()

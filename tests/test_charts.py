@@ -202,7 +202,7 @@ def test_periods_are_named_as_ons_names_them_never_the_month_after(engine):
         assert data.highlight.label == f"YE {MONTHS[int(end[5:7]) - 1]} {end[:4]}"
     kent = chart(engine, "burglary Kent police")
     assert kent.highlight.text == "YE Jun 2025: 5,355"
-    assert ticks(kent.panels[0].lines[0])[-1].label == "YE Jun 2025"
+    assert ticks(kent.panels[0], kent.highlight)[-1].label == "YE Jun 2025"
 
 
 def test_the_source_names_the_editions_plotted_without_note_markers(engine):
