@@ -463,7 +463,7 @@ def draw_panel(ax: object, panel: Panel, highlight: Highlight, legend_at: float)
             ax.plot([day(p) for p in line.incomplete], [p.value for p in line.incomplete], "x",
                     color=colour, markersize=10, markeredgewidth=2.5)
         for gap in line.gaps if line.highlighted else ():
-            ax.axvspan(day(gap.after), day(gap.before), color="#999999", alpha=0.12, lw=0)
+            ax.axvspan(day(gap.after), day(gap.before), color="#999999", alpha=0.2, lw=0)
             middle = day(gap.after) + (day(gap.before) - day(gap.after)) / 2
             label = gap.label if len(area_lines) == 1 else \
                 f"Years to {MONTH_NAMES[line.month - 1][:3]}: {gap.label}"
