@@ -24,6 +24,7 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from bot.answer import from_finding
 from bot.facts import BOUNDARY_CHANGES, ENGLAND_AND_WALES, display
 from bot.periods import MONTH_NAMES, ye
 from bot.rates import rate_of
@@ -120,7 +121,8 @@ class Panel:
 
 @dataclass(frozen=True)
 class Highlight:
-    """The asked period with the answer's own figures: the chart shows what the text says."""
+    """The asked period with the answer's own figures, taken from the same `Answer` the text
+    and `crimebot ask --json` give: the chart cannot say something else."""
 
     period_end: str
     label: str
@@ -386,15 +388,12 @@ def chart_data(store: Store, finding: Finding) -> ChartData:
          and any(store.figure(line.area, key, p.period_end).rate is None
                  for line in compare.lines for p in line.points())),
     ) if shown)
-    change = f.change if f.previous_state == "held" else None
-    national = f.national if f.national is not None and f.national.count is not None else None
+    said = from_finding(f)
     highlight = Highlight(
         f.period_end, ye(f.period_end), f.count,
         f"{ye(f.period_end)}: {num(f.count)}{FLAGGED.get(f.flag or '', '')}", f.flag,
-        change.earlier_end if change else None, change.earlier_count if change else None,
-        f.rate, national.period_end if national else None,
-        national.count if national else None,
-        f.national_rate[0] if f.national_rate else None)
+        said.previous_end, said.previous_count, said.rate_per_1000, said.national_end,
+        said.national_count, said.national_rate)
     label = f.offence_label or key
     return ChartData(
         f"{name}: {label}", "Police recorded crime, each point a 12-month total", code, key,

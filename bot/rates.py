@@ -1,6 +1,6 @@
 """The one rule for a rate per 1,000 residents, shared by the answer text and the charts.
 
-Stdlib only and kept apart from `bot.charts`, so answering a question never loads the charting
+Kept apart from `bot.charts`, so answering a question never loads the charting
 module, and the chart's rates cannot drift from the rate the text gives.
 """
 
