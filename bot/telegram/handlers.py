@@ -340,7 +340,7 @@ async def on_button(update: Update, context: Context) -> None:
     await answer_query(query)
     if pressed.action == ACTION_CHART:
         await pace(update, context)
-        await send_chart(message, context, pressed.area, offence)
+        await send_chart(message, context, pressed.area, offence, pressed.period)
         return
     assert answer is not None
     if pressed.action == ACTION_OPEN:
