@@ -381,13 +381,14 @@ def chart_data(store: Store, finding: Finding) -> ChartData:
     panels = (counts, compare) if compare else (counts,)
     editions, source_line = source(store, panels)
     every = [p for panel in panels for line in panel.lines for p in line.points()]
-    notes = tuple(note for note, shown in (
+    marks = {f"{b.label}: {b.reason}.": None for panel in panels for b in panel.breaks}
+    computed = compare is not None and compare.kind == "rates" and any(
+        store.figure(line.area, key, p.period_end).rate is None
+        for line in compare.lines for p in line.points())
+    notes = (*marks, *(note for note, shown in (
         (DERIVED_NOTE, any(p.flag == "derived" for p in every)),
         (INCOMPLETE_NOTE, any(line.incomplete for line in counts.lines)),
-        (COMPUTED_NOTE, compare is not None and compare.kind == "rates"
-         and any(store.figure(line.area, key, p.period_end).rate is None
-                 for line in compare.lines for p in line.points())),
-    ) if shown)
+        (COMPUTED_NOTE, computed)) if shown))
     said = from_finding(f)
     highlight = Highlight(
         f.period_end, ye(f.period_end), f.count,
@@ -395,8 +396,11 @@ def chart_data(store: Store, finding: Finding) -> ChartData:
         said.previous_end, said.previous_count, said.rate_per_1000, said.national_end,
         said.national_count, said.national_rate)
     label = f.offence_label or key
+    held = sorted(p.period_end for line in counts.lines for p in (*line.points(),
+                                                                  *line.incomplete))
     return ChartData(
-        f"{name}: {label}", "Police recorded crime, each point a 12-month total", code, key,
+        f"{name}: {label}",
+        f"Police recorded crime, 12-month totals, {ye(held[0])} to {ye(held[-1])}", code, key,
         panels, highlight, editions, source_line, notes, headline(f))
 
 
@@ -440,8 +444,9 @@ def style(line: Line, panel: Panel) -> tuple[str, str, float, float]:
 
 
 def draw_panel(ax: object, panel: Panel, highlight: Highlight, legend_at: float) -> None:
-    """Each line in its own Okabe–Ito colour and marker; gaps and breaks labelled; the legend
-    below the panel, `legend_at` (axes fraction) clear of any tick labels."""
+    """Each line in its own Okabe–Ito colour and marker; gaps labelled, breaks marked (their
+    reason is printed under the chart); the legend below the panel, `legend_at` (axes
+    fraction) clear of any tick labels."""
     area_lines = [line for line in panel.lines if line.area != ENGLAND_AND_WALES]
     every = [p for line in panel.lines for p in (*line.points(), *line.incomplete)]
     for line in panel.lines:
@@ -469,10 +474,11 @@ def draw_panel(ax: object, panel: Panel, highlight: Highlight, legend_at: float)
             ax.text(middle, 0.02, "\n".join(textwrap.wrap(label, 16)),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom",
                     fontsize=10.5, style="italic", color="#333333")
-    for starts, label in sorted({(b.starts, b.label) for b in panel.breaks}):
+    for starts in sorted({b.starts for b in panel.breaks}):
         ax.axvline(day(starts), color="#000000", linestyle=":", linewidth=1.5)
-        ax.text(day(starts), 0.98, label + " ", transform=ax.get_xaxis_transform(),
-                rotation=90, ha="right", va="top", fontsize=10.5, color="#000000")
+        ax.text(day(starts), 0.99, " break", transform=ax.get_xaxis_transform(), ha="left",
+                va="top", fontsize=10.5, fontweight="bold", color="#000000",
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
     top = max((p.value for p in every), default=1.0)
     ax.set_ylim(0, top * 1.25)
     if panel.kind == "counts":

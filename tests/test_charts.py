@@ -166,6 +166,8 @@ def test_no_line_crosses_a_break_and_the_break_says_why(broken):
         sides = {p.period_end >= "2022-12-31" for p in segment}
         assert len(sides) == 1, "a segment joins figures either side of the break"
     assert [s[0].period_end for s in december.segments][-1] == "2022-12-31"
+    assert "ONS: not comparable before YE Dec 2022: Kent Police changed how it records " \
+        "burglary." in data.notes, "the reason is printed under the chart"
 
 
 def test_a_break_for_every_area_splits_the_national_line_too(broken):
@@ -222,6 +224,7 @@ def test_the_caption_is_the_headline_figure_and_period(engine):
     data = chart(engine, "sexual offences Wrexham 2022")
     assert data.caption == ("North Wales Police recorded 536 sexual offences in Wrexham in the "
                             "year to December 2022, ONS figures show.")
+    assert data.subtitle == "Police recorded crime, 12-month totals, YE Dec 2021 to YE Jun 2025"
 
 
 def test_a_question_without_one_figure_is_a_chart_error(engine):
