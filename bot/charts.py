@@ -529,5 +529,12 @@ def _render(data: ChartData, fmt: str) -> bytes:
     fig.supxlabel("\n".join(line for text in footer for line in textwrap.wrap(text, 92)),
                   fontsize=9, color="#333333", ha="left", x=0.01)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt)
+    if fmt == "svg":
+        from matplotlib import rc_context
+
+        # Text stays text, so a graphics desk can restyle it (only the CLI asks for SVG).
+        with rc_context({"svg.fonttype": "none"}):
+            fig.savefig(buffer, format=fmt)
+    else:
+        fig.savefig(buffer, format=fmt)
     return buffer.getvalue()

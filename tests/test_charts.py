@@ -316,6 +316,7 @@ def test_each_kind_of_chart_renders_a_png_of_the_expected_size(engine, question,
 def test_a_chart_renders_as_svg(engine):
     svg = render_chart(chart(engine, "burglary Kent police"), "svg").decode()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert ">YE Jun 2025: 5,355</text>" in svg, "text stays text for a desk to restyle"
 
 
 def test_crimebot_chart_writes_png_and_svg(db_path, tmp_path):
