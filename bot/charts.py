@@ -214,18 +214,19 @@ def window_line(rows: list[FigureRow], value: Value, breaks: tuple[BreakMark, ..
             missing.append((year, "not held"))
             continue
         amount, why = value(row)
-        point = Point(row.period_end, ye(row.period_end), amount or 0.0, row.count, row.flag,
-                      row.edition)
-        shown = amount is not None or (show_incomplete and row.flag == "partial"
-                                       and row.count is not None)
-        if not shown:
+        if amount is None and show_incomplete and row.flag == "partial" and row.count is not None:
+            shown: float | None = float(row.count)
+        else:
+            shown = amount
+        if shown is None:
             missing.append((year, why))
             continue
         if anchor is not None and missing:
             gaps.append(Gap(anchor, row.period_end, runs(missing)))
+        point = Point(row.period_end, ye(row.period_end), shown, row.count, row.flag,
+                      row.edition)
         if amount is None:
-            incomplete.append(Point(row.period_end, point.label, float(row.count or 0),
-                                    row.count, row.flag, row.edition))
+            incomplete.append(point)
         elif (drawn is None or anchor != drawn.period_end or missing
               or crosses(breaks, drawn.period_end, row.period_end)):
             segments.append([point])
