@@ -43,6 +43,9 @@ class Answer:
     previous_count: int | None = None
     change_pct: float | None = None
     rate_per_1000: float | None = None
+    national_end: str | None = None
+    national_count: int | None = None
+    national_rate: float | None = None
     edition: str | None = None
     published: str | None = None
     earlier_period: str | None = None
@@ -70,6 +73,8 @@ class Answer:
                          if self.previous_end else None),
             "change_pct": self.change_pct,
             "rate_per_1000": self.rate_per_1000,
+            "national": ({"end": self.national_end, "count": self.national_count,
+                          "rate_per_1000": self.national_rate} if self.national_end else None),
             "candidates": [{k: v for k, v in asdict(c).items()
                             if k not in {"force", "offence_key"} or (k == "offence_key" and v)}
                            for c in self.candidates],
@@ -110,6 +115,7 @@ def from_finding(f: Finding) -> Answer:
     """The Answer for a Finding: its words from `wording`, its numbers as they are."""
     area = f.area
     previous_held = f.previous_state not in {"", "not_held", "boundary", "qualified"}
+    national = f.national if f.national is not None and f.national.count is not None else None
     return Answer(
         f.status, wording.text(f),
         area_code=area.code if area else None, area_name=area.name if area else None,
@@ -120,6 +126,9 @@ def from_finding(f: Finding) -> Answer:
         previous_end=f.previous_end if previous_held else None,
         previous_count=f.previous_count if previous_held else None,
         change_pct=f.change.pct if f.change else None, rate_per_1000=f.rate,
+        national_end=national.period_end if national else None,
+        national_count=national.count if national else None,
+        national_rate=f.national_rate[0] if f.national_rate else None,
         edition=wording.edition_name(f.edition, f.edition_key) or None,
         published=f.edition.published if f.edition else None,
         earlier_period=f.earlier_period, later_period=f.later_period,
@@ -148,7 +157,16 @@ class Engine:
             self.today = today
         if not isinstance(question, str) or not normalise(question):
             return Answer("not_found", "I didn't catch a question. " + HELP)
-        return from_finding(self.facts.for_question(question, self._today()))
+        return from_finding(self.finding(question))
+
+    def finding(self, question: str) -> Finding:
+        """The facts behind `ask`'s answer, for surfaces that draw them (the charts)."""
+        return self.facts.for_question(question, self._today())
+
+    def finding_for(self, area_code: str, offence_key: str,
+                    period_end: str | None) -> Finding | None:
+        """The facts behind `answer_for`'s answer; None when the button is out of date."""
+        return self.facts.for_area(area_code, offence_key, period_end, self._today())
 
     @property
     def gazetteer(self) -> Gazetteer:
@@ -160,7 +178,7 @@ class Engine:
 
     def answer_for(self, area_code: str, offence_key: str, period_end: str | None) -> Answer:
         """Answer for an exact area, offence and period (None = latest held): for buttons."""
-        found = self.facts.for_area(area_code, offence_key, period_end, self._today())
+        found = self.finding_for(area_code, offence_key, period_end)
         if found is None:
             return Answer("not_found", "That button is out of date; please ask again. " + HELP)
         return from_finding(found)

@@ -309,6 +309,41 @@ def cmd_story(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chart(args: argparse.Namespace) -> int:
+    """The chart for a question (PNG, or SVG for an .svg path) and/or the data behind it."""
+    import json
+
+    from bot.charts import ChartError, chart_data, render_chart
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    question = " ".join(args.question)
+    if not args.output and not args.json:
+        print("crimebot chart: say where to write it (-o chart.png or chart.svg) or ask for "
+              "--json", file=sys.stderr)
+        return 2
+    try:
+        data = chart_data(engine.store, engine.finding(question))
+    except ChartError:
+        print(engine.ask(question).text)
+        return 1
+    if args.json:
+        print(json.dumps(data.to_json(), ensure_ascii=False, indent=2))
+    if args.output:
+        path = Path(args.output)
+        fmt = "svg" if path.suffix.lower() == ".svg" else "png"
+        try:
+            path.write_bytes(render_chart(data, fmt))
+        except OSError as error:
+            from bot.ops import explain_os_error
+
+            print(f"crimebot chart: {explain_os_error(error, 'write')}", file=sys.stderr)
+            return 1
+        print(f"{data.caption}\nWrote {path}", file=sys.stderr)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Exit 2 on bad settings, before anything touches the network or the store.
 
@@ -443,6 +478,18 @@ def build_parser() -> argparse.ArgumentParser:
     story.add_argument("question", nargs="+", help='e.g. "sexual offences Wrexham"')
     story.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     story.set_defaults(func=cmd_story)
+
+    chart = commands.add_parser(
+        "chart", help="chart a question's series: PNG, SVG, or the data behind it as JSON",
+        description='e.g. crimebot chart "burglary Kent police" -o kent.png')
+    chart.add_argument("question", nargs="+")
+    chart.add_argument("-o", "--output", metavar="FILE",
+                       help="write the chart here: .svg for SVG, anything else PNG")
+    chart.add_argument("--json", action="store_true",
+                       help="print the data behind the chart (lines, gaps, breaks, highlighted "
+                            "point, source)")
+    chart.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    chart.set_defaults(func=cmd_chart)
 
     run = commands.add_parser(
         "run", help="run the Telegram bot (long polling)",

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.charts import computed_rate
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
 from bot.periods import year_before
 from bot.qualifications import names_in
+from bot.rates import rate_of
 from bot.store import AreaRow, Break, EditionRow, FigureRow, NoteRow, Store
 from bot.understanding import (
     AreaMatch,
@@ -700,15 +700,7 @@ class Facts:
 
     def _rate(self, code: str, figure: FigureRow) -> tuple[float | None, str, str]:
         """ONS's published rate where there is one, else one computed under the shared rule."""
-        if figure.rate is not None:
-            return figure.rate, figure.rate_basis or "ONS published rate", ""
-        if figure.count is None:
-            return None, "", "the figure was not published"
-        year = int(figure.period_end[:4])
-        rate, why = computed_rate(figure.count, year, self.store.population(code, year))
-        if rate is None:
-            return None, "", why
-        return rate, why, ""
+        return rate_of(self.store, code, figure)
 
     def _revised(self, code: str, key: str,
                  figure: FigureRow) -> tuple[tuple[EditionRow | None, str, int | None], ...]:

@@ -24,7 +24,7 @@ def label(end: str | date) -> str:
 
 
 def short(end: str | date) -> str:
-    """"2022-12-31" → "Dec 2022", for buttons and chart axes."""
+    """"2022-12-31" → "Dec 2022", for buttons."""
     day = date.fromisoformat(end) if isinstance(end, str) else end
     return f"{MONTH_NAMES[day.month - 1][:3]} {day.year}"
 
@@ -33,3 +33,9 @@ def year_before(end: str) -> str:
     """The same 12-month window one year earlier."""
     day = date.fromisoformat(end)
     return month_end(day.year - 1, day.month).isoformat()
+
+
+def ye(end: str | date) -> str:
+    """"2022-12-31" → "YE Dec 2022": a period as ONS abbreviates it on chart ticks, never the
+    calendar month after it ends."""
+    return f"YE {short(end)}"

@@ -218,7 +218,26 @@ async def test_the_chart_button_sends_a_png_in_reply(fake, app):
     photo = await reply(fake, GROUP, "sendPhoto")
     assert photo.photo is not None and photo.photo.startswith(b"\x89PNG")
     assert photo.reply_to == answer.message_id
-    assert photo.plain_text == "Wrexham: Sexual offences"
+    assert photo.plain_text == ("North Wales Police recorded 536 sexual offences in Wrexham in "
+                                "the year to December 2022, ONS figures show."), \
+        "the caption is the headline figure and the answer's period, for screen readers too"
+
+
+async def test_the_chart_command_charts_the_period_asked_and_says_it(fake, app):
+    fake.inject_message(REPORTER, f"/chart {QUESTION}")
+    photo = await reply(fake, REPORTER, "sendPhoto")
+    assert photo.photo.startswith(b"\x89PNG")
+    assert photo.plain_text == ("North Wales Police recorded 536 sexual offences in Wrexham in "
+                                "the year to December 2022, ONS figures show.")
+
+
+async def test_a_chart_button_from_before_periods_were_carried_charts_the_latest(fake, app):
+    fake.inject_message(GROUP, f"/crime {QUESTION}")
+    answer = await reply(fake, GROUP)
+    fake.inject_callback(answer, "v1|c|W14000006|sexual|", must_exist=False)
+    photo = await reply(fake, GROUP, "sendPhoto")
+    assert photo.photo.startswith(b"\x89PNG")
+    assert "in Wrexham in the year to June 2025" in photo.plain_text
 
 
 async def test_the_chart_command(fake, app):

@@ -323,7 +323,7 @@ def _buttons(answer: Answer) -> list[tuple[str, str]]:
 def test_a_figure_has_previous_chart_and_next_buttons():
     assert _buttons(_ok_answer()) == [
         ("◀ Dec 2021", "v1|a|W14000006|sexual|2021-12-31"),
-        ("📈 Chart", "v1|c|W14000006|sexual|"),
+        ("📈 Chart", "v1|c|W14000006|sexual|2022-12-31"),
         ("Dec 2023 ▶", "v1|a|W14000006|sexual|2023-12-31"),
     ]
     assert [text for text, _ in _buttons(_ok_answer(later_period=None))] == [

@@ -10,7 +10,7 @@ from datetime import date
 
 CALLBACK_VERSION = "v1"
 ACTION_ANSWER = "a"  # show the answer for (area, offence, period) in place of this message
-ACTION_CHART = "c"  # send the series chart for (area, offence)
+ACTION_CHART = "c"  # send the series chart for (area, offence), highlighting period (or latest)
 ACTION_OPEN = "o"  # send the answer for (area, offence, period) below this message, which stays
 MAX_CALLBACK_BYTES = 64
 

@@ -197,20 +197,25 @@ async def ask(message: Message, context: Context, question: str, command: str = 
             await send_answer(context, message, reply)
 
 
-async def send_chart(message: Message, context: Context, area: str, offence: str) -> None:
-    """Render off the event loop (matplotlib takes a moment) from the pinned snapshot."""
-    from bot.charts import ChartError, render_chart
+async def send_chart(message: Message, context: Context, area: str, offence: str,
+                     period_end: str | None = None) -> None:
+    """Build the chart's data from the pinned snapshot, render it off the event loop (matplotlib
+    takes a moment); its caption is the headline figure and period, for screen readers too."""
+    from bot.charts import ChartError, chart_data, render_chart
 
     engine = fresh_engine(context)
     with engine.store.snapshot():
         try:
-            png = await asyncio.to_thread(render_chart, engine.store, area, offence)
+            finding = engine.finding_for(area, offence, period_end)
+            if finding is None:
+                raise ChartError("the button is out of date")
+            data = chart_data(engine.store, finding)
+            png = await asyncio.to_thread(render_chart, data)
         except ChartError:
             await say(context, message, NO_CHART)
             job().flag("answered")
             return
-        answer = engine.answer_for(area, offence, None)
-    caption = f"{answer.area_name}: {answer.offence_label}" if answer.area_name else ""
+    caption = data.caption
 
     def send() -> Awaitable[Message]:
         return context.bot.send_photo(message.chat_id, png,
@@ -298,7 +303,8 @@ async def on_chart(update: Update, context: Context) -> None:
     with engine.store.snapshot():
         answer = engine.ask(question)
         if answer.status == "ok" and answer.area_code and answer.offence_key:
-            await send_chart(message, context, answer.area_code, answer.offence_key)
+            await send_chart(message, context, answer.area_code, answer.offence_key,
+                             answer.period_end)
         else:
             await send_answer(context, message, answer)
 
@@ -334,7 +340,7 @@ async def on_button(update: Update, context: Context) -> None:
     await answer_query(query)
     if pressed.action == ACTION_CHART:
         await pace(update, context)
-        await send_chart(message, context, pressed.area, offence)
+        await send_chart(message, context, pressed.area, offence, pressed.period)
         return
     assert answer is not None
     if pressed.action == ACTION_OPEN:
@@ -454,7 +460,8 @@ async def on_story(update: Update, context: Context) -> None:
                   None if story.status == "ok" else answer_keyboard(answer))
         if ready:
             assert story.area_code and story.offence_key
-            await send_chart(message, context, story.area_code, story.offence_key)
+            await send_chart(message, context, story.area_code, story.offence_key,
+                             story.period_end)
     job().flag("answered")
 
 

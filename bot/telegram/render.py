@@ -125,7 +125,8 @@ def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
             f"◀ {periods.short(answer.earlier_period)}",
             callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.earlier_period)))
     row.append(InlineKeyboardButton(
-        "📈 Chart", callback_data=encode_callback(ACTION_CHART, area, offence, None)))
+        "📈 Chart", callback_data=encode_callback(ACTION_CHART, area, offence,
+                                                 answer.period_end)))
     if answer.later_period:
         row.append(InlineKeyboardButton(
             f"{periods.short(answer.later_period)} ▶",
