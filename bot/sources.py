@@ -7,6 +7,7 @@ without a code change.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,18 @@ DATASETS: dict[str, str] = {
     "population": f"{POPULATION}/populationestimatesforukenglandandwalesscotlandandnorthernireland",
 }
 
-# The ONS files the project ships (OGL v3.0, see its SOURCES.md), so a bare clone answers offline.
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "ons"
+
+
+def _shipped() -> Path:
+    """The ONS files the project ships (OGL v3.0, see their SOURCES.md): `data/ons` in a
+    checkout, `<prefix>/share/crimebot/ons` where pip installed them (the Docker image), so
+    both a bare clone and the image build a store offline."""
+    checkout = Path(__file__).resolve().parent.parent / "data" / "ons"
+    installed = Path(sys.prefix) / "share" / "crimebot" / "ons"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
+
+
+SHIPPED = _shipped()
 
 __all__ = ["DATASETS", "LOOKUP_URL", "ONS_BASE", "SHIPPED", "DownloadError", "Settings"]
 
