@@ -121,9 +121,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     except DownloadError as error:
         print(f"crimebot fetch: {error}", file=sys.stderr)
         return 1
+    if report.blind:
+        print(f"crimebot fetch: {report.blind_line()}", file=sys.stderr)
+        return 1
     if not args.quiet:
         print(f"Archive {archive}: {len(report.fetched)} new file(s), {report.held} already "
-              "held." + "".join(f"\n  new: {name}" for name in report.fetched))
+              "held." + "".join(f"\n  {line}" for line in report.dataset_lines()))
     for problem in report.errors:
         print(f"crimebot fetch: {problem}", file=sys.stderr)
     return 1 if report.errors else 0
