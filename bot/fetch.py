@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.config import read
-from bot.sources import DATASETS, DownloadError, Settings
+from bot.sources import DATASETS, DownloadError, Provenance, Settings
 from bot.tables import sha256_of
 
 MANIFEST = "manifest.json"
@@ -513,6 +513,16 @@ def archive_sources(archive: Path, into: Path) -> list[Path]:
             link.symlink_to(source.resolve())
         links.append(link)
     return links
+
+
+def archive_provenance(archive: Path) -> dict[str, Provenance]:
+    """When, and from which URL, the archive first received each file, by SHA-256."""
+    first: dict[str, Provenance] = {}
+    for entry in load_manifest(archive):
+        released = (entry.get("release_date") or "")[:10] or None
+        first.setdefault(entry["sha256"],
+                         Provenance(entry["url"], released, entry["fetched_at"]))
+    return first
 
 
 def verify(archive: Path) -> list[str]:
