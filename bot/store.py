@@ -349,6 +349,14 @@ class Store:
         return [EditionRow(*r) for r in self._rows(
             f"select {self._snap().editions} from editions order by period_end, key")]
 
+    def newest_figures_edition(self) -> EditionRow | None:
+        """The newest edition any figure is taken from: lookups and population estimates
+        are not what ONS's quarterly crime calendar measures."""
+        rows = self._rows(
+            f"select {self._snap().editions} from editions e where exists (select 1 from "
+            "figures f where f.edition = e.key) order by period_end desc, key desc limit 1")
+        return EditionRow(*rows[0]) if rows else None
+
     def newest_edition(self) -> str | None:
         """The key `editions()[-1]` would give, in one row: the heartbeat asks on every beat."""
         rows = self._rows("select key from editions order by period_end desc, key desc limit 1")

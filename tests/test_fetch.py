@@ -339,3 +339,22 @@ def test_fetch_prints_one_line_per_dataset_and_fails_only_when_something_failed(
     assert broken.returncode == 1
     assert broken.stderr.count("\n") == 1 and "pfa-series: NOT DISCOVERED" in broken.stderr
     assert broken.stdout.count("nothing new") == 4
+
+
+def test_a_refresh_that_discovers_nothing_anywhere_fails_with_one_line(sources, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
+    env |= {"CRIMEBOT_ARCHIVE": str(tmp_path / "a"), "CRIMEBOT_DB": str(tmp_path / "x.db")}
+    with FakeONS(sources, views="gone") as site:
+        env |= {"CRIMEBOT_ONS_BASE": site.base, "CRIMEBOT_LOOKUP_URLS": site.lookup_urls}
+        first = crimebot("refresh", "--quiet", env=env)
+        nothing_new = crimebot("refresh", "--quiet", env=env)
+        site.reshaped.update(DATASETS)
+        blind = crimebot("refresh", "--quiet", env=env)
+    assert first.returncode == 0, first.stderr
+    assert nothing_new.returncode == 0 and nothing_new.stderr == ""
+    assert blind.returncode == 1
+    assert blind.stderr.count("\n") == 1, blind.stderr
+    assert blind.stderr.startswith("crimebot fetch: discovery failed for all 5 datasets, so no "
+                                   "new edition can arrive: pfa: ")
+    assert "ONS may have changed its pages" in blind.stderr
+    assert len(load_manifest(tmp_path / "a")) == len(ALL_FILES)  # the archive is untouched
