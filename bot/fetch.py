@@ -27,7 +27,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -39,13 +39,14 @@ from bot.sources import DATASETS, DownloadError, Provenance, Settings
 from bot.tables import sha256_of
 
 MANIFEST = "manifest.json"
+DISCOVERY = "discovery.json"
 PARTIAL = ".partial"
 ONS_HOST = "www.ons.gov.uk"
 
 
-def default_archive(db_path: Path) -> Path:
+def default_archive(db_path: Path, env: Mapping[str, str] | None = None) -> Path:
     """The archive sits beside the store unless CRIMEBOT_ARCHIVE says otherwise."""
-    return read("CRIMEBOT_ARCHIVE") or db_path.parent / "archive"
+    return read("CRIMEBOT_ARCHIVE", env) or db_path.parent / "archive"
 
 
 @dataclass(frozen=True)
@@ -412,7 +413,11 @@ def fetch(archive: Path, settings: Settings | None = None, *,
     settings = settings or Settings.from_env()
     archive.mkdir(parents=True, exist_ok=True)
     entries = load_manifest(archive)
-    wanted, found = discover(settings)
+    try:
+        wanted, found = discover(settings)
+    except DownloadError as error:
+        _save_discovery(archive, {"checked_at": _now(), "unreachable": str(error)})
+        raise
     report = FetchReport(found=found, errors=[
         line for f in found
         for line in ([dataset_line(f, [])] if f.way is None
@@ -436,11 +441,27 @@ def fetch(archive: Path, settings: Settings | None = None, *,
             "dataset": item.dataset, "edition": item.edition, "release_date": item.release_date,
             "url": item.url, "name": item.name, "version": item.version, "sha256": digest,
             "size": size, "file": stored,
-            "fetched_at": datetime.now(UTC).replace(microsecond=0).isoformat()})
+            "fetched_at": _now()})
         _save_manifest(archive, entries)
     report.errors += [f"{name}: no longer matches the hash it was archived under"
                       for name in verify(archive)]
+    _save_discovery(archive, {"checked_at": _now(), "datasets": [
+        {"dataset": f.dataset, "way": f.way, "line": dataset_line(
+            f, report.new_by_dataset.get(f.dataset, []))} for f in found]})
     return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def _save_discovery(archive: Path, record: dict) -> None:
+    """What the latest discovery found, for `crimebot doctor` to show when refresh stopped
+    learning (the manifest only says what was ever fetched, not what was last looked at)."""
+    handle, temp = tempfile.mkstemp(prefix=".discovery-", dir=archive)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(record, out, indent=1)
+    os.replace(temp, archive / DISCOVERY)
 
 
 def _download(archive: Path, item: Wanted, timeout: float,

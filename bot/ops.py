@@ -495,6 +495,59 @@ def store_checks(path: Path, grace_days: int, today: date) -> list[Check]:
             Check("freshness", "WARN" if fresh.late else "ok", fresh.line())]
 
 
+REFRESH_OVERDUE_DAYS = 7  # the timer runs nightly: a week without a discovery is a stopped timer
+
+
+def refresh_check(record: Mapping[str, Any] | None, where: Path, now: datetime) -> Check:
+    """What the latest `crimebot fetch`/`refresh` learnt from ONS, from its discovery record.
+
+    Freshness says the store is behind; this says why: no refresh ever ran, it last ran long
+    ago, it could not reach ONS, or some datasets' pages were not understood.
+    """
+    if record is None:
+        return Check("refresh", "WARN", f"no discovery record at {where}: no `crimebot fetch` or "
+                                        "`refresh` has run here, so no new edition can arrive")
+    checked = datetime.fromisoformat(record["checked_at"])
+    days = (now - checked).days
+    when = f"last discovery {checked:%Y-%m-%d %H:%M} UTC ({days} days ago)"
+    if "unreachable" in record:
+        return Check("refresh", "WARN", f"{when} could not reach ONS: {record['unreachable']}")
+    datasets = record.get("datasets", [])
+    failed = [d["line"] for d in datasets if d["way"] is None]
+    if failed:
+        return Check("refresh", "WARN", f"{when}: {len(failed)} of {len(datasets)} datasets not "
+                                        f"discovered: " + " | ".join(failed))
+    ways = sorted({d["way"] for d in datasets})
+    detail = (f"{when}: all {len(datasets)} datasets discovered ("
+              + ", ".join(f"{sum(d['way'] == way for d in datasets)} via "
+                          + ("/data JSON" if way == "json" else "HTML pages") for way in ways)
+              + ")")
+    if days > REFRESH_OVERDUE_DAYS:
+        return Check("refresh", "WARN", f"{detail}; none since: is the refresh timer running?")
+    return Check("refresh", "ok", detail)
+
+
+def discovery_record(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _refresh_checks(env: Mapping[str, str]) -> list[Check]:
+    """The refresh line, unless the deployment is fed from a local folder instead of ONS."""
+    from bot.fetch import DISCOVERY, default_archive
+
+    try:
+        if settings.read("CRIMEBOT_SOURCES", env):
+            return [Check("refresh", "ok", "CRIMEBOT_SOURCES is set: refresh ingests that "
+                                           "folder and does not ask ONS")]
+        where = default_archive(settings.read("CRIMEBOT_DB", env), env) / DISCOVERY
+    except ConfigError:
+        return []
+    return [refresh_check(discovery_record(where), where, _utc_now())]
+
+
 def _grace_days(env: Mapping[str, str]) -> int:
     """The configured grace, or the default while the setting's own line reports it bad."""
     try:
@@ -515,5 +568,6 @@ def doctor(config_env: Mapping[str, str]) -> tuple[int, str]:
         checks.append(replace(checked, detail=RedactSecrets([config.token]).redact(checked.detail)))
     checks += store_checks(settings.read("CRIMEBOT_DB", config_env), _grace_days(config_env),
                            _utc_now().date())
+    checks += _refresh_checks(config_env)
     failed = any(check.state == "FAIL" for check in checks)
     return (1 if failed else 0), "\n".join(check.line() for check in checks)

@@ -11,11 +11,13 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.fetch import archive_sources, fetch, load_manifest, verify
+from bot.fetch import DISCOVERY, archive_sources, fetch, load_manifest, verify
+from bot.ops import discovery_record, refresh_check
 from bot.sources import DATASETS, DownloadError, Settings
 from tests.fake_ons import EDITIONS, LOOKUPS, FakeONS
 
@@ -358,3 +360,31 @@ def test_a_refresh_that_discovers_nothing_anywhere_fails_with_one_line(sources, 
                                    "new edition can arrive: pfa: ")
     assert "ONS may have changed its pages" in blind.stderr
     assert len(load_manifest(tmp_path / "a")) == len(ALL_FILES)  # the archive is untouched
+
+
+def doctor_line(archive: Path, now: datetime | None = None) -> str:
+    record = discovery_record(archive / DISCOVERY)
+    return refresh_check(record, archive / DISCOVERY, now or datetime.now(UTC)).line()
+
+
+def test_doctor_shows_what_the_last_discovery_learnt_and_when_it_stopped(sources, tmp_path):
+    archive = tmp_path / "archive"
+    assert doctor_line(archive).startswith("WARN  refresh: no discovery record at")
+    with FakeONS(sources) as site:
+        site.views["pfa"] = site.views["csp"] = "gone"
+        fetch(archive, settings(site))
+        assert doctor_line(archive).startswith("ok    refresh: last discovery ")
+        assert doctor_line(archive).endswith(
+            "(0 days ago): all 5 datasets discovered (2 via HTML pages, 3 via /data JSON)")
+        later = datetime.now(UTC) + timedelta(days=9)
+        assert doctor_line(archive, later).endswith(
+            "(9 days ago): all 5 datasets discovered (2 via HTML pages, 3 via /data JSON); none "
+            "since: is the refresh timer running?")
+        site.reshaped.add("csp")
+        fetch(archive, settings(site))
+        assert "1 of 5 datasets not discovered: csp: NOT DISCOVERED: " in doctor_line(archive)
+    offline = Settings(base=f"http://127.0.0.1:{closed_port()}", lookup_urls=(), timeout=3)
+    with pytest.raises(DownloadError):
+        fetch(archive, offline)
+    assert doctor_line(archive).startswith("WARN  refresh: last discovery ")
+    assert "could not reach ONS" in doctor_line(archive)
