@@ -337,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="build the store from ONS files")
     ingest.add_argument("--source", action="append", metavar="DIR|FILE",
                         help="a folder or file of ONS tables (repeatable); default: "
-                             "$CRIMEBOT_SOURCES, else the archive `crimebot fetch` fills")
+                             "$CRIMEBOT_SOURCES, else the archive `crimebot fetch` fills, else "
+                             "the ONS files shipped in data/ons")
     ingest.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     ingest.epilog = "Environment:\n" + settings_help(("all", "ingest"))
     ingest.formatter_class = argparse.RawDescriptionHelpFormatter
