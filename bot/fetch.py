@@ -286,10 +286,15 @@ def discover_json(dataset: str, uri: str, landing: dict, settings: Settings) -> 
             page = _json(f"{settings.base}{edition_uri}/data", settings.timeout)
         except (NotJSON, urllib.error.HTTPError) as error:
             try:
-                files += html_edition(dataset, uri, edition_uri, settings)
+                from_page = html_edition(dataset, uri, edition_uri, settings)
             except (urllib.error.URLError, TimeoutError, OSError) as html_error:
                 problems.append(f"edition {edition_uri}: {_short(error)}, and its page: "
                                 f"{_short(html_error)}")
+                continue
+            if not from_page:
+                problems.append(f"edition {edition_uri}: {_short(error)}, and its page links "
+                                "no downloads")
+            files += from_page
             continue
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             problems.append(f"edition {edition_uri}: {_short(error)}")
@@ -372,8 +377,9 @@ def discover_dataset(dataset: str, uri: str, settings: Settings) -> Found:
         return discover_json(dataset, uri, landing, settings)
     try:
         return discover_html(dataset, uri, settings, why)
-    except urllib.error.HTTPError as error:
-        return Found(dataset, None, (), (f"{why}, and its HTML page {_short(error)}",))
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        # The site answered the /data request, so this is the page, not being offline.
+        return Found(dataset, None, (), (f"{why}, and its HTML page: {_short(error)}",))
 
 
 def discover(settings: Settings) -> tuple[list[Wanted], list[Found]]:

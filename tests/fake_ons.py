@@ -63,6 +63,7 @@ class Edition:
     files: dict[str, bytes] = field(default_factory=dict)
     versions: list[dict] = field(default_factory=list)
     missing: bool = False
+    view_gone: bool = False  # its /data view answers 404; its HTML page stays
 
 
 class FakeONS:
@@ -133,7 +134,7 @@ class FakeONS:
             return web.json_response({"type": "dataset_landing_page", "datasets": [
                 {"uri": e} for e in self.datasets[dataset]]})
         edition = self.editions.get(path)
-        if edition is None or edition.missing:
+        if edition is None or edition.missing or edition.view_gone:
             raise web.HTTPNotFound()
         return web.json_response({
             "type": "dataset", "uri": edition.uri,

@@ -388,3 +388,15 @@ def test_doctor_shows_what_the_last_discovery_learnt_and_when_it_stopped(sources
         fetch(archive, offline)
     assert doctor_line(archive).startswith("WARN  refresh: last discovery ")
     assert "could not reach ONS" in doctor_line(archive)
+
+
+def test_an_edition_whose_json_view_is_gone_is_read_from_its_page(sources, tmp_path):
+    archive = tmp_path / "archive"
+    name = "pfatablesdec19.xlsx"
+    with FakeONS(sources) as site:
+        site.edition_of(name).view_gone = True
+        report = fetch(archive, settings(site))
+    assert report.errors == [] and archived_names(archive) == ALL_FILES
+    assert "pfa: via the /data JSON views, 6 edition(s)" in lines_of(report)["pfa"]
+    entry = next(e for e in load_manifest(archive) if e["name"] == name)
+    assert entry["release_date"] == "2020-04-23"
