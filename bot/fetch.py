@@ -41,7 +41,7 @@ from bot.tables import sha256_of
 MANIFEST = "manifest.json"
 DISCOVERY = "discovery.json"
 PARTIAL = ".partial"
-ONS_HOST = "www.ons.gov.uk"
+ONS_DOMAIN = "ons.gov.uk"
 
 
 def default_archive(db_path: Path, env: Mapping[str, str] | None = None) -> Path:
@@ -222,9 +222,12 @@ def release_date(page: Page) -> str | None:
 
 
 def _on_site(url: str, base: str) -> str | None:
-    """The path (with query) of a link on the ONS site; None for links elsewhere."""
+    """The path (with query) of a link on the ONS site (any *.ons.gov.uk host, as pages may
+    link the `cdn` host); None for links elsewhere. Downloads are then asked of `base`."""
     parts = urllib.parse.urlsplit(url)
-    if parts.netloc not in (urllib.parse.urlsplit(base).netloc, ONS_HOST):
+    host = parts.hostname or ""
+    if parts.netloc != urllib.parse.urlsplit(base).netloc and not (
+            host == ONS_DOMAIN or host.endswith("." + ONS_DOMAIN)):
         return None
     return parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
 

@@ -528,10 +528,13 @@ def refresh_check(record: Mapping[str, Any] | None, where: Path, now: datetime) 
 
 
 def discovery_record(path: Path) -> dict[str, Any] | None:
+    """The record `crimebot fetch` leaves; None when absent or not one (read as "never ran")."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        datetime.fromisoformat(record["checked_at"])
+    except (OSError, ValueError, TypeError, KeyError):
         return None
+    return record
 
 
 def _refresh_checks(env: Mapping[str, str]) -> list[Check]:

@@ -172,7 +172,8 @@ class FakeONS:
             return page("No editions yet", "<p>This dataset has no editions.</p>")
         listed = (self.datasets[dataset] if self.landing[dataset] == "all" else [current.uri])
         downloads = "".join(
-            f'<li><a href="/file?uri={current.uri}/{name}">{html.escape(name)} '
+            f'<li><a href="https://cdn.ons.gov.uk/file?uri={current.uri}/{name}">'
+            f"{html.escape(name)} "
             f"({len(content) // 1024} KB)</a></li>"
             for name, content in current.files.items()) if self.landing[dataset] == "all" else ""
         editions = "".join(f'<li><a href="{uri}">{uri.rsplit("/", 1)[-1]}</a></li>'
