@@ -377,7 +377,10 @@ def discover_dataset(dataset: str, uri: str, settings: Settings) -> Found:
     except NotJSON:
         why = f"{uri}/data is not JSON"
     else:
-        return discover_json(dataset, uri, landing, settings)
+        by_json = discover_json(dataset, uri, landing, settings)
+        if by_json.way is not None:
+            return by_json
+        why = f"{uri}/data gave no files ({'; '.join(by_json.problems)})"
     try:
         return discover_html(dataset, uri, settings, why)
     except (urllib.error.URLError, TimeoutError, OSError) as error:

@@ -8,7 +8,8 @@ linking to the edition pages, and edition pages with "Release date: 24 April 202
 `/file?uri=<edition uri>/<file>` serves the bytes (with Range, as ONS does).
 
 `views` says per dataset what its `/data` view does: "json", "gone" (404), "html" (the HTML
-page served in its place) or "redirect" (a 302 to the HTML page). `landing` says whether a
+page served in its place), "redirect" (a 302 to the HTML page) or "other json" (JSON of a
+shape that lists no editions). `landing` says whether a
 landing page links every edition ("all") or the current one only ("current"). `reshaped`
 datasets have pages with no links under their own path, as a redesigned site might. Tests add
 editions, break one, truncate a download or publish a correction while it runs, like ONS
@@ -53,7 +54,7 @@ LOOKUPS = (
 )
 
 
-View = Literal["json", "gone", "html", "redirect"]
+View = Literal["json", "gone", "html", "redirect", "other json"]
 
 
 @dataclass
@@ -130,6 +131,8 @@ class FakeONS:
             raise web.HTTPFound(path)
         if view == "html":
             return self._html_page(path)
+        if view == "other json":
+            return web.json_response({"type": "static_landing_page", "sections": []})
         if dataset is not None and path == DATASETS[dataset]:
             return web.json_response({"type": "dataset_landing_page", "datasets": [
                 {"uri": e} for e in self.datasets[dataset]]})

@@ -221,7 +221,7 @@ def comparable(entry: dict, base: str) -> tuple:
             (entry["release_date"] or "")[:10], entry["url"].removeprefix(base), entry["version"])
 
 
-@pytest.mark.parametrize("view", ["gone", "html", "redirect"])
+@pytest.mark.parametrize("view", ["gone", "html", "redirect", "other json"])
 def test_where_data_views_are_retired_the_html_pages_give_the_same_archive(sources, tmp_path,
                                                                           view):
     by_json, by_html = tmp_path / "json", tmp_path / "html"
