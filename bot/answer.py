@@ -48,6 +48,9 @@ class Answer:
     national_rate: float | None = None
     edition: str | None = None
     published: str | None = None
+    released: str | None = None
+    source_url: str | None = None
+    fetched_at: str | None = None
     earlier_period: str | None = None
     later_period: str | None = None
     candidates: tuple[Choice, ...] = ()
@@ -78,8 +81,9 @@ class Answer:
             "candidates": [{k: v for k, v in asdict(c).items()
                             if k not in {"force", "offence_key"} or (k == "offence_key" and v)}
                            for c in self.candidates],
-            "source": ({"edition": self.edition, "published": self.published}
-                       if self.edition else None),
+            "source": ({"edition": self.edition, "published": self.published,
+                        "released": self.released, "url": self.source_url,
+                        "fetched_at": self.fetched_at} if self.edition else None),
             "like_for_like": self.like_for_like,
             "qualifications": self.qualifications,
             "assumptions": list(self.assumptions),
@@ -131,6 +135,9 @@ def from_finding(f: Finding) -> Answer:
         national_rate=f.national_rate[0] if f.national_rate else None,
         edition=wording.edition_name(f.edition, f.edition_key) or None,
         published=f.edition.published if f.edition else None,
+        released=f.edition.released if f.edition else None,
+        source_url=f.edition.source_url if f.edition else None,
+        fetched_at=f.edition.fetched_at if f.edition else None,
         earlier_period=f.earlier_period, later_period=f.later_period,
         candidates=f.candidates, parts=tuple(from_finding(p) for p in f.parts),
         assumptions=f.assumptions or tuple(a for p in f.parts for a in p.assumptions),

@@ -75,7 +75,7 @@ def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> lis
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from bot.fetch import default_archive
+    from bot.fetch import archive_provenance, default_archive
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
 
@@ -90,10 +90,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     archive = Path(args.archive) if getattr(args, "archive", None) else default_archive(db_path)
     try:
         with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
+            fetched = None
             if sources is None:
                 archive_only = getattr(args, "from_archive", False)
                 sources = _archive_or_shipped(archive, Path(scratch), archive_only)
-            report = build(sources, db_path, progress=sys.stderr.isatty() and not args.quiet)
+                fetched = archive_provenance(archive)
+            report = build(sources, db_path, progress=sys.stderr.isatty() and not args.quiet,
+                           provenance=fetched)
     except IngestError as error:
         if args.verbose:
             logging.exception("ingest failed")
@@ -121,9 +124,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     except DownloadError as error:
         print(f"crimebot fetch: {error}", file=sys.stderr)
         return 1
+    if report.blind:
+        print(f"crimebot fetch: {report.blind_line()}", file=sys.stderr)
+        return 1
     if not args.quiet:
         print(f"Archive {archive}: {len(report.fetched)} new file(s), {report.held} already "
-              "held." + "".join(f"\n  new: {name}" for name in report.fetched))
+              "held." + "".join(f"\n  {line}" for line in report.dataset_lines()))
     for problem in report.errors:
         print(f"crimebot fetch: {problem}", file=sys.stderr)
     return 1 if report.errors else 0
@@ -145,6 +151,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from bot.wording import provenance_line
+
     engine = _engine(args)
     if engine is None:
         return 2
@@ -162,6 +170,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         title = edition.title if edition else key
         shown = f"{count:,}" if count is not None else "not available"
         print(f"  {shown:>12}  {title} ({key})")
+        if edition:
+            print(f"  {'':>12}  {provenance_line(edition)}")
     for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
         print(f"  Note: {note}")
     return 0
@@ -401,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="build the store from ONS files")
     ingest.add_argument("--source", action="append", metavar="DIR|FILE",
                         help="a folder or file of ONS tables (repeatable); default: "
-                             "$CRIMEBOT_SOURCES, else the archive `crimebot fetch` fills")
+                             "$CRIMEBOT_SOURCES, else the archive `crimebot fetch` fills, else "
+                             "the ONS files shipped in data/ons")
     ingest.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     ingest.epilog = "Environment:\n" + settings_help(("all", "ingest"))
     ingest.formatter_class = argparse.RawDescriptionHelpFormatter

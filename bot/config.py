@@ -131,6 +131,17 @@ def bounded(name: str, default: float, low: float, high: float, *,
 
 
 DEFAULT_STOP_GRACE_SECONDS = 15.0
+DEFAULT_STALE_GRACE_DAYS = 14
+
+
+def parse_grace_days(raw: str) -> int:
+    """Whole days: a grace of "1.5" days would read as a precision the calendar does not have."""
+    if not raw:
+        return DEFAULT_STALE_GRACE_DAYS
+    if not raw.isdigit() or int(raw) > 366:
+        raise ConfigError(f"CRIMEBOT_STALE_GRACE_DAYS must be a whole number of days from 0 to "
+                          f"366, got {raw!r}")
+    return int(raw)
 
 
 def _path(default: Path) -> Callable[[str], Path]:
@@ -216,6 +227,10 @@ SETTINGS: tuple[Setting, ...] = (
             f"{DEFAULT_ONS_TIMEOUT_S:g}",
             "seconds to wait for each ONS download", used_by="ingest",
             describe=lambda seconds: f"{seconds:g} s"),
+    Setting("CRIMEBOT_STALE_GRACE_DAYS", parse_grace_days, str(DEFAULT_STALE_GRACE_DAYS),
+            "days past the month ONS's next quarterly edition is due before the store counts "
+            "as stale (doctor, /healthz, heartbeat)", used_by="all",
+            describe=lambda days: f"{days} days"),
     Setting("CRIMEBOT_INBOX", _optional_path, "inbox.db beside the store",
             "journal of updates not yet answered; survives restarts",
             describe=lambda path: str(path) if path else "inbox.db beside the store"),
@@ -262,6 +277,7 @@ class Config:
     allowed_users: frozenset[int]
     cooldown_seconds: float
     log_level: str
+    stale_grace_days: int = DEFAULT_STALE_GRACE_DAYS
 
     @property
     def file_base_url(self) -> str:
@@ -279,4 +295,5 @@ class Config:
             allowed_users=read("CRIMEBOT_ALLOWED_USERS", environ),
             cooldown_seconds=read("CRIMEBOT_COOLDOWN_SECONDS", environ),
             log_level=read("CRIMEBOT_LOG_LEVEL", environ),
+            stale_grace_days=read("CRIMEBOT_STALE_GRACE_DAYS", environ),
         )

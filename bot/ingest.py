@@ -17,12 +17,13 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.offences import CATALOGUE
 from bot.qualifications import breaks_in, kind_of, method_changes
+from bot.sources import Provenance, shipped_provenance
 from bot.tables import (
     Edition,
     FileContents,
@@ -232,8 +233,13 @@ def read_all(
     return contents, skipped
 
 
-def build(sources: Iterable[Path], db_path: Path, *, progress: bool = False) -> Report:
-    """Build the store from source files and swap it in atomically; raise IngestError on failure."""
+def build(sources: Iterable[Path], db_path: Path, *, progress: bool = False,
+          provenance: Mapping[str, Provenance] | None = None) -> Report:
+    """Build the store from source files and swap it in atomically; raise IngestError on failure.
+
+    `provenance` (by SHA-256, from the fetch archive) says when and from where each file was
+    fetched; files that are byte-for-byte the shipped ones get their SOURCES.md page and date.
+    """
     started = time.perf_counter()
     files = source_files(sources)
     if not files:
@@ -249,7 +255,7 @@ def build(sources: Iterable[Path], db_path: Path, *, progress: bool = False) -> 
     os.close(handle)
     temp = Path(temp_name)
     try:
-        report = write_store(contents, temp)
+        report = write_store(contents, temp, shipped_provenance() | dict(provenance or {}))
         os.chmod(temp, 0o644)
         with open(temp, "rb+") as written:
             os.fsync(written.fileno())
@@ -331,7 +337,8 @@ def collect(contents: list[FileContents], areas: Areas, report: Report
 SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "meta": ({"key": "TEXT", "value": "TEXT"}, ("key",)),
     "editions": ({"key": "TEXT", "title": "TEXT", "dataset": "TEXT", "period_end": "TEXT",
-                  "published": "TEXT", "file": "TEXT", "sha256": "TEXT"}, ("key",)),
+                  "published": "TEXT", "file": "TEXT", "sha256": "TEXT", "released": "TEXT",
+                  "source_url": "TEXT", "fetched_at": "TEXT"}, ("key",)),
     "areas": ({"code": "TEXT", "name": "TEXT", "kind": "TEXT", "force_code": "TEXT",
                "offered": "INTEGER", "note": "TEXT"}, ("code",)),
     "area_names": ({"name": "TEXT", "code": "TEXT", "source": "TEXT"}, ("name", "code")),
@@ -366,7 +373,13 @@ def _insert(conn: sqlite3.Connection, table: str, rows: Iterable[tuple | dict]) 
         ((tuple(r[c] for c in columns) if isinstance(r, dict) else r) for r in rows))
 
 
-def write_store(contents: list[FileContents], path: Path) -> Report:
+def _provenance_row(known: Provenance | None) -> tuple[str | None, str | None, str | None]:
+    return (known.released, known.url, known.fetched_at) if known else (None, None, None)
+
+
+def write_store(contents: list[FileContents], path: Path,
+                provenance: Mapping[str, Provenance] | None = None) -> Report:
+    provenance = provenance or {}
     contents = sorted(contents, key=lambda c: edition_rank(c.edition))
     geography = Geography(row for c in contents for row in c.lookups)
     observations = [(c.edition, o) for c in contents for o in c.observations]
@@ -395,7 +408,8 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
         _insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
         _insert(conn, "editions", (
             (c.edition.key, c.edition.title, c.edition.dataset, c.edition.period_end,
-             c.edition.published, c.edition.file, c.edition.sha256) for c in contents))
+             c.edition.published, c.edition.file, c.edition.sha256,
+             *_provenance_row(provenance.get(c.edition.sha256))) for c in contents))
         ordered = sorted(areas.areas.values(), key=lambda a: a.code)
         _insert(conn, "areas", ((a.code, a.name, a.kind, a.force_code, int(a.offered), a.note)
                                 for a in ordered))

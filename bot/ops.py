@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from urllib.parse import quote
 from bot import config as settings
 from bot import periods
 from bot.config import Config, ConfigError
+from bot.freshness import Freshness, freshness
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -162,10 +163,21 @@ def chat_kind(update: object) -> str:
 class StoreFacts(NamedTuple):
     edition: str | None
     latest_period: str | None
+    freshness: Freshness | None = None
 
 
-def store_facts(store: Store) -> StoreFacts:
-    """The newest edition and latest period held, after picking up a freshly ingested store.
+def newest_freshness(store: Store, grace_days: int, today: date) -> Freshness | None:
+    """How far the newest edition figures come from lags ONS's calendar (None: no figures)."""
+    newest = store.newest_figures_edition()
+    if newest is None:
+        return None
+    return freshness(newest.period_end, newest.released or newest.published, today, grace_days)
+
+
+def store_facts(store: Store, grace_days: int = settings.DEFAULT_STALE_GRACE_DAYS,
+                today: date | None = None) -> StoreFacts:
+    """The newest edition and latest period held, after picking up a freshly ingested store,
+    and how far that lags ONS's quarterly calendar.
 
     Refreshing here means /healthz and the heartbeat show the nightly refresh as soon as it
     lands, not only after the next question; a broken new file keeps the old one (and says so).
@@ -175,7 +187,8 @@ def store_facts(store: Store) -> StoreFacts:
             log.info("store reopened (generation %d)", store.generation)
     except StoreError as error:
         log.warning("the new store is not usable, still answering from the old one: %s", error)
-    return StoreFacts(store.newest_edition(), store.latest_period())
+    return StoreFacts(store.newest_edition(), store.latest_period(),
+                      newest_freshness(store, grace_days, today or _utc_now().date()))
 
 
 def _utc_now() -> datetime:
@@ -205,10 +218,11 @@ class Status:
         self.last_update_at = when or _utc_now()
 
     def snapshot(self) -> dict[str, Any]:
-        edition, latest = self.facts()
+        edition, latest, fresh = self.facts()
         return {
             "edition": edition,
             "latest_period": latest,
+            **(fresh.as_json() if fresh else {}),
             "started_at": _iso(self.started_at),
             "last_update": _iso(self.last_update_at),
             "last_update_id": self.last_update_id,
@@ -410,8 +424,11 @@ def wait_for_store(path: Path, poll_s: float = STORE_POLL_S,
 
 @dataclass(frozen=True)
 class Check:
+    """One doctor line. WARN is seen but does not fail the doctor: a store behind ONS's
+    calendar still answers correctly for the periods it holds."""
+
     name: str
-    state: Literal["ok", "FAIL", "skip"]
+    state: Literal["ok", "FAIL", "skip", "WARN"]
     detail: str
 
     def line(self) -> str:
@@ -454,24 +471,92 @@ async def token_check(token: str, base_url: str) -> Check:
     return Check("token", "ok", f"accepted by Telegram as @{me.username} (id {me.id})")
 
 
-def store_check(path: Path) -> Check:
-    """Present, readable, a crimebot store, and holding figures."""
+def store_checks(path: Path, grace_days: int, today: date) -> list[Check]:
+    """Present, readable, a crimebot store, holding figures; and how fresh they are."""
     if not path.exists():
-        return Check("store", "FAIL", f"no store at {path}: run `crimebot ingest` to build it")
+        return [Check("store", "FAIL", f"no store at {path}: run `crimebot ingest` to build it")]
     if not os.access(path, os.R_OK):
-        return Check("store", "FAIL", f"{path} is not readable by this user (uid {os.getuid()})")
+        return [Check("store", "FAIL",
+                      f"{path} is not readable by this user (uid {os.getuid()})")]
     try:
         store = Store(path)
     except StoreError as error:
-        return Check("store", "FAIL", str(error))
+        return [Check("store", "FAIL", str(error))]
     try:
         editions, latest = store.editions(), store.latest_period()
+        fresh = newest_freshness(store, grace_days, today)
     finally:
         store.close()
-    if not editions or latest is None:
-        return Check("store", "FAIL", f"{path} holds no figures: rebuild it with `crimebot ingest`")
-    return Check("store", "ok", f"{path}: {len(editions)} editions, newest {editions[-1].key}, "
-                                f"figures up to {periods.label(latest)}")
+    if not editions or latest is None or fresh is None:
+        return [Check("store", "FAIL",
+                      f"{path} holds no figures: rebuild it with `crimebot ingest`")]
+    return [Check("store", "ok", f"{path}: {len(editions)} editions, newest {editions[-1].key}, "
+                                 f"figures up to {periods.label(latest)}"),
+            Check("freshness", "WARN" if fresh.late else "ok", fresh.line())]
+
+
+REFRESH_OVERDUE_DAYS = 7  # the timer runs nightly: a week without a discovery is a stopped timer
+
+
+def refresh_check(record: Mapping[str, Any] | None, where: Path, now: datetime) -> Check:
+    """What the latest `crimebot fetch`/`refresh` learnt from ONS, from its discovery record.
+
+    Freshness says the store is behind; this says why: no refresh ever ran, it last ran long
+    ago, it could not reach ONS, or some datasets' pages were not understood.
+    """
+    if record is None:
+        return Check("refresh", "WARN", f"no discovery record at {where}: no `crimebot fetch` or "
+                                        "`refresh` has run here, so no new edition can arrive")
+    checked = datetime.fromisoformat(record["checked_at"])
+    days = (now - checked).days
+    when = f"last discovery {checked:%Y-%m-%d %H:%M} UTC ({days} days ago)"
+    if "unreachable" in record:
+        return Check("refresh", "WARN", f"{when} could not reach ONS: {record['unreachable']}")
+    datasets = record.get("datasets", [])
+    failed = [d["line"] for d in datasets if d["way"] is None]
+    if failed:
+        return Check("refresh", "WARN", f"{when}: {len(failed)} of {len(datasets)} datasets not "
+                                        f"discovered: " + " | ".join(failed))
+    ways = sorted({d["way"] for d in datasets})
+    detail = (f"{when}: all {len(datasets)} datasets discovered ("
+              + ", ".join(f"{sum(d['way'] == way for d in datasets)} via "
+                          + ("/data JSON" if way == "json" else "HTML pages") for way in ways)
+              + ")")
+    if days > REFRESH_OVERDUE_DAYS:
+        return Check("refresh", "WARN", f"{detail}; none since: is the refresh timer running?")
+    return Check("refresh", "ok", detail)
+
+
+def discovery_record(path: Path) -> dict[str, Any] | None:
+    """The record `crimebot fetch` leaves; None when absent or not one (read as "never ran")."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        datetime.fromisoformat(record["checked_at"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return record
+
+
+def _refresh_checks(env: Mapping[str, str]) -> list[Check]:
+    """The refresh line, unless the deployment is fed from a local folder instead of ONS."""
+    from bot.fetch import DISCOVERY, default_archive
+
+    try:
+        if settings.read("CRIMEBOT_SOURCES", env):
+            return [Check("refresh", "ok", "CRIMEBOT_SOURCES is set: refresh ingests that "
+                                           "folder and does not ask ONS")]
+        where = default_archive(settings.read("CRIMEBOT_DB", env), env) / DISCOVERY
+    except ConfigError:
+        return []
+    return [refresh_check(discovery_record(where), where, _utc_now())]
+
+
+def _grace_days(env: Mapping[str, str]) -> int:
+    """The configured grace, or the default while the setting's own line reports it bad."""
+    try:
+        return settings.read("CRIMEBOT_STALE_GRACE_DAYS", env)
+    except ConfigError:
+        return settings.DEFAULT_STALE_GRACE_DAYS
 
 
 def doctor(config_env: Mapping[str, str]) -> tuple[int, str]:
@@ -484,6 +569,8 @@ def doctor(config_env: Mapping[str, str]) -> tuple[int, str]:
         checked = asyncio.run(token_check(config.token, config.api_base_url))
         # Error texts come from httpx and PTB; make sure none of them carries the token.
         checks.append(replace(checked, detail=RedactSecrets([config.token]).redact(checked.detail)))
-    checks.append(store_check(settings.read("CRIMEBOT_DB", config_env)))
+    checks += store_checks(settings.read("CRIMEBOT_DB", config_env), _grace_days(config_env),
+                           _utc_now().date())
+    checks += _refresh_checks(config_env)
     failed = any(check.state == "FAIL" for check in checks)
     return (1 if failed else 0), "\n".join(check.line() for check in checks)

@@ -7,7 +7,10 @@ without a code change.
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from bot.config import LOOKUP_URL, ONS_BASE, read
@@ -23,10 +26,60 @@ DATASETS: dict[str, str] = {
     "population": f"{POPULATION}/populationestimatesforukenglandandwalesscotlandandnorthernireland",
 }
 
-# The ONS files the project ships (OGL v3.0, see its SOURCES.md), so a bare clone answers offline.
-SHIPPED = Path(__file__).resolve().parent.parent / "data" / "ons"
 
-__all__ = ["DATASETS", "LOOKUP_URL", "ONS_BASE", "SHIPPED", "DownloadError", "Settings"]
+
+def _shipped() -> Path:
+    """The ONS files the project ships (OGL v3.0, see their SOURCES.md): `data/ons` in a
+    checkout, `<prefix>/share/crimebot/ons` where pip installed them (the Docker image), so
+    both a bare clone and the image build a store offline."""
+    checkout = Path(__file__).resolve().parent.parent / "data" / "ons"
+    installed = Path(sys.prefix) / "share" / "crimebot" / "ons"
+    return checkout if checkout.is_dir() or not installed.is_dir() else installed
+
+
+SHIPPED = _shipped()
+# A file's row in SHIPPED/SOURCES.md: name, what it is, ONS page, release, bytes, SHA-256.
+SOURCES_ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| .* \| <(?P<page>https://[^>]+)> \| "
+                         r"(?P<released>[^|]+) \| (?P<bytes>[\d,]+) \| `(?P<sha>[0-9a-f]{64})` \|$",
+                         re.M)
+LONG_DATE = re.compile(r"\d{1,2} [A-Z][a-z]+ \d{4}")
+
+__all__ = ["DATASETS", "LOOKUP_URL", "ONS_BASE", "SHIPPED", "DownloadError", "Provenance",
+           "Settings"]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where one file (known by its SHA-256) came from, recorded beside its edition in the store
+    so `crimebot history` and `ask --json` can say when and from where it was fetched.
+
+    `fetched_at` is None for the files shipped in data/ons: they were not fetched by this
+    deployment, and `url` is then the ONS page SOURCES.md names.
+    """
+
+    url: str
+    released: str | None
+    fetched_at: str | None
+
+
+def iso_date(text: str) -> str | None:
+    """The first "24 April 2025" in the text as 2025-04-24."""
+    match = LONG_DATE.search(text)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(0), "%d %B %Y").date().isoformat()
+    except ValueError:
+        return None
+
+
+def shipped_provenance(folder: Path = SHIPPED) -> dict[str, Provenance]:
+    """The shipped files' pages and release dates, from their SOURCES.md, by SHA-256."""
+    listing = folder / "SOURCES.md"
+    if not listing.is_file():
+        return {}
+    return {row["sha"]: Provenance(row["page"], iso_date(row["released"]), None)
+            for row in SOURCES_ROW.finditer(listing.read_text(encoding="utf-8"))}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from bot.config import read
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
 SCHEMA_VERSIONS = ("3",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
+EDITION_COLUMNS = ("key", "title", "dataset", "period_end", "published")
+PROVENANCE_COLUMNS = ("released", "source_url", "fetched_at")
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
                    "local_authorities", "population", "revisions", "notes", "breaks")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
@@ -100,6 +102,9 @@ class EditionRow:
     dataset: str
     period_end: str
     published: str | None
+    released: str | None = None
+    source_url: str | None = None
+    fetched_at: str | None = None
 
 
 @dataclass(eq=False)
@@ -113,6 +118,7 @@ class Snapshot:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # offence key → parent, read once per file: an answer with notes needs the offence's family
     parents: dict[str, str | None] | None = None
+    editions: str = ""
 
     def hold(self) -> None:
         with self.lock:
@@ -134,6 +140,14 @@ class Snapshot:
 
 
 _pinned: ContextVar[dict[int, Snapshot] | None] = ContextVar("crimebot_store_pins", default=None)
+
+
+def edition_columns(conn: sqlite3.Connection) -> str:
+    """The select list for an `EditionRow`: a store built before editions recorded where they
+    were fetched from reads as "not recorded" rather than failing every answer."""
+    held = {row[1] for row in conn.execute("pragma table_info(editions)")}
+    return ", ".join([*EDITION_COLUMNS, *(c if c in held else f"null as {c}"
+                                          for c in PROVENANCE_COLUMNS)])
 
 
 def check_store(conn: sqlite3.Connection, path: Path) -> None:
@@ -224,7 +238,8 @@ class Store:
     def _install(self, loaded: tuple[sqlite3.Connection, tuple[int, int, int]]) -> None:
         conn, identity = loaded
         self._generation += 1
-        old, self._current = self._current, Snapshot(conn, self._generation)
+        old, self._current = self._current, Snapshot(conn, self._generation,
+                                                     editions=edition_columns(conn))
         self._identity = identity
         if old is not None:
             old.retire()
@@ -354,14 +369,20 @@ class Store:
         return rows[0] if rows else None
 
     def edition(self, key: str) -> EditionRow | None:
-        rows = self._rows("select key, title, dataset, period_end, published from editions "
-                          "where key = ?", (key,))
+        rows = self._rows(f"select {self._snap().editions} from editions where key = ?", (key,))
         return EditionRow(*rows[0]) if rows else None
 
     def editions(self) -> list[EditionRow]:
         return [EditionRow(*r) for r in self._rows(
-            "select key, title, dataset, period_end, published from editions "
-            "order by period_end, key")]
+            f"select {self._snap().editions} from editions order by period_end, key")]
+
+    def newest_figures_edition(self) -> EditionRow | None:
+        """The newest edition any figure is taken from: lookups and population estimates
+        are not what ONS's quarterly crime calendar measures."""
+        rows = self._rows(
+            f"select {self._snap().editions} from editions e where exists (select 1 from "
+            "figures f where f.edition = e.key) order by period_end desc, key desc limit 1")
+        return EditionRow(*rows[0]) if rows else None
 
     def newest_edition(self) -> str | None:
         """The key `editions()[-1]` would give, in one row: the heartbeat asks on every beat."""

@@ -260,6 +260,18 @@ def source_line(edition: EditionRow | None) -> str:
            f"{published}."
 
 
+def provenance_line(edition: EditionRow) -> str:
+    """Where the store's copy of an edition came from, for `crimebot history`: the release
+    date ONS gave and when and from which URL this deployment fetched it (or that it shipped)."""
+    released = (f"released {date.fromisoformat(edition.released):%-d %B %Y}"
+                if edition.released else "release date not recorded")
+    if edition.fetched_at:
+        return f"{released}; fetched {edition.fetched_at} from {edition.source_url}"
+    if edition.source_url:
+        return f"{released}; shipped with crimebot, from the ONS page {edition.source_url}"
+    return f"{released}; read from a local file, where it was fetched is not recorded"
+
+
 def figure_paragraphs(f: Finding) -> list[str]:
     assert f.count is not None and f.period_end is not None
     first = " ".join([*f.lead, headline(f), *qualification_sentences(f)])

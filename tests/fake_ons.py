@@ -1,17 +1,30 @@
-"""A fake ONS website on 127.0.0.1: the shared files behind ONS-shaped `/data` JSON views.
+"""A fake ONS website on 127.0.0.1: the shipped files behind ONS-shaped pages, in both shapes.
 
-Dataset landing pages list editions (`datasets: [{uri}]`), edition pages list `downloads`,
-`description.releaseDate` and `versions`, and `/file?uri=<edition uri>/<file>` serves the bytes
-(with Range, as ONS's CDN does). Tests add editions, break one, truncate a download or publish
-a correction while it runs, like ONS between two nightly fetches.
+The `/data` JSON views: dataset landing pages list editions (`datasets: [{uri}]`), edition pages
+list `downloads`, `description.releaseDate` and `versions`. The HTML pages, as the live site
+serves them: a landing page showing the current edition's release date and downloads and
+linking to the edition pages, and edition pages with "Release date: 24 April 2025", their
+`/file?uri=<edition uri>/<file>` download links and links to `previous/vN/` versions.
+`/file?uri=<edition uri>/<file>` serves the bytes (with Range, as ONS does).
+
+`views` says per dataset what its `/data` view does: "json", "gone" (404), "html" (the HTML
+page served in its place), "redirect" (a 302 to the HTML page) or "other json" (JSON of a
+shape that lists no editions). `landing` says whether a
+landing page links every edition ("all") or the current one only ("current"). `reshaped`
+datasets have pages with no links under their own path, as a redesigned site might. Tests add
+editions, break one, truncate a download or publish a correction while it runs, like ONS
+between two nightly fetches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from aiohttp import web
 
@@ -41,6 +54,9 @@ LOOKUPS = (
 )
 
 
+View = Literal["json", "gone", "html", "redirect", "other json"]
+
+
 @dataclass
 class Edition:
     uri: str
@@ -48,13 +64,18 @@ class Edition:
     files: dict[str, bytes] = field(default_factory=dict)
     versions: list[dict] = field(default_factory=list)
     missing: bool = False
+    view_gone: bool = False  # its /data view answers 404; its HTML page stays
 
 
 class FakeONS:
     """Serve `sources` like ONS; mutate `editions`, `truncate` and `lookups` between fetches."""
 
-    def __init__(self, sources: Path, *, leave_out: tuple[str, ...] = ()) -> None:
+    def __init__(self, sources: Path, *, leave_out: tuple[str, ...] = (),
+                 views: View = "json") -> None:
         self.sources = sources
+        self.views: dict[str, View] = dict.fromkeys(DATASETS, views)
+        self.landing: dict[str, Literal["all", "current"]] = dict.fromkeys(DATASETS, "all")
+        self.reshaped: set[str] = set()
         self.editions: dict[str, Edition] = {}
         self.datasets: dict[str, list[str]] = {name: [] for name in DATASETS}
         for name, (dataset, edition, release) in EDITIONS.items():
@@ -95,21 +116,95 @@ class FakeONS:
 
     # --- HTTP ------------------------------------------------------------------------------
 
+    def _dataset_at(self, path: str) -> str | None:
+        return next((dataset for dataset, uri in DATASETS.items() if path == uri), None)
+
     async def _page(self, request: web.Request) -> web.Response:
         path = request.path.removesuffix("/data")
         self.requests.append(request.path_qs)
-        for dataset, uri in DATASETS.items():
-            if path == uri:
-                return web.json_response({"type": "dataset_landing_page", "datasets": [
-                    {"uri": e} for e in self.datasets[dataset]]})
+        dataset = self._dataset_at(path) or next(
+            (d for d, editions in self.datasets.items() if path in editions), None)
+        view = self.views.get(dataset, "json") if dataset else "json"
+        if view == "gone":
+            raise web.HTTPNotFound()
+        if view == "redirect":
+            raise web.HTTPFound(path)
+        if view == "html":
+            return self._html_page(path)
+        if view == "other json":
+            return web.json_response({"type": "static_landing_page", "sections": []})
+        if dataset is not None and path == DATASETS[dataset]:
+            return web.json_response({"type": "dataset_landing_page", "datasets": [
+                {"uri": e} for e in self.datasets[dataset]]})
         edition = self.editions.get(path)
-        if edition is None or edition.missing:
+        if edition is None or edition.missing or edition.view_gone:
             raise web.HTTPNotFound()
         return web.json_response({
             "type": "dataset", "uri": edition.uri,
             "description": {"releaseDate": f"{edition.release}T09:30:00.000Z"},
             "downloads": [{"file": name} for name in edition.files],
             "versions": edition.versions})
+
+    async def _html(self, request: web.Request) -> web.Response:
+        self.requests.append(request.path_qs)
+        return self._html_page(request.path.rstrip("/"))
+
+    def _html_page(self, path: str) -> web.Response:
+        """The HTML page at a dataset's or an edition's path, as www.ons.gov.uk lays it out."""
+        dataset = self._dataset_at(path)
+        if dataset is not None:
+            body = self._landing_html(dataset)
+        else:
+            edition = self.editions.get(path)
+            if edition is None or edition.missing:
+                raise web.HTTPNotFound()
+            owner = next(d for d, editions in self.datasets.items() if path in editions)
+            body = (self._reshaped_html(owner) if owner in self.reshaped
+                    else self._edition_html(edition))
+        return web.Response(text=body, content_type="text/html")
+
+    def _current(self, dataset: str) -> Edition | None:
+        editions = [self.editions[uri] for uri in self.datasets[dataset]]
+        return max(editions, key=lambda e: e.release, default=None)
+
+    def _landing_html(self, dataset: str) -> str:
+        if dataset in self.reshaped:
+            return self._reshaped_html(dataset)
+        current = self._current(dataset)
+        if current is None:
+            return page("No editions yet", "<p>This dataset has no editions.</p>")
+        listed = (self.datasets[dataset] if self.landing[dataset] == "all" else [current.uri])
+        downloads = "".join(
+            f'<li><a href="https://cdn.ons.gov.uk/file?uri={current.uri}/{name}">'
+            f"{html.escape(name)} "
+            f"({len(content) // 1024} KB)</a></li>"
+            for name, content in current.files.items()) if self.landing[dataset] == "all" else ""
+        editions = "".join(f'<li><a href="{uri}">{uri.rsplit("/", 1)[-1]}</a></li>'
+                           for uri in listed)
+        return page(dataset, f"""
+            <p><span>Release date:</span><br><span>{long_date(current.release)}</span></p>
+            <p>Next release: 22 January 2099</p>
+            <section><h2>Current edition</h2><ul>{downloads}</ul></section>
+            <section><h2>Editions in this dataset</h2><ul>{editions}</ul></section>""")
+
+    def _edition_html(self, edition: Edition) -> str:
+        downloads = "".join(
+            f'<li><a href="https://www.ons.gov.uk/file?uri={edition.uri}/{name}">'
+            f"{html.escape(name)}</a></li>" for name in edition.files)
+        previous = "".join(
+            f'<li><a href="/file?uri={version["uri"]}/{name}">Previous version</a></li>'
+            for version in edition.versions for name in edition.files)
+        return page(edition.uri.rsplit("/", 1)[-1], f"""
+            <div class="meta"><span>Release date: </span>
+              <span>{long_date(edition.release)}</span></div>
+            <div><span>Next release:</span> <span>22 January 2099</span></div>
+            <ul class="downloads">{downloads}</ul>
+            <h3>Previous versions</h3><ul>{previous}</ul>""")
+
+    def _reshaped_html(self, dataset: str) -> str:
+        """A redesigned page: its downloads moved to another path, our dataset path unlinked."""
+        return page(dataset, '<p>Release date: 1 May 2099</p><a href="/datasets/new/'
+                    f'{dataset}/download.xlsx">Download</a>')
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(request.path_qs)
@@ -156,6 +251,7 @@ class FakeONS:
             app.router.add_get("/file", self._file)
             app.router.add_get("/lookups/{name}", self._lookup)
             app.router.add_get("/{tail:.*}/data", self._page)
+            app.router.add_get("/{tail:.*}", self._html)
             self._runner = web.AppRunner(app)
             loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -176,3 +272,18 @@ class FakeONS:
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(10)
+
+
+def long_date(iso: str) -> str:
+    """24 April 2025, as ONS pages print dates."""
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%B %Y}"
+
+
+def page(title: str, body: str) -> str:
+    """A page wrapped in the site's furniture: navigation links and a script that must not count."""
+    return f"""<!doctype html><html lang="en"><head><title>{html.escape(title)} - ONS</title>
+<script>var tracker = "/file?uri=/not/a/download.xlsx"; // Release date: 1 January 1999</script>
+</head><body><nav><a href="/">Home</a> <a href="/peoplepopulationandcommunity/crimeandjustice">
+Crime and justice</a> <a href="https://cdn.ons.gov.uk/assets/site.css">style</a></nav>
+<main><h1>{html.escape(title)}</h1>{body}</main></body></html>"""

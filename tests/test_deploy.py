@@ -321,7 +321,8 @@ def test_build_context_leaves_out_store_secrets_and_venvs(path: str) -> None:
     assert not sent_to_build(path)
 
 
-@pytest.mark.parametrize("path", ["pyproject.toml", "README.md", "bot/__init__.py", "bot/cli.py"])
+@pytest.mark.parametrize("path", ["pyproject.toml", "README.md", "bot/__init__.py", "bot/cli.py",
+                                  "data/ons/SOURCES.md", "data/ons/pfatablesdec19.xlsx"])
 def test_build_context_keeps_what_pip_install_needs(path: str) -> None:
     assert sent_to_build(path)
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.sources import SHIPPED
+from bot.sources import SOURCES_ROW as ROW
 
 ROOT = Path(__file__).resolve().parent.parent
-ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| .* \| <(?P<page>https://[^>]+)> \| "
-                 r"(?P<released>[^|]+) \| (?P<bytes>[\d,]+) \| `(?P<sha>[0-9a-f]{64})` \|$", re.M)
 
 
 def _listed() -> dict[str, re.Match[str]]:

@@ -102,3 +102,9 @@ def test_revisions_come_oldest_edition_first(store):
 
 def test_the_nearest_figure_is_the_closest_in_time(store):
     assert store.nearest_figure("E22000001", "theft", "2022-09-30").period_end == "2022-06-30"
+
+
+def test_a_store_built_before_editions_recorded_their_source_reads_as_not_recorded(store):
+    old = store.edition("old")
+    assert old is not None and old.period_end == "2023-12-31"
+    assert (old.released, old.source_url, old.fetched_at) == (None, None, None)

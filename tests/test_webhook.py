@@ -133,6 +133,8 @@ async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
     assert len([m for m in tg.sent if m.chat_id == 42]) == 1
     assert "536" in tg.sent[0].plain_text
     assert health["status"] == "ok" and health["updates_handled"] == 1
+    assert health["newest_period"] == "2025-06-30" and health["next_edition_due"]
+    assert health["stale"] == (health["editions_behind"] > 0)
     assert "starting: webhook" in caplog.text and "long polling" not in caplog.text
     assert "status=duplicate" in caplog.text
     assert not application.running

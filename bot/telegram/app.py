@@ -488,7 +488,8 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
     `request` replaces the HTTP client (the fast handler tests record calls through it).
     """
     tuning = tuning or Tuning()
-    status = ops.Status(partial(ops.store_facts, engine.store))
+    status = ops.Status(partial(ops.store_facts, engine.store,
+                                grace_days=config.stale_grace_days))
     application = (
         ApplicationBuilder()
         .token(config.token)
