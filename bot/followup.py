@@ -164,18 +164,19 @@ def _measure(text: str) -> tuple[str | None, str]:
     return None, text
 
 
-def _relative(text: str, topic: Topic) -> tuple[list[PeriodAsk], str]:
-    """"the year before", "five years earlier": periods counted from the answer followed."""
+def _relative(text: str, topic: Topic) -> tuple[list[PeriodAsk], str, str]:
+    """"the year before", "five years earlier": periods counted from the answer followed (and
+    the words that said so)."""
     match = RELATIVE.search(text)
     if not match or not topic.period_ends:
-        return [], text
+        return [], "", text
     count = match.group("n")
     years = 1 if count is None else NUMBER_WORDS.get(count) or int(count)
     if match.group("way") in {"after", "later", "on"}:
         years = -years
     end = shift(max(topic.period_ends), -years)
-    return [PeriodAsk("end", end, None, period_words(end))], \
-        text[:match.start()] + " " + text[match.end():]
+    return ([PeriodAsk("end", end, None, period_words(end))], match.group(0).strip(),
+            text[:match.start()] + " " + text[match.end():])
 
 
 def _pinned(place: Place) -> AreaMatch:
@@ -199,14 +200,19 @@ def _unique(items: list) -> list:
     return out
 
 
-def _lead(topic: Topic, carried: tuple[str, ...]) -> str:
+def _lead(topic: Topic, carried: tuple[str, ...], relative: str, ranking: bool) -> str:
     parts = []
+    if ranking and topic.scope is not None:
+        parts.append(f"the ranking in {topic.scope.name}")
     if "offence" in carried:
         parts.append(noun(topic.offence_label))
     if "area" in carried:
         parts.append(" and ".join(p.name for p in topic.places))
     if "period" in carried:
         parts.append(" and ".join(period_words(e) for e in sorted(set(topic.period_ends))))
+    elif relative:
+        joint = "" if relative.endswith(("before", "after")) else " than"
+        parts.append(f"{relative}{joint} the {period_words(max(topic.period_ends))}")
     if not parts:
         return ""
     return f"Following on from {', '.join(parts)}: "
@@ -220,7 +226,7 @@ def follow_on(text: str, topic: Topic, gazetteer: Gazetteer, index: OffenceIndex
     comparing = bool(COMPARING.match(said))
     rest = COMPARING.sub("", said)
     asked, rest = _measure(rest)
-    relative, rest = _relative(rest, topic)
+    relative, relative_said, rest = _relative(rest, topic)
     rest = re.sub(r"\s+", " ", POINTING.sub(" ", rest)).strip()
     measure = measure or asked
     scope_said = ""
@@ -244,7 +250,8 @@ def follow_on(text: str, topic: Topic, gazetteer: Gazetteer, index: OffenceIndex
                          if "offence" in carried else None),
              "areas": [p.code for p in topic.places] if "area" in carried else [],
              "periods": sorted(set(topic.period_ends)) if "period" in carried else []}
-    lead = _lead(topic, carried)
+    lead = _lead(topic, carried, relative_said,
+                 measure == "ranking" and topic.measure == "ranking" and not scope_said)
     if measure == "ranking":
         ranking = _ranking_text(topic, label if offence else topic.offence_label, areas,
                                 periods, scope_said)

@@ -102,7 +102,7 @@ def turn_text(turn: Turn) -> str:
     gets it here."""
     text = reply_text(turn.reply)
     if turn.follow and turn.follow.lead and not text.startswith(turn.follow.lead):
-        return turn.follow.lead + "\n" + text
+        return turn.follow.lead.strip() + "\n" + text
     return text
 
 
