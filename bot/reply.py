@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Engine
 from bot.followup import FollowUp, Place, Topic, follow_on
-from bot.understanding import normalise
+from bot.periods import label as period_label
+from bot.understanding import Parsed, normalise
 
 if TYPE_CHECKING:
     from bot.rankings import Ranking
@@ -51,11 +52,16 @@ class Turn:
         return self.follow.measure if self.follow else "count"
 
 
-def topic_of(reply: Answer | Ranking, question: str, measure: str = "count") -> Topic | None:
+def topic_of(reply: Answer | Ranking, question: str = "",
+             measure: str = "count") -> Topic | None:
     """What an answer was about, for the next question to follow on from; None for a reply
-    that asked back or found nothing (there is nothing settled to carry)."""
+    that asked back or found nothing (there is nothing settled to carry). A button's answer
+    has no question of its own: its offence, place and period stand for it."""
     if reply.status != "ok" or not reply.offence_key or not reply.offence_label:
         return None
+    if not question and isinstance(reply, Answer):
+        question = " ".join(w for w in (reply.offence_label, reply.area_name,
+                                        reply.period_label) if w)
     if isinstance(reply, Answer):
         parts = reply.parts or (reply,)
         places = tuple(dict.fromkeys(Place(p.area_code, p.area_name or "", p.area_kind or "")
@@ -89,12 +95,23 @@ def respond_after(engine: Engine, question: str, after: Topic | None,
                  else respond(engine, follow.ranking, today))
     else:
         assert follow.parsed is not None
-        answer = engine.ask_parsed(follow.parsed, today)
+        answer = pinned_period(engine.ask_parsed(follow.parsed, today), follow.parsed)
         # Story copy is pasted as it stands: its lead is said beside it, not inside it.
         led = follow.lead and follow.measure != "story"
         reply = replace(answer, text=follow.lead + answer.text if led else answer.text,
                         context=follow.context())
     return Turn(reply, follow, topic_of(reply, follow.question, follow.measure))
+
+
+def pinned_period(answer: Answer, parsed: Parsed) -> Answer:
+    """An answer that asks back which place keeps the exact period asked, so the buttons open
+    that period, not the latest."""
+    ends = {p.end for p in parsed.periods if p.kind == "end"}
+    if answer.status != "ambiguous" or answer.period_end or len(ends) != 1 \
+            or len(parsed.periods) != 1:
+        return answer
+    (end,) = ends
+    return replace(answer, period_end=end, period_label=period_label(end))
 
 
 def turn_text(turn: Turn) -> str:

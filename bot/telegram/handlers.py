@@ -34,7 +34,7 @@ from bot.conversations import Conversations
 from bot.desk import newest_edition, on_demand
 from bot.followup import reads_as_follow_up as follows_on
 from bot.rankings import Ranking, ranking_buttons, ranking_html
-from bot.reply import Turn, respond_after
+from bot.reply import Turn, respond_after, topic_of
 from bot.store import Store, StoreError
 from bot.story import build_story, story_html
 from bot.subscriptions import Subscriptions, patch_command
@@ -364,10 +364,14 @@ async def on_button(update: Update, context: Context) -> None:
         await send_chart(message, context, pressed.area, offence)
         return
     assert answer is not None
+    # The answer a button opens can be followed on from like any other.
+    turn = Turn(answer, None, topic_of(answer))
     if pressed.action == ACTION_OPEN:
         await pace(update, context)
-        await send_answer(context, message, answer, late=False)
+        sent = await send_answer(context, message, answer, late=False)
+        remember(context.services.conversations, message.chat_id, sent, turn)
         return
+    remember(context.services.conversations, message.chat_id, [message], turn)
     first, *rest = answer_html(answer.text)
     keyboard = answer_keyboard(answer)
     try:
