@@ -28,7 +28,6 @@ from bot.understanding import (
     parse,
 )
 
-MEASURES = ("count", "rate", "ranking", "chart", "story")
 MAX_PAIRS = 6  # places × periods a follow-up may expand to; more is a table, not an answer
 
 NUMBER_WORDS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -236,7 +235,11 @@ def follow_on(text: str, topic: Topic, gazetteer: Gazetteer, index: OffenceIndex
     offence = _named_offence(parsed) if parsed else None
     areas = [a for a in parsed.areas if a.status != "none"] if parsed else []
     periods = relative or ([p for p in parsed.periods if p.said] if parsed else [])
-    if not (offence or areas or periods or measure or comparing or scope_said):
+    # "why?" or "lol" in reply names no place we know and does not read as following on:
+    # it is not a request to repeat the answer for a place called "lol".
+    known = [a for a in areas if a.status in {"ok", "ambiguous"}]
+    if not (offence or known or periods or measure or comparing or scope_said
+            or (areas and OPENING.match(said))):
         return None
     # A comparison keeps the answer's own place and period beside the new one.
     carried = tuple(part for part, named in (("offence", offence), ("area", areas),

@@ -72,8 +72,9 @@ def test_a_complete_question_carries_nothing_and_chatter_is_not_a_follow_up(engi
     assert isinstance(full, Answer) and full.count == engine.ask("burglary Leeds 2023").count
     assert not full.text.startswith("Following on")
     assert full.to_json()["context"]["carried"] == []
-    thanks = respond_after(engine, "thanks!", first)
-    assert thanks.follow is None and thanks.reply == respond(engine, "thanks!")
+    for chatter in ("thanks!", "is that a lot?"):
+        said = respond_after(engine, chatter, first)
+        assert said.follow is None and said.reply == respond(engine, chatter)
 
 
 def test_a_rank_follow_up_ranks_the_same_figure_among_its_siblings(engine, first):
