@@ -42,6 +42,8 @@ class Conversations:
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("pragma journal_mode=wal")
         self._conn.execute("pragma busy_timeout=5000")
+        # A context lost to a power cut only makes one follow-up a new question: no fsync each.
+        self._conn.execute("pragma synchronous=normal")
         self._conn.executescript(SCHEMA)
 
     def close(self) -> None:
