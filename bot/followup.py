@@ -127,9 +127,9 @@ class FollowUp:
     ranking: str | None = None
     taken: dict = field(default_factory=dict, compare=False)
 
-    def context(self, message: int | None = None) -> dict:
+    def context(self) -> dict:
         """The `context` object of the JSON: what was taken, from which answer."""
-        return {"after": {"question": self.after.question, "message": message},
+        return {"after": {"question": self.after.question},
                 "carried": list(self.carried), "taken": self.taken,
                 "question": self.question, "measure": self.measure}
 
@@ -266,7 +266,7 @@ def follow_on(text: str, topic: Topic, gazetteer: Gazetteer, index: OffenceIndex
         areas = _unique(carried_areas + areas) if areas else carried_areas
         periods = _unique(carried_periods + periods) if periods else carried_periods
     pairs = _pairs(parsed, areas or carried_areas, periods or carried_periods,
-                   bool(areas) and bool(periods) and not comparing)
+                   bool(areas) and bool(periods) and not comparing and not relative)
     if not pairs:
         return None
     question = " vs ".join(_words(offence_match, label, area, period) for area, period in pairs)

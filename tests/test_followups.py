@@ -47,6 +47,8 @@ def facts(data: dict) -> dict:
      "Following on from sexual offences, Wrexham, year to December 2022: "),
     ("vs 2021", "sexual offences Wrexham 2022 vs 2021",
      "Following on from sexual offences, Wrexham, year to December 2022: "),
+    ("Flintshire the year before", "sexual offences Flintshire 2021",
+     "Following on from sexual offences, the year before the year to December 2022: "),
     ("and North Wales?", "sexual offences North Wales police 2022",
      "Following on from sexual offences, year to December 2022: "),
 ])
