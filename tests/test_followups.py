@@ -168,3 +168,14 @@ def test_chat_as_text_says_what_it_carried(db_path):
     result = run(["chat"], db_path, stdin=f"{FIRST}\nand Flintshire?\n")
     assert "Following on from sexual offences, year to December 2022: North Wales Police " \
            "recorded 479 sexual offences in Flintshire" in result.stdout
+
+
+def test_no_follow_up_text_raises_whatever_it_follows(engine, first):
+    ranking = respond_after(engine, "how does that rank in North Wales?", first).topic
+    hostile = (Path(__file__).parent / "hostile_inputs.txt").read_text("utf-8").splitlines()
+    for topic in (first, ranking):
+        for text in [*hostile, "and", "vs", "99 years earlier", "the year before " * 40,
+                     "and " + "Leeds, " * 30]:
+            turn = respond_after(engine, text, topic)
+            assert turn.reply.status in {"ok", "ambiguous", "not_found", "no_data"}, text
+            json.dumps(reply_json(turn.reply))
