@@ -62,6 +62,8 @@ MEASURE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 POINTING = re.compile(
     r"^(?:and|also|plus|what about|how about|what of|same for|same but|same|now|then)\b\s*|"
     r"\b(?:it|that|this|there|then|instead|too|as well|also|the same|same|please|though)\b|[?!.]")
+FORCE = re.compile(r"\b(?:the|its|their|whole|that) (?:whole )?(?:police )?force(?: area)?"
+                   r"(?: as a whole)?\b|\bforce[- ]wide\b")
 CONTAINER = re.compile(r"\b(?:in|across|among|amongst|within)\s+(?P<place>.+)$")
 
 
@@ -89,6 +91,7 @@ class Topic:
     measure: str = "count"
     scope: Place | None = None
     order: str = "rate"
+    force: str = ""
 
     def to_json(self) -> dict:
         return {"question": self.question, "offence": {"key": self.offence_key,
@@ -97,7 +100,7 @@ class Topic:
                 "periods": list(self.period_ends), "measure": self.measure,
                 "scope": ({"code": self.scope.code, "name": self.scope.name,
                            "kind": self.scope.kind} if self.scope else None),
-                "order": self.order}
+                "order": self.order, "force": self.force}
 
     @classmethod
     def from_json(cls, data: dict) -> Topic:
@@ -106,7 +109,7 @@ class Topic:
                    tuple(Place(a["code"], a["name"], a["kind"]) for a in data["areas"]),
                    tuple(data["periods"]), data["measure"],
                    Place(scope["code"], scope["name"], scope["kind"]) if scope else None,
-                   data.get("order", "rate"))
+                   data.get("order", "rate"), data.get("force", ""))
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,8 @@ def follow_on(text: str, topic: Topic, gazetteer: Gazetteer, index: OffenceIndex
     rest = COMPARING.sub("", said)
     asked, rest = _measure(rest)
     relative, relative_said, rest = _relative(rest, topic)
+    if topic.force:  # "and the force?": the police force area of the place answered
+        rest = FORCE.sub(f" {topic.force} police ", rest)
     rest = re.sub(r"\s+", " ", POINTING.sub(" ", rest)).strip()
     measure = measure or asked
     scope_said = ""

@@ -69,7 +69,9 @@ def topic_of(reply: Answer | Ranking, question: str = "",
         ends = tuple(dict.fromkeys(p.period_end for p in parts if p.period_end))
         if not places or not ends:
             return None
-        return Topic(question, reply.offence_key, reply.offence_label, places, ends, measure)
+        force = reply.force_name if len(places) == 1 and reply.area_kind == "csp" else ""
+        return Topic(question, reply.offence_key, reply.offence_label, places, ends, measure,
+                     force=force or "")
     focus = reply.focus
     places = (Place(focus.code, focus.name, reply.level),) if focus else ()
     scope = (Place(reply.scope_code, reply.scope_name or "", "") if reply.scope_code else None)

@@ -51,6 +51,8 @@ def facts(data: dict) -> dict:
      "Following on from sexual offences, the year before the year to December 2022: "),
     ("and North Wales?", "sexual offences North Wales police 2022",
      "Following on from sexual offences, year to December 2022: "),
+    ("what about the force?", "sexual offences North Wales police 2022",
+     "Following on from sexual offences, year to December 2022: "),
 ])
 def test_a_follow_up_answers_the_full_question_it_stands_for(engine, first, follow, full, lead):
     turn = respond_after(engine, follow, first)
