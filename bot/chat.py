@@ -8,6 +8,7 @@ one JSON object a line, for scripts. On a terminal, readline gives the arrow key
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -24,6 +25,7 @@ EXPIRED = ("(The last answer is more than {minutes:g} minutes old, so this is re
            "question.)")
 QUIT = {"quit", "exit", ":q", "bye"}
 PROMPT = "crimebot> "
+HISTORY = Path.home() / ".crimebot_history"  # earlier sessions' questions, like a shell's
 
 
 @dataclass
@@ -52,8 +54,12 @@ def lines(source: TextIO, interactive: bool) -> Iterator[str]:
     if not interactive:
         yield from (line.rstrip("\n") for line in source)
         return
-    import readline  # noqa: F401  (imported for its side effect: arrow keys and history in input())
+    import atexit
+    import readline  # input() gains line editing and the arrow keys' history
 
+    with contextlib.suppress(OSError):
+        readline.read_history_file(HISTORY)
+    atexit.register(readline.write_history_file, HISTORY)
     while True:
         try:
             yield input(PROMPT)

@@ -168,7 +168,8 @@ async def test_an_ambiguous_follow_up_asks_back_with_buttons_that_keep_the_perio
                    "Following on from sexual offences, Newcastle upon Tyne: ")
 
 
-async def test_story_and_chart_sent_as_replies_use_the_answer_replied_to(fake, db_path, engine):
+async def test_story_chart_and_rank_sent_as_replies_use_the_answer_replied_to(
+        fake, db_path, engine):
     async with polling(fake, db_path, folder()):
         fake.inject_message(GROUP, "/crime sexual offences Flintshire 2022", user_id=ALICE)
         first = await reply(fake, GROUP)
@@ -182,6 +183,14 @@ async def test_story_and_chart_sent_as_replies_use_the_answer_replied_to(fake, d
         fake.inject_message(GROUP, "/chart", user_id=BOB, reply_to=first)
         photo = await reply(fake, GROUP, "sendPhoto")
         assert photo.caption == "Flintshire: Sexual offences"
+        fake.inject_message(GROUP, "how does that rank in North Wales?", user_id=ALICE,
+                            reply_to=first)
+        ranking = await reply(fake, GROUP)
+        assert ranking.plain_text.startswith(
+            "Following on from sexual offences, Flintshire, year to December 2022:\nSexual "
+            "offences: local areas in North Wales by rate per 1,000 residents, the year to "
+            "December 2022")
+        assert "▶ 6. Flintshire: 3.1 per 1,000 (479 recorded)" in ranking.plain_text
 
 
 async def test_inline_mode_says_it_has_no_context(fake, db_path):
