@@ -15,7 +15,7 @@ from bot import wording
 from bot.facts import ENGLAND_AND_WALES, Change, Choice, Facts, Finding
 from bot.periods import label as period_label
 from bot.store import Store
-from bot.understanding import Candidate, Gazetteer, normalise
+from bot.understanding import Candidate, Gazetteer, OffenceIndex, Parsed, normalise
 
 __all__ = ["ENGLAND_AND_WALES", "STATUSES", "Answer", "Choice", "Engine", "open_engine"]
 
@@ -59,6 +59,7 @@ class Answer:
     like_for_like: dict | None = field(default=None, compare=False)
     qualifications: dict | None = field(default=None, compare=False)
     matched: dict = field(default_factory=dict, compare=False)
+    context: dict | None = field(default=None, compare=False)
 
     def to_json(self) -> dict:
         """The `crimebot ask --json` contract."""
@@ -91,6 +92,8 @@ class Answer:
         }
         if self.parts:
             out["parts"] = [part.to_json() for part in self.parts]
+        if self.context is not None:
+            out["context"] = self.context
         return out
 
 
@@ -174,6 +177,18 @@ class Engine:
                     period_end: str | None) -> Finding | None:
         """The facts behind `answer_for`'s answer; None when the button is out of date."""
         return self.facts.for_area(area_code, offence_key, period_end, self._today())
+
+    def ask_parsed(self, parsed: Parsed, today: date | None = None) -> Answer:
+        """Answer a question already read (a follow-up with its carried parts pinned)."""
+        if today is not None:
+            self.today = today
+        return from_finding(self.facts.for_parsed(parsed, self._today()))
+
+    def offence_index(self) -> OffenceIndex:
+        """The offence word index for the store as it is now."""
+        self.facts.sync()
+        assert self.facts.index is not None
+        return self.facts.index
 
     @property
     def gazetteer(self) -> Gazetteer:

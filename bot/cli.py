@@ -11,9 +11,13 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import read, settings_help
 from bot.store import Store, db_path_from_env
+
+if TYPE_CHECKING:
+    from bot.answer import Engine
 
 
 def _sources(args: argparse.Namespace) -> list[Path] | None:
@@ -251,12 +255,39 @@ def cmd_ask(args: argparse.Namespace) -> int:
                 print(json.dumps(reply_json(reply), ensure_ascii=False), flush=False)
         sys.stdout.flush()
         return 0
+    if args.after:
+        return _ask_after(engine, args.after, " ".join(args.question), args.json)
     reply = respond(engine, " ".join(args.question))
     if args.json:
         print(json.dumps(reply_json(reply), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
     return 0
+
+
+def _ask_after(engine: Engine, first: str, question: str, as_json: bool) -> int:
+    """`ask --after Q1 Q2`: Q2 read as a follow-up of Q1's answer, as a reply to it would be."""
+    import json
+
+    from bot.reply import respond_after, turn_json, turn_text
+
+    before = respond_after(engine, first, None)
+    if before.topic is None:
+        print(f"crimebot: “{first}” did not give one answer to follow on from, so the question "
+              "is answered on its own.", file=sys.stderr)
+    turn = respond_after(engine, question, before.topic)
+    print(json.dumps(turn_json(turn), ensure_ascii=False) if as_json else turn_text(turn))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """An interactive conversation; follow-ups carry the last answer's context."""
+    from bot.chat import run
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    return run(engine, as_json=args.json, window_s=read("CRIMEBOT_FOLLOWUP_MINUTES") * 60)
 
 
 def cmd_areas(args: argparse.Namespace) -> int:
@@ -461,7 +492,20 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--batch", metavar="FILE",
                      help="answer one question a line from FILE (- for stdin), JSON lines out")
     ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    ask.add_argument("--after", metavar="QUESTION",
+                     help="read the question as a follow-up of this one's answer, e.g. "
+                          '--after "sexual offences Wrexham 2022" "and Flintshire?"')
     ask.set_defaults(func=cmd_ask)
+
+    chat = commands.add_parser(
+        "chat", help="a conversation: follow-ups such as “and Flintshire?” carry the last "
+                     "answer's context",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="One question a line; quit or Ctrl-D ends.\n"
+                    + settings_help(("all",)))
+    chat.add_argument("--json", action="store_true", help="print one JSON object a line")
+    chat.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    chat.set_defaults(func=cmd_chat)
 
     areas = commands.add_parser("areas", help="list the areas that best match a name")
     areas.add_argument("query", nargs="+")

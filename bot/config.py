@@ -142,6 +142,7 @@ def parse_grace_days(raw: str) -> int:
         raise ConfigError(f"CRIMEBOT_STALE_GRACE_DAYS must be a whole number of days from 0 to "
                           f"366, got {raw!r}")
     return int(raw)
+DEFAULT_FOLLOWUP_MINUTES = 30.0
 
 
 def _path(default: Path) -> Callable[[str], Path]:
@@ -242,6 +243,12 @@ SETTINGS: tuple[Setting, ...] = (
             f"{DEFAULT_STOP_GRACE_SECONDS:g}",
             "seconds a stop may spend answering what is queued (keep under the supervisor's)",
             describe=lambda seconds: f"{seconds:g} s"),
+    Setting("CRIMEBOT_FOLLOWUP_MINUTES",
+            bounded("CRIMEBOT_FOLLOWUP_MINUTES", DEFAULT_FOLLOWUP_MINUTES, 0, 24 * 60),
+            f"{DEFAULT_FOLLOWUP_MINUTES:g}",
+            "minutes a private chat's (or `crimebot chat`'s) last answer stays the one a short "
+            "follow-up such as “and Flintshire?” builds on (0-1440); replies always follow on",
+            used_by="all", describe=lambda minutes: f"{minutes:g} min"),
     Setting("CRIMEBOT_LIMIT_SCALE",
             bounded("CRIMEBOT_LIMIT_SCALE", 1.0, 0, 1, above=True, what="a number"), "1",
             "shrinks every rate-limit window; only for tests and benchmarks, never in production",

@@ -352,7 +352,11 @@ class Facts:
     def for_question(self, question: str, today: date) -> Finding:
         gazetteer = self.sync()
         assert self.index is not None
-        parsed = parse(question, gazetteer, self.index)
+        return self.for_parsed(parse(question, gazetteer, self.index), today)
+
+    def for_parsed(self, parsed: Parsed, today: date) -> Finding:
+        """A question already read: a follow-up pins its carried parts by code and date."""
+        self.sync()
         if len(parsed.areas) > 1:
             return self._comparison(parsed, today)
         return self._single(parsed.areas[0], parsed.offence_match, parsed.periods[0], today)

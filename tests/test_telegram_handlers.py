@@ -385,3 +385,12 @@ def test_a_quiet_chat_books_around_a_busy_group_not_behind_it():
     busy = [limiter.book(-1) for _ in range(60)]
     assert busy[-1] >= 120.0  # 60 messages in one group take two full minutes' windows
     assert limiter.book(-2) < 1.0  # another group is not queued behind them
+
+
+def test_a_chart_caption_quoting_a_long_ons_note_still_fits_telegrams_caption_limit():
+    from bot.telegram.render import photo_caption, utf16_len
+
+    headline = "Police in North West recorded 3,255 offences <knives> & more. " + "ONS: note " * 200
+    caption = photo_caption(headline)
+    assert utf16_len(caption) <= 1024
+    assert caption.startswith("Police in North West recorded 3,255 offences &lt;knives&gt; &amp;")

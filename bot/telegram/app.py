@@ -55,7 +55,8 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import ops
 from bot.answer import Engine
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, read
+from bot.conversations import Conversations
 from bot.desk import digest_due
 from bot.store import Store, StoreError
 from bot.subscriptions import Subscriptions, desk_path_from_env
@@ -123,6 +124,7 @@ class Tuning:
     heartbeat: Path | None = None
     desk: Path | None = None  # default: $CRIMEBOT_DESK_DB, else desk.db beside the store
     desk_interval: float = DESK_INTERVAL_S
+    followup: float | None = None  # seconds; default $CRIMEBOT_FOLLOWUP_MINUTES
 
 
 class BoundedRequest(HTTPXRequest):
@@ -477,6 +479,7 @@ async def post_shutdown(application: Application) -> None:
     services: Services = application.bot_data["services"]
     services.delivery.inbox.close()
     services.desk.close()
+    services.conversations.close()
     services.engine.store.close()
 
 
@@ -505,11 +508,14 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
         .build()
     )
     inbox = Inbox(tuning.inbox or Path(config.db_path).parent / "inbox.db")
+    desk_path = tuning.desk or desk_path_from_env(config.db_path)
     application.bot_data["services"] = Services(
         engine, Access(set(config.allowed_chats), config.allowed_users),
         FloodGuard(config.cooldown_seconds), Delivery(application.bot, inbox,
                                                       tuning.probe_pause), status,
-        Subscriptions(tuning.desk or desk_path_from_env(config.db_path)))
+        Subscriptions(desk_path), Conversations(desk_path),
+        tuning.followup if tuning.followup is not None
+        else read("CRIMEBOT_FOLLOWUP_MINUTES") * 60)
     application.bot_data["runner"] = Runner(application, inbox, status, tuning)
     new_messages = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, gate), group=-1)

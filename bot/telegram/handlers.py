@@ -29,9 +29,12 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
 from bot import ops
 from bot.answer import Answer, Engine
+from bot.config import DEFAULT_FOLLOWUP_MINUTES
+from bot.conversations import Conversations
 from bot.desk import newest_edition, on_demand
+from bot.followup import reads_as_follow_up as follows_on
 from bot.rankings import Ranking, ranking_buttons, ranking_html
-from bot.reply import respond
+from bot.reply import Turn, respond_after, topic_of
 from bot.store import Store, StoreError
 from bot.story import build_story, story_html
 from bot.subscriptions import Subscriptions, patch_command
@@ -43,6 +46,7 @@ from bot.telegram.access import (
     replies_to_bot,
 )
 from bot.telegram.callbacks import ACTION_CHART, ACTION_OPEN, decode_callback, resolve_offence
+from bot.telegram.followups import INLINE_NO_CONTEXT, lead_html, recall, remember
 from bot.telegram.inbox import CURRENT_JOB, Delivery, Job
 from bot.telegram.render import (
     EMPTY_QUESTION,
@@ -61,6 +65,7 @@ from bot.telegram.render import (
     help_text,
     inline_article,
     late_note,
+    photo_caption,
 )
 
 log = logging.getLogger("bot.telegram")
@@ -79,6 +84,8 @@ class Services:
     delivery: Delivery
     status: ops.Status
     desk: Subscriptions
+    conversations: Conversations
+    followup_s: float = DEFAULT_FOLLOWUP_MINUTES * 60
 
 
 class Context(CallbackContext[ExtBot[None], dict, dict, dict]):
@@ -118,13 +125,15 @@ def _reply_to(message: Message) -> ReplyParameters:
 
 
 async def say(context: Context, message: Message, text: str,
-              markup: InlineKeyboardMarkup | None = None, *, reply: bool = True) -> None:
-    """Post one HTML message in the question's chat, exactly once."""
+              markup: InlineKeyboardMarkup | None = None, *, reply: bool = True
+              ) -> Message | None:
+    """Post one HTML message in the question's chat, exactly once (None: sent before a
+    restart)."""
     def send() -> Awaitable[Message]:
         return context.bot.send_message(
             message.chat_id, text, reply_parameters=_reply_to(message) if reply else None,
             reply_markup=markup, link_preview_options=NO_PREVIEW)
-    await context.services.delivery.send(message.chat_id, send, markup)
+    return await context.services.delivery.send(message.chat_id, send, markup)
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None) -> bool:
@@ -168,37 +177,53 @@ def with_late_note(chunks: list[str], asked: datetime | None) -> list[str]:
 
 
 async def send_answer(context: Context, message: Message, answer: Answer, *,
-                      late: bool = True) -> None:
+                      late: bool = True) -> list[Message | None]:
     """Reply with the answer, split if needed; the buttons go under the last part. `late`
     owns up to a reply long after `message` (a question, not a digest being opened)."""
     chunks = answer_html(answer.text)
     if late:
         chunks = with_late_note(chunks, message.date)
     keyboard = answer_keyboard(answer)
-    for number, chunk in enumerate(chunks, 1):
-        await say(context, message, chunk, keyboard if number == len(chunks) else None)
+    sent = [await say(context, message, chunk, keyboard if number == len(chunks) else None)
+            for number, chunk in enumerate(chunks, 1)]
     job().flag("answered")
+    return sent
 
 
-async def ask(message: Message, context: Context, question: str, command: str = "crime") -> None:
-    if not question:
+async def ask(message: Message, context: Context, question: str, command: str = "crime",
+              measure: str | None = None) -> None:
+    """Answer, following on from the answer replied to (or, in a private chat, the last one)
+    when the question reads as a follow-up; `measure` is "chart" or "story" for those commands
+    sent as a reply."""
+    services = context.services
+    recalled = recall(message, context.bot.id, services.conversations, services.followup_s)
+    if not question and recalled.topic is None:
         await say(context, message, html.escape(
             EMPTY_QUESTION.format(command=command, example=EXAMPLE), quote=False))
         job().flag("answered")
         return
+    if recalled.note:
+        await say(context, message, f"<i>{html.escape(recalled.note, quote=False)}</i>")
     engine = fresh_engine(context)
     with engine.store.snapshot():
-        reply = respond(engine, question)
+        turn = respond_after(engine, question, recalled.topic, measure=measure)
+        reply = turn.reply
         if isinstance(reply, Ranking):
-            await say(context, message, ranking_html(reply),
-                      desk_keyboard(ranking_buttons(reply)))
+            sent = [await say(context, message, lead_html(turn) + ranking_html(reply),
+                              desk_keyboard(ranking_buttons(reply)))]
             job().flag("answered")
+        elif turn.measure in {"chart", "story"} and reply.status == "ok" and reply.area_code \
+                and reply.offence_key:
+            sent = [await (send_chart(message, context, reply.area_code, reply.offence_key,
+                                      reply.period_end)
+                           if turn.measure == "chart" else send_story(context, message, turn))]
         else:
-            await send_answer(context, message, reply)
+            sent = await send_answer(context, message, reply)
+    remember(services.conversations, message.chat_id, sent, turn)
 
 
 async def send_chart(message: Message, context: Context, area: str, offence: str,
-                     period_end: str | None = None) -> None:
+                     period_end: str | None = None) -> Message | None:
     """Build the chart's data from the pinned snapshot, render it off the event loop (matplotlib
     takes a moment); its caption is the headline figure and period, for screen readers too."""
     from bot.charts import ChartError, chart_data, render_chart
@@ -212,17 +237,18 @@ async def send_chart(message: Message, context: Context, area: str, offence: str
             data = chart_data(engine.store, finding)
             png = await asyncio.to_thread(render_chart, data)
         except ChartError:
-            await say(context, message, NO_CHART)
+            sent = await say(context, message, NO_CHART)
             job().flag("answered")
-            return
+            return sent
     caption = data.caption
 
     def send() -> Awaitable[Message]:
         return context.bot.send_photo(message.chat_id, png,
-                                      caption=html.escape(caption, quote=False),
+                                      caption=photo_caption(caption),
                                       reply_parameters=_reply_to(message))
-    await context.services.delivery.send(message.chat_id, send)
+    sent = await context.services.delivery.send(message.chat_id, send)
     job().flag("answered")
+    return sent
 
 
 async def gate(update: Update, context: Context) -> None:
@@ -296,6 +322,8 @@ async def command_with_question(update: Update, context: Context, command: str) 
 async def on_chart(update: Update, context: Context) -> None:
     """`/chart QUESTION`: the chart when the question finds one figure, else the answer text."""
     message = update.message
+    if await as_follow_up(update, context, "chart"):
+        return
     question = await command_with_question(update, context, "chart")
     if not question:
         return
@@ -343,10 +371,14 @@ async def on_button(update: Update, context: Context) -> None:
         await send_chart(message, context, pressed.area, offence, pressed.period)
         return
     assert answer is not None
+    # The answer a button opens can be followed on from like any other.
+    turn = Turn(answer, None, topic_of(answer))
     if pressed.action == ACTION_OPEN:
         await pace(update, context)
-        await send_answer(context, message, answer, late=False)
+        sent = await send_answer(context, message, answer, late=False)
+        remember(context.services.conversations, message.chat_id, sent, turn)
         return
+    remember(context.services.conversations, message.chat_id, [message], turn)
     first, *rest = answer_html(answer.text)
     keyboard = answer_keyboard(answer)
     try:
@@ -448,21 +480,41 @@ async def on_story(update: Update, context: Context) -> None:
     """`/story QUESTION`: the answer as copy to paste, then its chart; a question that needs
     asking back keeps the answer's buttons instead."""
     message = update.message
+    if await as_follow_up(update, context, "story"):
+        return
     question = await command_with_question(update, context, "story")
     if not question:
         return
     engine = fresh_engine(context)
     with engine.store.snapshot():
-        answer = engine.ask(question)
-        story = build_story(answer)
-        ready = story.status == "ok" and story.area_code and story.offence_key
-        await say(context, message, story_html(story),
-                  None if story.status == "ok" else answer_keyboard(answer))
-        if ready:
-            assert story.area_code and story.offence_key
-            await send_chart(message, context, story.area_code, story.offence_key,
-                             story.period_end)
+        await send_story(context, message, Turn(engine.ask(question), None, None))
+
+
+async def send_story(context: Context, message: Message, turn: Turn) -> Message | None:
+    """The story copy, said as following on when it does, then its chart."""
+    answer = turn.reply
+    assert isinstance(answer, Answer)
+    story = build_story(answer)
+    ready = story.status == "ok" and story.area_code and story.offence_key
+    sent = await say(context, message, lead_html(turn) + story_html(story),
+                     None if story.status == "ok" else answer_keyboard(answer))
+    if ready:
+        assert story.area_code and story.offence_key
+        await send_chart(message, context, story.area_code, story.offence_key,
+                         story.period_end)
     job().flag("answered")
+    return sent
+
+
+async def as_follow_up(update: Update, context: Context, command: str) -> bool:
+    """`/chart` or `/story` sent as a reply to an answer: that answer's chart or copy, with
+    any words after the command read as a follow-up ("/chart and Flintshire")."""
+    message = update.message
+    if not replies_to_bot(message, context.bot.id):
+        return False
+    await pace(update, context)
+    await ask(message, context, command_question(message.text), command, measure=command)
+    return True
 
 
 async def on_inline(update: Update, context: Context) -> None:
@@ -476,7 +528,9 @@ async def on_inline(update: Update, context: Context) -> None:
         engine = fresh_engine(context)
         with engine.store.snapshot():
             answers = inline_answers(engine, engine.ask(question))
-            results = [inline_article(n, a) for n, a in enumerate(answers)]
+        if follows_on(question):  # nothing to follow on from here: say so, first
+            answers = [Answer("not_found", INLINE_NO_CONTEXT), *answers]
+        results = [inline_article(n, a) for n, a in enumerate(answers)]
     try:
         await query.answer(results, cache_time=INLINE_CACHE_SECONDS, is_personal=personal)
     except BadRequest as error:  # a query answered after a restart is too old: nothing to do

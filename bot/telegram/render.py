@@ -86,6 +86,13 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
     return [chunk for chunk in ("\n".join(lines).strip() for lines in chunks) if chunk]
 
 
+def photo_caption(text: str) -> str:
+    """A chart's caption as HTML within Telegram's caption limit: a headline that quotes a long
+    ONS note is cut at a word, never sent over the limit (the photo would be refused)."""
+    return html.escape(split_message(text, MessageLimit.CAPTION_LENGTH)[0], quote=False) \
+        if text.strip() else ""
+
+
 def answer_html(text: str) -> list[str]:
     """The answer as HTML messages: every character escaped, the headline paragraph in bold."""
     out = []
