@@ -1714,9 +1714,15 @@ async def _wait_event(event: asyncio.Event, timeout: float) -> None:
 
 
 def _json_response(body: Mapping[str, Any], status: int) -> web.Response:
+    """UTF-8 where it can be, and a \\u escape for a lone surrogate (which JSON allows and
+    Telegram passes on from clients), as Telegram's own answers do."""
+    try:
+        encoded = json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        encoded = json.dumps(body).encode()
     return web.Response(
         status=status,
-        body=json.dumps(body, ensure_ascii=False).encode(),
+        body=encoded,
         content_type="application/json",
     )
 

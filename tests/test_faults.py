@@ -118,8 +118,12 @@ async def until(predicate, timeout: float = 60) -> None:
 
 
 def pending(tmp_path: Path) -> int:
+    return len(pending_ids(tmp_path))
+
+
+def pending_ids(tmp_path: Path) -> set[int]:
     with sqlite3.connect(tmp_path / "inbox.db") as conn:
-        return conn.execute("select count(*) from inbox where state = 'pending'").fetchone()[0]
+        return {u for u, in conn.execute("select update_id from inbox where state = 'pending'")}
 
 
 async def restart_until_answered(env: dict[str, str], fake, asked: dict[int, int]) -> None:
@@ -163,14 +167,17 @@ async def test_sigterm_with_a_backlog_finishes_within_grace_and_keeps_the_rest(
         asked = ask_group(fake, 10)
         await until(lambda: len(replies(fake)) >= 1)
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
     finally:
         if process.returncode is None:
             process.kill()
     assert process.returncode == 0
     assert "stay in the inbox" in stderr.decode()
-    left = pending(tmp_path)
-    assert left > 0 and len(replies(fake)) + left == len(asked)
+    left = pending_ids(tmp_path)
+    answered = {asked[m] for m in replies(fake)}
+    # Every question is answered or kept, whatever the machine's speed: one whose reply went
+    # out as the grace ran out may be both, and the restart must not answer it again.
+    assert left and answered | left == set(asked.values())
     await restart_until_answered(env, fake, asked)
     assert set(replies(fake).values()) == {1}
 

@@ -187,7 +187,7 @@ async def test_a_send_cut_before_it_took_effect_is_sent_again_after_the_probe(bo
 
 
 async def test_a_restart_does_not_resend_what_was_delivered_before_it(bot, tmp_path):
-    Inbox(tmp_path / "inbox.db").add([(1, message(1, f"/crime {QUESTION}"))])
+    Inbox(tmp_path / "inbox.db").add([(1, message(1, f"/crime {QUESTION}"), True)])
     journal = Inbox(tmp_path / "inbox.db")
     journal.intend(1, 0, 10)
     journal.delivered(1, 0)
@@ -233,13 +233,13 @@ async def test_a_reply_telegram_will_not_take_now_stays_in_the_inbox_without_a_s
 
 def test_the_inbox_dedupes_and_forgets_only_old_answered_updates(tmp_path):
     inbox = Inbox(tmp_path / "inbox.db")
-    assert inbox.add([(1, {}), (2, {})], now=0.0) == [1, 2]
-    assert inbox.add([(2, {}), (3, {})], now=0.0) == [3]  # a re-delivery is recognised
+    assert inbox.add([(1, {}, True), (2, {}, True)], now=0.0) == [1, 2]
+    assert inbox.add([(2, {}, True), (3, {}, True)], now=0.0) == [3]  # a re-delivery
     inbox.finish(1, "answered", now=0.0)
     inbox.finish(2, "answered", now=10 ** 9)
     assert inbox.prune(now=10 ** 9) == 1  # update 1 is days old; 2 just finished; 3 pending
     assert [u for u, _, _ in inbox.pending()] == [3]
-    assert inbox.add([(2, {})]) == []
+    assert inbox.add([(2, {}, True)]) == []
 
 
 # --- the release-day desk -----------------------------------------------------------------------

@@ -22,13 +22,14 @@ import signal
 import sqlite3
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, BotCommand, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -52,6 +53,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from bot import ops
 from bot.answer import Engine
@@ -185,15 +187,15 @@ class Runner:
     def delivery(self) -> Delivery:
         return self.services.delivery
 
-    def accept(self, batch: list[tuple[Update, dict[str, Any]]]) -> int:
-        """Journal a batch, then queue what is new; duplicates are dropped here. Returns the
+    def accept(self, batch: list[tuple[Update | None, dict[str, Any]]]) -> int:
+        """Journal a batch, then queue what is new; duplicates are dropped here, and updates
+        that could not be read (None) or stored are quarantined by the inbox. Returns the
         number queued. Nothing may be confirmed to Telegram before this returns."""
-        fresh = set(self.inbox.add((update.update_id, body) for update, body in batch))
+        fresh = set(self.inbox.add((body["update_id"], body, update is not None)
+                                   for update, body in batch))
         for update, _ in batch:
-            if update.update_id not in fresh:
-                log.info("update id=%s status=duplicate", update.update_id)
-                continue
-            self._submit(update, time.monotonic())
+            if update is not None and update.update_id in fresh:
+                self._submit(update, time.monotonic())
         return len(fresh)
 
     def _submit(self, update: Update, received: float) -> None:
@@ -352,10 +354,7 @@ class Runner:
         timeout = 0  # the first poll returns at once, so the heartbeat shows a live bot soon
         while True:
             try:
-                updates = await bot.get_updates(
-                    offset=offset, timeout=timeout,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    read_timeout=self.tuning.poll_timeout + 10)
+                raw = await fetch_raw(bot, offset, timeout, self.tuning.poll_timeout + 10)
             except InvalidToken:
                 raise
             except RetryAfter as error:
@@ -375,9 +374,10 @@ class Runner:
                 continue
             backoff, timeout = 1.0, self.tuning.poll_timeout
             self.heartbeat.beat()
-            if updates:
-                self.accept([(update, update.to_dict()) for update in updates])
-                offset = updates[-1].update_id + 1
+            batch = read_batch(raw, bot)
+            if batch:
+                self.accept(batch)
+                offset = batch[-1][1]["update_id"] + 1
 
     @contextlib.asynccontextmanager
     async def session(self, source: Callable[[], Awaitable[None]], mode: str
@@ -447,6 +447,41 @@ class Runner:
         await self.queues.cancel()
         log.warning("stopping with %d updates unanswered after %.0f s: they stay in the inbox "
                     "and are answered at the next start", left, self.tuning.grace)
+
+
+async def fetch_raw(bot: Bot, offset: int | None, timeout: int, read_timeout: float) -> Any:
+    """getUpdates as JSON, unread: PTB's `get_updates` reads the batch as a whole (and warns
+    against asking for it raw, which is the point here)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Please use 'Bot.getUpdates'", PTBUserWarning)
+        return await bot.do_api_request(
+            "getUpdates", api_kwargs={"offset": offset, "timeout": timeout,
+                                      "allowed_updates": list(ALLOWED_UPDATES)},
+            read_timeout=read_timeout)
+
+
+def read_batch(raw: Any, bot: Bot) -> list[tuple[Update | None, dict[str, Any]]]:
+    """getUpdates' answer, one update at a time: (the update, or None when it cannot be read;
+    its JSON as Telegram sent it). PTB's `get_updates` reads the batch as a whole, so one odd
+    update would fail every fetch and the offset could never move past it."""
+    batch: list[tuple[Update | None, dict[str, Any]]] = []
+    for body in raw if isinstance(raw, list) else []:
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            log.error("getUpdates returned something that is not an update, skipped: %.200r",
+                      body)
+            continue
+        batch.append((parse_update(body, bot), body))
+    return batch
+
+
+def parse_update(body: dict[str, Any], bot: Bot) -> Update | None:
+    """The update, or None (logged) when PTB cannot make one of this JSON."""
+    try:
+        return Update.de_json(body, bot)
+    except Exception as error:
+        log.info("update id=%s cannot be read: %s: %.200s", body.get("update_id"),
+                 type(error).__name__, error)
+        return None
 
 
 def fetch_failure(error: BaseException | None) -> int:

@@ -1,0 +1,57 @@
+"""The running bot under hostile reality (issue 17), end to end against the strict fake Bot API
+or through PTB's request seam: poison updates, sends cut before they reached Telegram, inline
+access, chatter, recycled update ids. Every limit is asserted as a count, never as a timing."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+from tests.fake_telegram import FakeTelegram
+from tests.test_telegram_e2e import GROUP, QUESTION, REPORTER, polling, reply
+
+SURROGATE = "\udcff"  # a lone surrogate: valid in JSON, impossible in UTF-8
+
+
+def inbox_rows(inbox: Path) -> dict[int, tuple[str, str | None]]:
+    with sqlite3.connect(inbox) as db:
+        return {u: (s, o) for u, s, o in db.execute("select update_id, state, outcome from inbox")}
+
+
+def poison_updates(fake: FakeTelegram) -> list[dict]:
+    """One update of each kind that reaches the bot, each carrying a lone surrogate, and one
+    that is not an update PTB can read."""
+    user = {"id": REPORTER, "is_bot": False, "first_name": "Rhian" + SURROGATE}
+    chat = {"id": GROUP, "type": "group", "title": "Newsroom"}
+    return [fake.inject_update(payload) for payload in (
+        {"callback_query": {"id": "q1", "from": user, "chat_instance": "c",
+                            "data": SURROGATE}},
+        {"inline_query": {"id": "q2", "from": user, "query": "burglary " + SURROGATE,
+                          "offset": ""}},
+        {"message": {"message_id": 900, "date": 1, "chat": chat, "from": user,
+                     "text": "/crime burglary " + SURROGATE}},
+        {"message": "not an object"},
+    )]
+
+
+async def test_poison_updates_are_quarantined_once_and_fetching_goes_on(
+        fake, db_path, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    inbox = tmp_path / "inbox.db"
+    async with polling(fake, db_path, inbox=inbox):
+        poisoned = [u["update_id"] for u in poison_updates(fake)]
+        fake.inject_message(GROUP, f"/crime {QUESTION}")
+        assert "536" in (await reply(fake, GROUP)).plain_text  # the bot still hears
+    async with polling(fake, db_path, inbox=inbox):  # a restart does not bring them back
+        fake.inject_message(GROUP, f"/crime {QUESTION}")
+        assert "536" in (await reply(fake, GROUP)).plain_text
+    rows = inbox_rows(inbox)
+    assert {u: rows[u] for u in poisoned} == {u: ("done", "quarantined") for u in poisoned}
+    quarantined = [r for r in caplog.records if "status=quarantined" in r.getMessage()]
+    assert sorted(str(u) for u in poisoned) == sorted(
+        r.getMessage().split("update id=")[1].split()[0] for r in quarantined)
+    with sqlite3.connect(inbox) as db:
+        (body,) = db.execute("select body from inbox where update_id = ?",
+                             (poisoned[0],)).fetchone()
+    assert "\\udcff" in body  # kept, escaped
