@@ -702,7 +702,7 @@ class FakeTelegram:
             "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo",
             "setMyCommands", "sendMessage",
             "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-            "answerInlineQuery", "sendPhoto", "leaveChat", "getChatMember",
+            "answerInlineQuery", "sendPhoto", "leaveChat", "getChatMember", "sendChatAction",
         ):
             self._handlers[name.lower()] = (name, getattr(self, f"_api_{name}"))
 
@@ -1467,6 +1467,17 @@ class FakeTelegram:
         if entities:
             fields["entities"] = entities
         return self._store_sent("sendMessage", chat, fields, params, reply_to)
+
+    async def _api_sendChatAction(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> Any:
+        """Shows "typing…" and the like: nothing is stored, but the chat and action must be
+        real and the bot must be able to write there."""
+        chat = self._resolve_chat(params.get("chat_id"))
+        if params.get("action") not in CHAT_ACTIONS:
+            raise _bad_request("Bad Request: wrong parameter action in request")
+        self._check_can_write(chat)
+        return True
 
     async def _api_sendPhoto(
         self, params: dict[str, Any], files: dict[str, UploadedFile]

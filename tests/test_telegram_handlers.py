@@ -247,6 +247,14 @@ def test_the_flood_guard_paces_each_person_and_tells_them_once_per_burst():
     assert [guard.book(7) for _ in range(2)] == [Pace(0.0, False), Pace(2.0, True)]
 
 
+def test_the_flood_guard_tells_only_waits_a_person_would_notice_once_per_burst():
+    guard = FloodGuard(2.0, clock=lambda: 100.0, notice=20.0)
+    assert guard.book(7, waited=0.0) == Pace(0.0, False)
+    assert guard.book(7, waited=1.0) == Pace(2.0, False)  # a short wait only shows "typing"
+    assert guard.book(7, waited=17.0) == Pace(4.0, True)  # 21 s since asking: say so
+    assert guard.book(7, waited=30.0) == Pace(6.0, False)  # once per burst
+
+
 def test_no_flood_guard_never_delays():
     guard = FloodGuard(0)
     assert {guard.book(7).wait for _ in range(5)} == {0.0}

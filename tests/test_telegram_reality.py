@@ -8,8 +8,10 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram_e2e import GROUP, QUESTION, REPORTER, polling, reply
+from tests.test_telegram_e2e import GROUP, QUESTION, REPORTER, polling, reply, settle
 
 SURROGATE = "\udcff"  # a lone surrogate: valid in JSON, impossible in UTF-8
 
@@ -55,3 +57,30 @@ async def test_poison_updates_are_quarantined_once_and_fetching_goes_on(
         (body,) = db.execute("select body from inbox where update_id = ?",
                              (poisoned[0],)).fetchone()
     assert "\\udcff" in body  # kept, escaped
+
+
+@pytest.mark.parametrize("chats", [frozenset(), frozenset({GROUP})])
+async def test_inline_mode_refuses_unlisted_users_from_every_kind_of_chat(fake, db_path, chats):
+    async with polling(fake, db_path, chats=chats, users=frozenset({REPORTER})):
+        refused = [fake.inject_inline_query(QUESTION, user_id=2002, chat_type=chat_type)
+                   ["inline_query"]["id"] for chat_type in
+                   ("sender", "private", "group", "supergroup", "channel", None)]
+        allowed = fake.inject_inline_query(QUESTION, user_id=REPORTER)["inline_query"]["id"]
+        for _ in range(7):
+            await fake.wait_for("answerInlineQuery")
+    answers = {a.query_id: a for a in fake.answers}
+    assert [answers[q].results for q in refused] == [[]] * 6 and answers[allowed].results
+    assert all(a.params["is_personal"] is True for a in fake.answers)
+
+
+async def test_a_second_question_a_moment_later_shows_typing_not_a_note(fake, db_path):
+    async with polling(fake, db_path, cooldown=1.0):
+        asked = [fake.inject_message(GROUP, f"/crime {QUESTION}")["message"]["message_id"]
+                 for _ in range(2)]
+        answers = [await reply(fake, GROUP) for _ in range(2)]
+        await settle(fake)
+    assert [m.reply_to for m in answers] == asked
+    assert [m.chat_id for m in fake.sent].count(GROUP) == 2  # nothing but the two answers
+    typing = [c for c in fake.calls if c.method == "sendChatAction"]
+    assert {c.params["action"] for c in typing} == {"typing"}
+    assert GROUP in {c.params["chat_id"] for c in typing}

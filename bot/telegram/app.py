@@ -541,8 +541,8 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
     inbox = Inbox(tuning.inbox or Path(config.db_path).parent / "inbox.db")
     application.bot_data["services"] = Services(
         engine, Access(set(config.allowed_chats), config.allowed_users),
-        FloodGuard(config.cooldown_seconds), Delivery(application.bot, inbox,
-                                                      tuning.probe_pause), status,
+        FloodGuard(config.cooldown_seconds, notice=config.slow_notice_seconds),
+        Delivery(application.bot, inbox, tuning.probe_pause), status,
         Subscriptions(tuning.desk or desk_path_from_env(config.db_path)))
     application.bot_data["runner"] = Runner(application, inbox, status, tuning)
     new_messages = filters.UpdateType.MESSAGE
