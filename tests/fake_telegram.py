@@ -990,6 +990,11 @@ class FakeTelegram:
         """Queue any other update (e.g. ``{"my_chat_member": {...}}``); assigns update_id."""
         return self._queue_update(copy.deepcopy(dict(payload)))
 
+    def restart_update_ids(self, first: int) -> None:
+        """Number the next updates from ``first``, as Telegram does after a week without
+        updates ("the identifier of the next update will be chosen randomly")."""
+        self._update_ids = itertools.count(first)
+
     # ---------------------------------------------------------------- test-side: faults
 
     def fail_next(

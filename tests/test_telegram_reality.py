@@ -4,12 +4,14 @@ access, chatter, recycled update ids. Every limit is asserted as a count, never 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from bot.telegram.inbox import Inbox
 from tests.fake_telegram import FakeTelegram
 from tests.test_telegram_e2e import GROUP, QUESTION, REPORTER, polling, reply, settle
 
@@ -19,6 +21,11 @@ SURROGATE = "\udcff"  # a lone surrogate: valid in JSON, impossible in UTF-8
 def inbox_rows(inbox: Path) -> dict[int, tuple[str, str | None]]:
     with sqlite3.connect(inbox) as db:
         return {u: (s, o) for u, s, o in db.execute("select update_id, state, outcome from inbox")}
+
+
+async def gone(inbox: Path, update_id: int) -> None:
+    while update_id in inbox_rows(inbox):
+        await asyncio.sleep(0.05)  # polls the journal; asserts nothing about time
 
 
 def poison_updates(fake: FakeTelegram) -> list[dict]:
@@ -84,3 +91,30 @@ async def test_a_second_question_a_moment_later_shows_typing_not_a_note(fake, db
     typing = [c for c in fake.calls if c.method == "sendChatAction"]
     assert {c.params["action"] for c in typing} == {"typing"}
     assert GROUP in {c.params["chat_id"] for c in typing}
+
+
+async def test_a_recycled_update_id_is_a_new_question_not_a_duplicate(fake, db_path, tmp_path):
+    inbox = tmp_path / "inbox.db"
+    async with polling(fake, db_path, inbox=inbox):
+        first = fake.inject_message(GROUP, f"/crime {QUESTION}")
+        await reply(fake, GROUP)
+    fake.restart_update_ids(first["update_id"])  # a quiet week later, Telegram reuses the id
+    async with polling(fake, db_path, inbox=inbox):
+        again = fake.inject_message(GROUP, "/crime burglary Wrexham 2022")
+        answer = await reply(fake, GROUP)
+    assert again["update_id"] == first["update_id"]
+    assert answer.reply_to == again["message"]["message_id"] and "burglar" in answer.plain_text
+
+
+async def test_answered_updates_are_forgotten_while_running(fake, db_path, tmp_path):
+    inbox = tmp_path / "inbox.db"
+    old = 10**6
+    async with polling(fake, db_path, inbox=inbox, desk_interval=0.05):
+        fake.inject_message(GROUP, f"/crime {QUESTION}")
+        await reply(fake, GROUP)
+        journal = Inbox(inbox)  # an update answered days ago, long after the bot started
+        journal.add([(old, {"message": {"message_id": 1, "date": 0}}, True)], now=0.0)
+        journal.finish(old, "answered", now=0.0)
+        journal.close()
+        await asyncio.wait_for(gone(inbox, old), 60)
+    assert set(inbox_rows(inbox).values()) == {("done", "answered")}

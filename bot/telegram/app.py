@@ -255,9 +255,14 @@ class Runner:
 
     async def watch_store(self) -> None:
         """Look for a swapped-in store every `desk_interval` seconds (questions pick one up
-        too) and post the digests a new one brings. Never ends by itself."""
+        too) and post the digests a new one brings; forget answered updates Telegram can no
+        longer deliver again, so a bot that runs for weeks keeps a small inbox. Never ends by
+        itself."""
         while True:
             await asyncio.sleep(self.tuning.desk_interval)
+            if pruned := self.inbox.prune():
+                log.info("inbox: forgot %d answered updates too old to be delivered again",
+                         pruned)
             refresh_store(self.services.engine)
             if self.services.engine.store.generation == self.desk_generation:
                 continue
