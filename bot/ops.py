@@ -198,6 +198,9 @@ class Status:
     last_update_at: datetime | None = None
     last_update_id: int | None = None
     updates_handled: int = 0
+    replies_waiting: int = 0  # replies Telegram could not be reached for, to be sent again
+    replies_given_up: int = 0  # replies abandoned after trying for `Tuning.give_up` seconds
+
     def handled(self, update_id: int | None, when: datetime | None = None) -> None:
         """Count one finished update."""
         self.updates_handled += 1
@@ -213,6 +216,8 @@ class Status:
             "last_update": _iso(self.last_update_at),
             "last_update_id": self.last_update_id,
             "updates_handled": self.updates_handled,
+            "replies_waiting": self.replies_waiting,
+            "replies_given_up": self.replies_given_up,
         }
 
 

@@ -108,6 +108,7 @@ DEFAULT_GRACE_S = 15.0
 SEND_TIMEOUT_S = 30.0
 EXIT_AUTH = 3
 UNSENT_RETRY_S = 30.0
+UNSENT_GIVE_UP_S = 24 * 3600.0  # a reply this late is no use to a newsroom; say so and stop
 SEND_POOL = 8  # connections to the Bot API for replies, and the sends allowed in flight
 DESK_INTERVAL_S = 60.0  # how often the store is checked for a new file when no one asks
 
@@ -125,6 +126,8 @@ class Tuning:
     heartbeat: Path | None = None
     desk: Path | None = None  # default: $CRIMEBOT_DESK_DB, else desk.db beside the store
     desk_interval: float = DESK_INTERVAL_S
+    unsent_retry: float = UNSENT_RETRY_S
+    give_up: float = UNSENT_GIVE_UP_S
 
 
 class BoundedRequest(HTTPXRequest):
@@ -305,7 +308,8 @@ class Runner:
                             error)
                 self.sending.discard(post.key)
                 if not self.closing:
-                    asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self.send_outbox)
+                    asyncio.get_running_loop().call_later(self.tuning.unsent_retry,
+                                                          self.send_outbox)
                 return
             log.error("post %s: Telegram refused it: %s", post.key, error.message)
             outcome = "failed"
@@ -320,8 +324,23 @@ class Runner:
 
     def _retry(self, update: Update) -> None:
         """Try an undelivered reply again later; after a stop the next start does."""
+        self.status.replies_waiting -= 1
         if not self.closing:
             self._submit(update, time.monotonic())
+
+    def _unsent(self, update: Update) -> str:
+        """A reply Telegram could not be reached for: tried again in `unsent_retry` seconds,
+        until it is `give_up` seconds old, when it is given up loudly. The outcome to log."""
+        received = self.inbox.received(update.update_id)
+        if received is not None and time.time() - received >= self.tuning.give_up:
+            log.error("update id=%s status=gave_up: no reply could be delivered for %.0f s; "
+                      "the asker got no answer", update.update_id, time.time() - received)
+            self.inbox.finish(update.update_id, "gave up")
+            self.status.replies_given_up += 1
+            return "gave up"
+        self.status.replies_waiting += 1
+        asyncio.get_running_loop().call_later(self.tuning.unsent_retry, self._retry, update)
+        return UNSENT
 
     async def _handle(self, item: tuple[Update, float] | Post) -> None:
         if isinstance(item, Post):
@@ -341,7 +360,7 @@ class Runner:
             CURRENT_JOB.reset(token)
         outcome = job.outcome or "ignored"
         if outcome == UNSENT:
-            asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self._retry, update)
+            outcome = self._unsent(update)
         else:
             self.inbox.finish(update.update_id, outcome)
         self.status.handled(update.update_id)

@@ -149,6 +149,12 @@ class Inbox:
                 self._db.execute("select update_id, body, received from inbox where state = "
                                  "'pending' order by update_id")]
 
+    def received(self, update_id: int) -> float | None:
+        """When an update was first journalled (epoch seconds); None when it is not held."""
+        row = self._db.execute("select received from inbox where update_id = ?",
+                               (update_id,)).fetchone()
+        return row[0] if row else None
+
     def progress(self, ref: int | str) -> Progress:
         table, key = _row_of(ref)
         row = self._db.execute(f"select sent, sending, probe_from from {table} where {key} = ?",
@@ -159,6 +165,12 @@ class Inbox:
         table, key = _row_of(ref)
         self._db.execute(f"update {table} set sending = ?, probe_from = ? where {key} = ?",
                          (index, probe_from, ref))
+
+    def not_sent(self, ref: int | str) -> None:
+        """The message in flight certainly did not reach Telegram: the next try sends it
+        without probing for it first."""
+        table, key = _row_of(ref)
+        self._db.execute(f"update {table} set sending = null where {key} = ?", (ref,))
 
     def delivered(self, ref: int | str, index: int) -> None:
         table, key = _row_of(ref)
@@ -310,9 +322,10 @@ CURRENT_JOB: ContextVar[Job | None] = ContextVar("crimebot_job", default=None)
 
 
 def never_sent(error: NetworkError) -> bool:
-    """True when the request cannot have reached Telegram (no connection was made)."""
+    """True when the request cannot have reached Telegram: no connection was made, or it
+    broke while the request was still being written (Telegram acts on whole requests only)."""
     return isinstance(error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout,
-                                        httpx.PoolTimeout))
+                                        httpx.PoolTimeout, httpx.WriteError))
 
 
 class Delivery:
@@ -356,12 +369,15 @@ class Delivery:
             except BadRequest:
                 raise
             except NetworkError as error:
+                if never_sent(error):
+                    self.inbox.not_sent(job.ref)
                 if attempt == SEND_ATTEMPTS:
                     raise
                 if never_sent(error):
                     log.info("update %s: send failed before reaching Telegram (%s); retrying",
                              job.ref, error)
                     await asyncio.sleep(self.probe_pause * attempt)
+                    self.inbox.intend(job.ref, index, probe_from)
                     continue
                 await asyncio.sleep(self.probe_pause)
                 if await self._probe(chat_id, probe_from, markup):
