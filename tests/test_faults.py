@@ -205,6 +205,30 @@ async def test_an_auth_error_mid_poll_exits_non_zero_and_turns_the_healthcheck_r
     red = subprocess.run([sys.executable, "-m", "bot", "healthcheck"], env=env, cwd=ROOT,
                          capture_output=True, timeout=30)
     assert red.returncode == 1
+    await a_restart_does_not_call_telegram_with_the_same_token(fake, env)
+
+
+async def a_restart_does_not_call_telegram_with_the_same_token(fake, env) -> None:
+    """What Compose does after exit 2 (it restarts on any failure): the bot exits 2 again at
+    once, saying why, and Telegram is not called with the rejected token."""
+    calls = len(fake.calls)
+    again = await start_bot(env)
+    _, stderr = await asyncio.wait_for(again.communicate(), 60)
+    assert again.returncode == EXIT_AUTH == 2
+    assert "rejected this TELEGRAM_BOT_TOKEN before" in stderr.decode()
+    assert len(fake.calls) == calls
+
+
+async def test_a_token_telegram_rejects_at_start_exits_2_and_is_not_tried_again(
+        fake, db_path, tmp_path):
+    env = {**bot_env(fake, db_path, tmp_path, scale="0.01"),
+           "TELEGRAM_BOT_TOKEN": "999999:REVOKED-token"}
+    process = await start_bot(env)
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in stderr.decode()
+    assert "REVOKED" not in stderr.decode()
+    await a_restart_does_not_call_telegram_with_the_same_token(fake, env)
 
 
 # --- store swaps under a running bot, unit by unit ----------------------------------------------

@@ -118,3 +118,24 @@ async def test_answered_updates_are_forgotten_while_running(fake, db_path, tmp_p
         journal.close()
         await asyncio.wait_for(gone(inbox, old), 60)
     assert set(inbox_rows(inbox).values()) == {("done", "answered")}
+
+
+async def test_a_store_deleted_under_the_running_bot_is_logged_once(
+        fake, db_path, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    live = tmp_path / "crime.db"
+    live.write_bytes(db_path.read_bytes())
+    deleted = f"store file {live} was deleted"
+    async with polling(fake, db_path=live, desk_interval=0.05):
+        live.unlink()
+        await asyncio.wait_for(logged(caplog, deleted), 60)
+        fake.inject_message(GROUP, f"/crime {QUESTION}")
+        assert "536" in (await reply(fake, GROUP)).plain_text  # still answering
+        fake.inject_message(GROUP, f"/crime {QUESTION}")
+        await reply(fake, GROUP)
+    assert caplog.text.count(deleted) == 1
+
+
+async def logged(caplog, text: str) -> None:
+    while text not in caplog.text:
+        await asyncio.sleep(0.05)  # polls the log; asserts nothing about time

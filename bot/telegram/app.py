@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -34,6 +35,7 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Conflict,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -106,7 +108,9 @@ POLL_TIMEOUT_S = 25
 MAX_BACKOFF_S = 30.0
 DEFAULT_GRACE_S = 15.0
 SEND_TIMEOUT_S = 30.0
-EXIT_AUTH = 3
+EXIT_CONFIG = 2  # a bad setting
+EXIT_AUTH = 2  # like a malformed token: restarting cannot help (RestartPreventExitStatus=2)
+REJECTED_MARK = "token-rejected"  # beside the inbox: a token Telegram refused, as a hash
 UNSENT_RETRY_S = 30.0
 UNSENT_GIVE_UP_S = 24 * 3600.0  # a reply this late is no use to a newsroom; say so and stop
 SEND_POOL = 8  # connections to the Bot API for replies, and the sends allowed in flight
@@ -181,6 +185,7 @@ class Runner:
                                        status)
         self.desk_generation: int | None = None  # the store generation digests were owed for
         self.sending: set[str] = set()  # outbox keys on a queue in this run
+        self.store_gone = False  # the store file was deleted under the running bot
 
     @property
     def services(self) -> Services:
@@ -266,6 +271,7 @@ class Runner:
             if pruned := self.inbox.prune():
                 log.info("inbox: forgot %d answered updates too old to be delivered again",
                          pruned)
+            self.notice_store_file()
             refresh_store(self.services.engine)
             if self.services.engine.store.generation == self.desk_generation:
                 continue
@@ -274,6 +280,18 @@ class Runner:
             except Exception:
                 log.exception("desk: could not work out the digests owed; trying again at the "
                               "next store check")
+
+    def notice_store_file(self) -> None:
+        """Say once when the store file disappears (and once when it is back): the bot goes on
+        answering from its copy in memory, which nobody would otherwise know."""
+        path = Path(self.services.engine.store.path)
+        present = path.exists()
+        if not present and not self.store_gone:
+            log.warning("the store file %s was deleted: answering from the copy in memory "
+                        "until a new store is put there (crimebot ingest)", path)
+        elif present and self.store_gone:
+            log.info("the store file %s is back", path)
+        self.store_gone = not present
 
     def send_outbox(self) -> None:
         """Queue every unsent outbox message not already on a queue."""
@@ -478,10 +496,13 @@ async def fetch_raw(bot: Bot, offset: int | None, timeout: int, read_timeout: fl
     against asking for it raw, which is the point here)."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Please use 'Bot.getUpdates'", PTBUserWarning)
-        return await bot.do_api_request(
-            "getUpdates", api_kwargs={"offset": offset, "timeout": timeout,
-                                      "allowed_updates": list(ALLOWED_UPDATES)},
-            read_timeout=read_timeout)
+        try:
+            return await bot.do_api_request(
+                "getUpdates", api_kwargs={"offset": offset, "timeout": timeout,
+                                          "allowed_updates": list(ALLOWED_UPDATES)},
+                read_timeout=read_timeout)
+        except EndPointNotFound as error:  # getUpdates exists: the token or the URL is wrong
+            raise InvalidToken(error.message) from error
 
 
 def read_batch(raw: Any, bot: Bot) -> list[tuple[Update | None, dict[str, Any]]]:
@@ -606,9 +627,56 @@ def tuning_from_env(env: dict[str, str] | os._Environ[str]) -> Tuning:
                   heartbeat=ops.heartbeat_path(env))
 
 
+def token_mark(config: Config) -> str:
+    """Names the token and Bot API server Telegram refused, without keeping the token."""
+    return hashlib.sha256(f"{config.api_base_url}\n{config.token}".encode()).hexdigest()
+
+
+def rejected_before(config: Config) -> Path | None:
+    """The mark left when Telegram rejected this very token at this server; None otherwise.
+
+    Docker cannot be told to spare one exit code, so Compose restarts a bot that exited 2; the
+    mark keeps each restart from calling Telegram with the bad token again. A new token (or
+    server) does not match it and is tried.
+    """
+    mark = mark_path(config)
+    try:
+        return mark if mark.read_text(encoding="utf-8").strip() == token_mark(config) else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def mark_path(config: Config) -> Path:
+    """Beside the inbox: the bot's own writable place (the store's folder by default)."""
+    from bot.config import read
+
+    inbox = read("CRIMEBOT_INBOX", os.environ) or Path(config.db_path).parent / "inbox.db"
+    return inbox.parent / REJECTED_MARK
+
+
+def mark_rejected(config: Config) -> None:
+    try:
+        mark_path(config).write_text(token_mark(config) + "\n", encoding="utf-8")
+    except OSError as error:
+        log.warning("could not note the rejected token beside the store: %s", error)
+
+
 def run(config: Config, webhook_url: str | None = None) -> int:
     """`crimebot run`: long polling (or a webhook server) until SIGTERM or SIGINT, which stop
-    it cleanly (exit 0); a token Telegram rejects while running exits 3."""
+    it cleanly (exit 0); a token Telegram rejects, at start or while running, exits 2."""
+    if mark := rejected_before(config):
+        print(f"crimebot run: Telegram rejected this TELEGRAM_BOT_TOKEN before (see {mark}); "
+              "not calling it again with the same token: set a new one from @BotFather, or "
+              f"delete {mark} to try this one again", file=sys.stderr)
+        return EXIT_AUTH
+    code = serve(config, webhook_url)
+    if code == EXIT_AUTH:
+        mark_rejected(config)
+    return code
+
+
+def serve(config: Config, webhook_url: str | None) -> int:
+    """Everything `run` does once the token is worth trying; the exit code."""
     settings = None
     secrets = [config.token]
     ops.redact_stderr(secrets)
@@ -622,7 +690,7 @@ def run(config: Config, webhook_url: str | None = None) -> int:
             ops.redact_stderr(secrets)
     except ConfigError as error:
         print(f"crimebot run: {error}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     ops.setup_logging(config.log_level, secrets)
     try:
         engine = open_serving_engine(config.db_path)
@@ -646,9 +714,9 @@ def run(config: Config, webhook_url: str | None = None) -> int:
                                             f"{settings.port}"))
         return asyncio.run(runner.serve(runner.poll, f"long polling {config.api_base_url}"))
     except InvalidToken:
-        print("crimebot run: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",
-              file=sys.stderr)
-        return 1
+        print("crimebot run: Telegram rejected TELEGRAM_BOT_TOKEN (revoked, mistyped, or "
+              "TELEGRAM_API_BASE_URL is wrong); check it with @BotFather", file=sys.stderr)
+        return EXIT_AUTH
     except Conflict as error:
         print(f"crimebot run: Telegram answered 409 Conflict at start ({error.message}): "
               "another instance is using this token, or a webhook is set", file=sys.stderr)
