@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # Methods that post into a chat and so count against its limits.
 LIMITED = frozenset({"sendmessage", "sendphoto", "editmessagetext", "editmessagecaption"})
 NS = 1_000_000_000
+SWEEP_FROM = 1024  # chats' windows kept before idle ones are looked for
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Limiter(BaseRateLimiter[None]):
         self._windows: dict[tuple[str, int], Window] = {}
         self.overall = Window(limits.overall_max, to_ns(limits.overall_window))
         self._turn = asyncio.Lock()  # first come, first served for the overall window
+        self._sweep_at = SWEEP_FROM
 
     async def initialize(self) -> None:
         """Nothing to open: the limiter is plain bookkeeping."""
@@ -182,14 +184,17 @@ class Limiter(BaseRateLimiter[None]):
             self._forget_idle()
 
     def _forget_idle(self) -> None:
-        """Drop the windows of chats with nothing recent, so a million chats cost nothing."""
-        if len(self._windows) < 1024:
+        """Drop the windows of chats with nothing recent, so a million chats cost nothing.
+        A sweep runs only once the count has doubled since the last, so its cost per send
+        stays constant however many chats are busy."""
+        if len(self._windows) < self._sweep_at:
             return
         now = self.clock()
         for key, window in list(self._windows.items()):
             window.opens_at(now)
             if window.idle(now):
                 del self._windows[key]
+        self._sweep_at = max(SWEEP_FROM, 2 * len(self._windows))
 
     def hold(self, chat_id: int | None, seconds: float) -> None:
         """Telegram said 429: nothing more to this chat (or at all) for `seconds`."""
