@@ -400,7 +400,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"crimebot run: {error}", file=sys.stderr)
         return 2
     if args.wait_for_store:
-        wait_for_store(config.db_path)
+        wait_for_store(config.db_path, heartbeat=read("CRIMEBOT_HEARTBEAT"))
     if problem := store_unopenable(config.db_path):
         print(f"crimebot run: {problem}", file=sys.stderr)
         return 1
@@ -423,12 +423,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     """Exit 0 while the running bot's heartbeat is fresh; Docker's HEALTHCHECK runs this."""
-    from bot.ops import heartbeat_problem
+    from bot.ops import heartbeat_problem, heartbeat_state
 
-    problem = heartbeat_problem(read("CRIMEBOT_HEARTBEAT"))
+    path = read("CRIMEBOT_HEARTBEAT")
+    problem = heartbeat_problem(path)
     if problem:
         print(f"crimebot healthcheck: {problem}", file=sys.stderr)
         return 1
+    if state := heartbeat_state(path):
+        print(f"crimebot healthcheck: {state}")
     return 0
 
 

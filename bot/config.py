@@ -25,6 +25,7 @@ DEFAULT_DB = Path("data/crime.db")
 DEFAULT_HEARTBEAT = Path("data/heartbeat")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_COOLDOWN_SECONDS = 2.0
+DEFAULT_SLOW_NOTICE_SECONDS = 20.0  # a wait a person notices: say so, once
 DEFAULT_LISTEN = "0.0.0.0"
 DEFAULT_PORT = 8443
 DEFAULT_ONS_TIMEOUT_S = 20.0
@@ -197,6 +198,12 @@ SETTINGS: tuple[Setting, ...] = (
             f"{DEFAULT_COOLDOWN_SECONDS:g}",
             "seconds a chat waits between two answers (0-3600)",
             describe=lambda seconds: f"{seconds:g} s"),
+    Setting("CRIMEBOT_SLOW_NOTICE_SECONDS",
+            bounded("CRIMEBOT_SLOW_NOTICE_SECONDS", DEFAULT_SLOW_NOTICE_SECONDS, 0, 3600),
+            f"{DEFAULT_SLOW_NOTICE_SECONDS:g}",
+            "a question waiting longer than this for its asker's turn gets one \"I will reply "
+            "to each in turn\" note per burst; shorter waits show only \"typing…\"",
+            describe=lambda seconds: f"{seconds:g} s"),
     Setting("CRIMEBOT_LOG_LEVEL", parse_log_level, "INFO", ", ".join(LOG_LEVELS)),
     Setting("CRIMEBOT_HEARTBEAT", _path(DEFAULT_HEARTBEAT), str(DEFAULT_HEARTBEAT),
             "file the polling bot rewrites every 30 s; `crimebot healthcheck` reads it",
@@ -285,6 +292,7 @@ class Config:
     cooldown_seconds: float
     log_level: str
     stale_grace_days: int = DEFAULT_STALE_GRACE_DAYS
+    slow_notice_seconds: float = DEFAULT_SLOW_NOTICE_SECONDS
 
     @property
     def file_base_url(self) -> str:
@@ -303,4 +311,5 @@ class Config:
             cooldown_seconds=read("CRIMEBOT_COOLDOWN_SECONDS", environ),
             log_level=read("CRIMEBOT_LOG_LEVEL", environ),
             stale_grace_days=read("CRIMEBOT_STALE_GRACE_DAYS", environ),
+            slow_notice_seconds=read("CRIMEBOT_SLOW_NOTICE_SECONDS", environ),
         )

@@ -211,6 +211,9 @@ class Status:
     last_update_at: datetime | None = None
     last_update_id: int | None = None
     updates_handled: int = 0
+    replies_waiting: int = 0  # replies Telegram could not be reached for, to be sent again
+    replies_given_up: int = 0  # replies abandoned after trying for `Tuning.give_up` seconds
+
     def handled(self, update_id: int | None, when: datetime | None = None) -> None:
         """Count one finished update."""
         self.updates_handled += 1
@@ -227,6 +230,8 @@ class Status:
             "last_update": _iso(self.last_update_at),
             "last_update_id": self.last_update_id,
             "updates_handled": self.updates_handled,
+            "replies_waiting": self.replies_waiting,
+            "replies_given_up": self.replies_given_up,
         }
 
 
@@ -239,8 +244,12 @@ def heartbeat_path(env: Mapping[str, str]) -> Path:
 
 def write_heartbeat(path: Path, status: Status, now: float | None = None) -> None:
     """Replace the heartbeat file atomically, so a healthcheck never reads half a file."""
-    record = {"time": time.time() if now is None else now, "pid": os.getpid(),
-              **status.snapshot()}
+    replace_json(path, {"time": time.time() if now is None else now, "pid": os.getpid(),
+                        **status.snapshot()})
+
+
+def replace_json(path: Path, record: dict[str, Any]) -> None:
+    """Write `record` to `path` through a temporary file and a rename: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=".heartbeat-", dir=path.parent)
     try:
@@ -395,19 +404,46 @@ def _store_present(path: Path) -> bool:
         return True
 
 
+WAITING_FOR_STORE = "waiting for the store"
+
+
+def write_waiting(heartbeat: Path, store: Path) -> None:
+    """A heartbeat that says the bot is up and waiting for its store: healthy, and why."""
+    replace_json(heartbeat, {"time": time.time(), "pid": os.getpid(),
+                             "state": WAITING_FOR_STORE, "store": str(store)})
+
+
+def heartbeat_state(path: Path) -> str | None:
+    """What a fresh heartbeat says the bot is doing besides answering, e.g. waiting."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("state")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def wait_for_store(path: Path, poll_s: float = STORE_POLL_S,
-                   sleep: Callable[[float], None] = time.sleep, out: TextIO | None = None) -> float:
+                   sleep: Callable[[float], None] = time.sleep, out: TextIO | None = None,
+                   heartbeat: Path | None = None) -> float:
     """Block until the store exists; returns the seconds waited.
 
     A bot started before the first ingest would otherwise exit, be restarted by systemd or
     Docker every few seconds and use up the unit's start limit; waiting keeps it up and says,
-    once (and every ten minutes), what will end the wait.
+    once (and every ten minutes), what will end the wait. The `heartbeat` is kept fresh
+    meanwhile, saying "waiting for the store", so the healthcheck neither calls the bot dead
+    nor has Docker restart it.
     """
     stream = out or sys.stderr
     if _store_present(path):
         return 0.0
     waited = 0.0
     while not _store_present(path):
+        if heartbeat is not None:
+            try:
+                write_waiting(heartbeat, path)
+            except OSError as error:
+                if waited == 0:
+                    print(f"crimebot run: cannot write the heartbeat {heartbeat}: {error}",
+                          file=stream, flush=True)
         if waited % STORE_REMIND_S == 0:
             print(f"crimebot run: no store at {path} yet, waiting for it: build it with "
                   "`systemctl start crimebot-refresh.service` (systemd), the compose `refresh` "

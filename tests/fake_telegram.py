@@ -702,7 +702,7 @@ class FakeTelegram:
             "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo",
             "setMyCommands", "sendMessage",
             "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-            "answerInlineQuery", "sendPhoto", "leaveChat", "getChatMember",
+            "answerInlineQuery", "sendPhoto", "leaveChat", "getChatMember", "sendChatAction",
         ):
             self._handlers[name.lower()] = (name, getattr(self, f"_api_{name}"))
 
@@ -989,6 +989,11 @@ class FakeTelegram:
     def inject_update(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Queue any other update (e.g. ``{"my_chat_member": {...}}``); assigns update_id."""
         return self._queue_update(copy.deepcopy(dict(payload)))
+
+    def restart_update_ids(self, first: int) -> None:
+        """Number the next updates from ``first``, as Telegram does after a week without
+        updates ("the identifier of the next update will be chosen randomly")."""
+        self._update_ids = itertools.count(first)
 
     # ---------------------------------------------------------------- test-side: faults
 
@@ -1468,6 +1473,17 @@ class FakeTelegram:
             fields["entities"] = entities
         return self._store_sent("sendMessage", chat, fields, params, reply_to)
 
+    async def _api_sendChatAction(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> Any:
+        """Shows "typing…" and the like: nothing is stored, but the chat and action must be
+        real and the bot must be able to write there."""
+        chat = self._resolve_chat(params.get("chat_id"))
+        if params.get("action") not in CHAT_ACTIONS:
+            raise _bad_request("Bad Request: wrong parameter action in request")
+        self._check_can_write(chat)
+        return True
+
     async def _api_sendPhoto(
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> Any:
@@ -1714,9 +1730,15 @@ async def _wait_event(event: asyncio.Event, timeout: float) -> None:
 
 
 def _json_response(body: Mapping[str, Any], status: int) -> web.Response:
+    """UTF-8 where it can be, and a \\u escape for a lone surrogate (which JSON allows and
+    Telegram passes on from clients), as Telegram's own answers do."""
+    try:
+        encoded = json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        encoded = json.dumps(body).encode()
     return web.Response(
         status=status,
-        body=json.dumps(body, ensure_ascii=False).encode(),
+        body=encoded,
         content_type="application/json",
     )
 

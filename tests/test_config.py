@@ -88,6 +88,23 @@ def test_bot_waits_for_the_first_ingest_and_says_what_will_end_the_wait(tmp_path
     assert "appeared after 15 s" in lines[1]
 
 
+def test_a_bot_waiting_for_its_store_is_healthy_and_the_healthcheck_says_why(
+        tmp_path: Path) -> None:
+    store, heartbeat = tmp_path / "crime.db", tmp_path / "heartbeat"
+    env = {**os.environ, "CRIMEBOT_HEARTBEAT": str(heartbeat)}
+    checks: list[subprocess.CompletedProcess[str]] = []
+
+    def sleep(seconds: float) -> None:  # Docker's healthcheck runs while the bot waits
+        checks.append(subprocess.run([sys.executable, "-m", "bot", "healthcheck"], env=env,
+                                     capture_output=True, text=True, timeout=60, cwd=ROOT))
+        store.write_bytes(b"SQLite format 3\0")
+
+    wait_for_store(store, sleep=sleep, out=io.StringIO(), heartbeat=heartbeat)
+    (check,) = checks
+    assert check.returncode == 0
+    assert check.stdout.strip() == "crimebot healthcheck: waiting for the store"
+
+
 def test_a_present_store_is_not_waited_for(db_path: Path) -> None:
     out = io.StringIO()
     assert wait_for_store(Path(db_path), sleep=pytest.fail, out=out) == 0.0

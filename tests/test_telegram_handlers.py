@@ -3,7 +3,10 @@ is answered, what counts as a question, and what a reply or button looks like.""
 
 from __future__ import annotations
 
+import asyncio
 import html
+import random
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from bot.telegram import (
     MAX_CALLBACK_BYTES,
     Access,
     FloodGuard,
+    Limiter,
+    Limits,
     answer_html,
     answer_keyboard,
     command_question,
@@ -242,6 +247,14 @@ def test_the_flood_guard_paces_each_person_and_tells_them_once_per_burst():
     assert [guard.book(7) for _ in range(2)] == [Pace(0.0, False), Pace(2.0, True)]
 
 
+def test_the_flood_guard_tells_only_waits_a_person_would_notice_once_per_burst():
+    guard = FloodGuard(2.0, clock=lambda: 100.0, notice=20.0)
+    assert guard.book(7, waited=0.0) == Pace(0.0, False)
+    assert guard.book(7, waited=1.0) == Pace(2.0, False)  # a short wait only shows "typing"
+    assert guard.book(7, waited=17.0) == Pace(4.0, True)  # 21 s since asking: say so
+    assert guard.book(7, waited=30.0) == Pace(6.0, False)  # once per burst
+
+
 def test_no_flood_guard_never_delays():
     guard = FloodGuard(0)
     assert {guard.book(7).wait for _ in range(5)} == {0.0}
@@ -355,36 +368,62 @@ def test_inline_articles_have_short_unique_ids():
 # --- the limiter ----------------------------------------------------------------------------------
 
 
-def most_in_window(times: list[float], window: float) -> int:
+def most_in_window(times: list[int], window: int) -> int:
     times = sorted(times)
     return max((sum(1 for u in times if t <= u < t + window) for t in times), default=0)
 
 
-@given(st.lists(st.sampled_from([-1, -2, 5, 6]), max_size=120))
-@settings(max_examples=60, deadline=None)
-def test_the_limiter_books_every_message_and_keeps_every_window(chats):
-    from bot.telegram import Limiter, Limits
+LIMITS = Limits(chat_window=0.02, group_max=3, group_window=0.2, overall_max=4,
+                overall_window=0.05)
+FAR_CLOCK = 10**18  # a clock read far from zero, where float seconds lose their nanoseconds
 
-    limits = Limits(group_max=3, group_window=10.0, overall_max=4, overall_window=1.0)
-    limiter = Limiter(limits, clock=lambda: 0.0)
-    booked = [(chat, limiter.book(chat)) for chat in chats]
-    assert len(booked) == len(chats)  # queued, never refused
-    everything = [t for _, t in booked]
-    assert most_in_window(everything, limits.overall_window) <= limits.overall_max
+
+def far_clock() -> int:
+    return time.monotonic_ns() + FAR_CLOCK
+
+
+async def through_limiter(limiter: Limiter, chats: list[int], seed: int = 7
+                          ) -> list[tuple[int, int]]:
+    """Send one message per entry of `chats` at once through PTB's rate-limiter seam; each
+    request dawdles a random while in the pool and on the wire before "Telegram" receives it.
+    Returns (chat, the clock when Telegram received it), in order of receipt."""
+    jitter = random.Random(seed)
+    received: list[tuple[int, int]] = []
+
+    async def request(chat: int) -> bool:
+        await asyncio.sleep(jitter.uniform(0, 0.01))
+        received.append((chat, limiter.clock()))
+        await asyncio.sleep(jitter.uniform(0, 0.01))
+        return True
+
+    await asyncio.gather(*(limiter.process_request(request, (chat,), {}, "sendMessage",
+                                                   {"chat_id": chat}, None) for chat in chats))
+    return received
+
+
+async def test_the_limiter_holds_every_window_as_telegram_receives_the_messages():
+    limiter = Limiter(LIMITS, clock=far_clock)
+    chats = [[-1, -2, 5, 6][n % 4] for n in range(48)]
+    received = await through_limiter(limiter, chats)
+    assert sorted(c for c, _ in received) == sorted(chats)  # queued, never refused
+    ns = 10**9
+    assert most_in_window([t for _, t in received],
+                          round(LIMITS.overall_window * ns)) <= LIMITS.overall_max
     for chat in set(chats):
-        times = [t for c, t in booked if c == chat]
-        assert most_in_window(times, limits.chat_window) <= limits.chat_max
+        times = [t for c, t in received if c == chat]
+        assert most_in_window(times, round(LIMITS.chat_window * ns)) <= LIMITS.chat_max
         if chat < 0:
-            assert most_in_window(times, limits.group_window) <= limits.group_max
+            assert most_in_window(times, round(LIMITS.group_window * ns)) <= LIMITS.group_max
 
 
-def test_a_quiet_chat_books_around_a_busy_group_not_behind_it():
-    from bot.telegram import Limiter, Limits
-
-    limiter = Limiter(Limits(), clock=lambda: 0.0)
-    busy = [limiter.book(-1) for _ in range(60)]
-    assert busy[-1] >= 120.0  # 60 messages in one group take two full minutes' windows
-    assert limiter.book(-2) < 1.0  # another group is not queued behind them
+async def test_a_quiet_chat_is_let_through_around_a_busy_group_not_behind_it():
+    limiter = Limiter(LIMITS, clock=far_clock)
+    busy = asyncio.ensure_future(through_limiter(limiter, [-1] * 9))
+    await asyncio.sleep(0)
+    quiet = await through_limiter(limiter, [-2])
+    assert not busy.done()  # the busy group's nine take three of its windows
+    await busy
+    assert len(quiet) == 1
 
 
 def test_a_chart_caption_quoting_a_long_ons_note_still_fits_telegrams_caption_limit():

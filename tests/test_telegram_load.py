@@ -1,6 +1,7 @@
 """Newsroom load and faults, end to end against the strict fake Bot API: no question refused,
 lost, doubled or stuck. Rate-limit windows are shrunk (Limits.scaled) so bursts take seconds;
-the limits are asserted as counts of sends within windows, never as timings."""
+the limits are asserted as counts of sends within windows, never as timings: the windows are
+the limits themselves, as the fake received the sends, with no allowance for the machine."""
 
 from __future__ import annotations
 
@@ -68,17 +69,17 @@ async def test_a_60_question_burst_in_one_group_is_all_answered_within_the_limit
         asked = dict(ask(fake, GROUP, QUESTIONS[n % 4], user=REPORTER + n % 7)
                      for n in range(60))
         await fake.wait_for(lambda c: c.method == "sendMessage" and c.ok
-                            and c.params["chat_id"] == GROUP, timeout=30)
+                            and c.params["chat_id"] == GROUP, timeout=120)
         asked_at = time.time()
         quiet_id, quiet_question = ask(fake, quiet, f"/crime {QUESTION}")
         quiet_answer = await reply(fake, quiet)
         assert len(messages_before(fake, quiet_answer, GROUP)) < 60  # not behind the burst
         print(f"quiet group waited {time.time() - asked_at:.2f} s during the burst")
-        await until_answered(fake, {**asked, quiet_id: quiet_question})
+        await until_answered(fake, {**asked, quiet_id: quiet_question}, timeout=300)
     assert set(answers_to(fake, asked).values()) == {1}
     group = send_times(fake, GROUP)
-    assert most_in_any_window(group, SCALED.group_window * 0.9) <= SCALED.group_max
-    assert most_in_any_window(group, SCALED.chat_window * 0.5) <= SCALED.chat_max
+    assert most_in_any_window(group, SCALED.group_window) <= SCALED.group_max
+    assert most_in_any_window(group, SCALED.chat_window) <= SCALED.chat_max
 
 
 def messages_before(fake: FakeTelegram, message: SentMessage, chat_id: int) -> list[SentMessage]:
@@ -94,10 +95,10 @@ async def test_200_questions_across_20_groups_are_all_answered_within_the_limits
         await until_answered(fake, asked, timeout=90)
     assert set(answers_to(fake, asked).values()) == {1}
     everything = send_times(fake)
-    assert most_in_any_window(everything, SCALED.overall_window * 0.9) <= SCALED.overall_max
+    assert most_in_any_window(everything, SCALED.overall_window) <= SCALED.overall_max
     for n in range(20):
         group = send_times(fake, -1000 - n)
-        assert most_in_any_window(group, SCALED.group_window * 0.9) <= SCALED.group_max
+        assert most_in_any_window(group, SCALED.group_window) <= SCALED.group_max
 
 
 async def test_a_429_longer_than_any_retry_count_still_delivers_the_answer_once(fake, db_path):

@@ -4,6 +4,7 @@ gate, handler, limiter, exactly-once delivery, inbox — runs in milliseconds wi
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -120,14 +121,15 @@ def engine(db_path):
 async def bot(db_path, engine, tmp_path):
     """Makes initialised applications on a recording request: (runner, request)."""
 
-    async def make(chats: frozenset[int] = frozenset()) -> tuple[Any, RecordingRequest]:
+    async def make(chats: frozenset[int] = frozenset(), **timing: float
+                   ) -> tuple[Any, RecordingRequest]:
         request = RecordingRequest()
         config = Config(token=TOKEN, db_path=db_path, api_base_url="http://seam.invalid/bot",
                         allowed_chats=chats, allowed_users=frozenset(), cooldown_seconds=0,
                         log_level="INFO")
         tuning = Tuning(limits=Limits().scaled(0.001), inbox=tmp_path / "inbox.db",
                         probe_pause=0, heartbeat=tmp_path / "heartbeat",
-                        desk=tmp_path / "desk.db")
+                        desk=tmp_path / "desk.db", **timing)
         application = build_application(config, engine, tuning, request=request)
         await application.initialize()
         made.append(application)
@@ -187,7 +189,7 @@ async def test_a_send_cut_before_it_took_effect_is_sent_again_after_the_probe(bo
 
 
 async def test_a_restart_does_not_resend_what_was_delivered_before_it(bot, tmp_path):
-    Inbox(tmp_path / "inbox.db").add([(1, message(1, f"/crime {QUESTION}"))])
+    Inbox(tmp_path / "inbox.db").add([(1, message(1, f"/crime {QUESTION}"), True)])
     journal = Inbox(tmp_path / "inbox.db")
     journal.intend(1, 0, 10)
     journal.delivered(1, 0)
@@ -231,15 +233,43 @@ async def test_a_reply_telegram_will_not_take_now_stays_in_the_inbox_without_a_s
     assert len(request.made("sendMessage")) == 5  # no sixth message saying sorry
 
 
+async def until_done(runner: Any) -> None:
+    while runner.inbox.counts().get("pending"):
+        await asyncio.sleep(0.01)  # polls the journal; asserts nothing about time
+
+
+async def test_a_reply_that_never_reached_telegram_is_sent_again_until_delivered(bot):
+    runner, request = await bot(unsent_retry=0.01)
+    for _ in range(12):  # the Bot API refuses connections through two rounds of attempts
+        request.then("sendMessage", connection_refused)
+    await deliver(runner, message(1, f"/crime {QUESTION}"))
+    assert runner.status.snapshot()["replies_waiting"] == 1  # counted while it waits
+    await asyncio.wait_for(until_done(runner), 60)
+    *refused, sent = request.made("sendMessage")
+    assert len(refused) == 12 and "536" in sent["text"]
+    assert runner.status.snapshot()["replies_waiting"] == 0
+    assert runner.inbox.counts() == {"done": 1}
+
+
+async def test_a_reply_that_cannot_be_delivered_for_too_long_is_given_up_loudly(bot, caplog):
+    runner, request = await bot(give_up=0)
+    for _ in range(5):
+        request.then("sendMessage", connection_refused)
+    await deliver(runner, message(1, f"/crime {QUESTION}"))
+    assert runner.status.snapshot()["replies_given_up"] == 1
+    assert runner.inbox.counts() == {"done": 1}
+    assert "update id=1 status=gave_up" in caplog.text
+
+
 def test_the_inbox_dedupes_and_forgets_only_old_answered_updates(tmp_path):
     inbox = Inbox(tmp_path / "inbox.db")
-    assert inbox.add([(1, {}), (2, {})], now=0.0) == [1, 2]
-    assert inbox.add([(2, {}), (3, {})], now=0.0) == [3]  # a re-delivery is recognised
+    assert inbox.add([(1, {}, True), (2, {}, True)], now=0.0) == [1, 2]
+    assert inbox.add([(2, {}, True), (3, {}, True)], now=0.0) == [3]  # a re-delivery
     inbox.finish(1, "answered", now=0.0)
     inbox.finish(2, "answered", now=10 ** 9)
     assert inbox.prune(now=10 ** 9) == 1  # update 1 is days old; 2 just finished; 3 pending
     assert [u for u, _, _ in inbox.pending()] == [3]
-    assert inbox.add([(2, {})]) == []
+    assert inbox.add([(2, {}, True)]) == []
 
 
 # --- the release-day desk -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from bot.config import Config, ConfigError
-from bot.telegram import Tuning, build_application, open_serving_engine, runner_of
+from bot.telegram import Limits, Tuning, build_application, open_serving_engine, runner_of
 from bot.webhook import (
     SECRET_HEADER,
     WebhookSettings,
@@ -82,10 +82,15 @@ def message_update(update_id: int, text: str = "/crime sexual offences Wrexham 2
 MALFORMED = [
     b"{not json",
     b"[1, 2]",
-    b'{"update_id": 8, "message": "not an object"}',
     b'{"message": {"text": "no update id"}}',
     b'{"update_id": 9, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}",
 ]
+
+# Updates Telegram sent that cannot be read (a shape PTB rejects) or stored (a lone surrogate,
+# which JSON allows and UTF-8 does not): quarantined in the inbox, answered 200.
+UNREADABLE = [b'{"update_id": 8, "message": "not an object"}',
+              b'{"update_id": 9, "callback_query": {"id": "q", "chat_instance": "c", '
+              b'"from": {"id": 42, "is_bot": false, "first_name": "Ann"}, "data": "\\udcff"}}']
 
 
 async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
@@ -118,6 +123,10 @@ async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
                 async with http.post(f"{base}/hook", data=body,
                                      headers={SECRET_HEADER: SECRET}) as response:
                     assert response.status == 400, body[:40]
+            for body in UNREADABLE:
+                async with http.post(f"{base}/hook", data=body,
+                                     headers={SECRET_HEADER: SECRET}) as response:
+                    assert response.status == 200  # a 400 would have Telegram resend it
             for _ in range(2):  # Telegram re-delivers when it missed our first 200
                 async with http.post(f"{base}/hook", json=message_update(7),
                                      headers={SECRET_HEADER: SECRET}) as response:
@@ -137,6 +146,46 @@ async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
     assert health["stale"] == (health["editions_behind"] > 0)
     assert "starting: webhook" in caplog.text and "long polling" not in caplog.text
     assert "status=duplicate" in caplog.text
+    assert caplog.text.count("update id=8 status=quarantined") == 1
+    assert caplog.text.count("update id=9 status=quarantined") == 1
     assert not application.running
     assert not (tmp_path / "heartbeat").exists()
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+async def test_a_webhook_burst_from_45_chats_keeps_the_overall_limit(db_path, tmp_path):
+    """In webhook mode too, every reply passes the one limiter: 45 questions posted at once
+    are all answered, never more than 30 within any second as the fake Bot API receives them."""
+    limits = Limits()
+    chats = range(2000, 2045)
+    async with FakeTelegram(token=TOKEN) as tg:
+        for chat in chats:
+            tg.add_chat(chat)
+        config = Config(token=TOKEN, db_path=db_path, api_base_url=tg.base_url,
+                        allowed_chats=frozenset(), allowed_users=frozenset(),
+                        cooldown_seconds=0, log_level="INFO")
+        tuning = Tuning(limits=limits, inbox=tmp_path / "inbox.db",
+                        heartbeat=tmp_path / "heartbeat", desk=tmp_path / "desk.db")
+        runner = runner_of(build_application(config, open_serving_engine(db_path), tuning))
+        port = free_port()
+        settings = WebhookSettings(URL, "127.0.0.1", port, SECRET)
+        async with runner.session(partial(serve_webhook, runner, settings), "webhook (test)"):
+            await tg.wait_for("setWebhook", timeout=30)
+            # The first sends are slow to answer, filling the connection pool: the sends
+            # scheduled behind them must not then reach Telegram in a bunch.
+            tg.delay_next("sendMessage", 1.5, times=8)
+            async with aiohttp.ClientSession() as http:
+                async def post(n: int, chat: int) -> None:
+                    body = message_update(n)
+                    body["message"]["chat"] = {"id": chat, "type": "private", "first_name": "A"}
+                    body["message"]["from"] = {"id": chat, "is_bot": False, "first_name": "A"}
+                    async with http.post(f"http://127.0.0.1:{port}/hook", json=body,
+                                         headers={SECRET_HEADER: SECRET}) as response:
+                        assert response.status == 200
+                await asyncio.gather(*(post(n, chat) for n, chat in enumerate(chats, 1)))
+            for _ in chats:
+                await tg.wait_for("sendMessage", timeout=120)
+    times = sorted(c.time for c in tg.calls if c.method == "sendMessage" and c.status == 200)
+    assert len(times) == len(chats)
+    most = max(sum(1 for u in times if t <= u < t + limits.overall_window) for t in times)
+    assert most <= limits.overall_max

@@ -88,16 +88,21 @@ class FloodGuard:
     """One question per `seconds` per person; faster questions wait for their turn.
 
     Each question books the asker's next free slot, so a burst of five is answered at 0, s, 2s,
-    3s, 4s rather than once with four refusals. The asker is told once per burst, at the first
-    question that has to wait; a question that needs no wait ends the burst.
+    3s, 4s rather than once with four refusals. The asker is told at most once per burst, at
+    the first question whose wait reaches `notice` seconds (shorter waits only show "typing",
+    which costs nothing of a group's message budget); a question that needs no wait ends the
+    burst.
     """
 
     seconds: float
     clock: Callable[[], float] = time.monotonic
+    notice: float = 0.0
     _next: dict[int, float] = field(default_factory=dict)
     _told: set[int] = field(default_factory=set)
 
-    def book(self, user_id: int) -> Pace:
+    def book(self, user_id: int, waited: float = 0.0) -> Pace:
+        """Book the asker's next turn; `waited` is how long the question has waited already
+        (in the chat's queue), which counts towards `notice`."""
         now = self.clock()
         start = max(now, self._next.get(user_id, now))
         self._next[user_id] = start + self.seconds
@@ -105,6 +110,7 @@ class FloodGuard:
         if wait <= 0:
             self._told.discard(user_id)
             return Pace(0.0, False)
-        tell = user_id not in self._told
-        self._told.add(user_id)
+        tell = waited + wait >= self.notice and user_id not in self._told
+        if tell:
+            self._told.add(user_id)
         return Pace(wait, tell)

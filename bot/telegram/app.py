@@ -16,23 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import signal
 import sqlite3
 import sys
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, BotCommand, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Conflict,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -52,6 +55,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import BaseRequest, HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from bot import ops
 from bot.answer import Engine
@@ -105,8 +109,11 @@ POLL_TIMEOUT_S = 25
 MAX_BACKOFF_S = 30.0
 DEFAULT_GRACE_S = 15.0
 SEND_TIMEOUT_S = 30.0
-EXIT_AUTH = 3
+EXIT_CONFIG = 2  # a bad setting
+EXIT_AUTH = 2  # like a malformed token: restarting cannot help (RestartPreventExitStatus=2)
+REJECTED_MARK = "token-rejected"  # beside the inbox: a token Telegram refused, as a hash
 UNSENT_RETRY_S = 30.0
+UNSENT_GIVE_UP_S = 24 * 3600.0  # a reply this late is no use to a newsroom; say so and stop
 SEND_POOL = 8  # connections to the Bot API for replies, and the sends allowed in flight
 DESK_INTERVAL_S = 60.0  # how often the store is checked for a new file when no one asks
 
@@ -125,6 +132,8 @@ class Tuning:
     desk: Path | None = None  # default: $CRIMEBOT_DESK_DB, else desk.db beside the store
     desk_interval: float = DESK_INTERVAL_S
     followup: float | None = None  # seconds; default $CRIMEBOT_FOLLOWUP_MINUTES
+    unsent_retry: float = UNSENT_RETRY_S
+    give_up: float = UNSENT_GIVE_UP_S
 
 
 class BoundedRequest(HTTPXRequest):
@@ -178,6 +187,7 @@ class Runner:
                                        status)
         self.desk_generation: int | None = None  # the store generation digests were owed for
         self.sending: set[str] = set()  # outbox keys on a queue in this run
+        self.store_gone = False  # the store file was deleted under the running bot
 
     @property
     def services(self) -> Services:
@@ -187,15 +197,15 @@ class Runner:
     def delivery(self) -> Delivery:
         return self.services.delivery
 
-    def accept(self, batch: list[tuple[Update, dict[str, Any]]]) -> int:
-        """Journal a batch, then queue what is new; duplicates are dropped here. Returns the
+    def accept(self, batch: list[tuple[Update | None, dict[str, Any]]]) -> int:
+        """Journal a batch, then queue what is new; duplicates are dropped here, and updates
+        that could not be read (None) or stored are quarantined by the inbox. Returns the
         number queued. Nothing may be confirmed to Telegram before this returns."""
-        fresh = set(self.inbox.add((update.update_id, body) for update, body in batch))
+        fresh = set(self.inbox.add((body["update_id"], body, update is not None)
+                                   for update, body in batch))
         for update, _ in batch:
-            if update.update_id not in fresh:
-                log.info("update id=%s status=duplicate", update.update_id)
-                continue
-            self._submit(update, time.monotonic())
+            if update is not None and update.update_id in fresh:
+                self._submit(update, time.monotonic())
         return len(fresh)
 
     def _submit(self, update: Update, received: float) -> None:
@@ -255,9 +265,15 @@ class Runner:
 
     async def watch_store(self) -> None:
         """Look for a swapped-in store every `desk_interval` seconds (questions pick one up
-        too) and post the digests a new one brings. Never ends by itself."""
+        too) and post the digests a new one brings; forget answered updates Telegram can no
+        longer deliver again, so a bot that runs for weeks keeps a small inbox. Never ends by
+        itself."""
         while True:
             await asyncio.sleep(self.tuning.desk_interval)
+            if pruned := self.inbox.prune():
+                log.info("inbox: forgot %d answered updates too old to be delivered again",
+                         pruned)
+            self.notice_store_file()
             refresh_store(self.services.engine)
             if self.services.engine.store.generation == self.desk_generation:
                 continue
@@ -266,6 +282,18 @@ class Runner:
             except Exception:
                 log.exception("desk: could not work out the digests owed; trying again at the "
                               "next store check")
+
+    def notice_store_file(self) -> None:
+        """Say once when the store file disappears (and once when it is back): the bot goes on
+        answering from its copy in memory, which nobody would otherwise know."""
+        path = Path(self.services.engine.store.path)
+        present = path.exists()
+        if not present and not self.store_gone:
+            log.warning("the store file %s was deleted: answering from the copy in memory "
+                        "until a new store is put there (crimebot ingest)", path)
+        elif present and self.store_gone:
+            log.info("the store file %s is back", path)
+        self.store_gone = not present
 
     def send_outbox(self) -> None:
         """Queue every unsent outbox message not already on a queue."""
@@ -300,7 +328,8 @@ class Runner:
                             error)
                 self.sending.discard(post.key)
                 if not self.closing:
-                    asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self.send_outbox)
+                    asyncio.get_running_loop().call_later(self.tuning.unsent_retry,
+                                                          self.send_outbox)
                 return
             log.error("post %s: Telegram refused it: %s", post.key, error.message)
             outcome = "failed"
@@ -315,8 +344,23 @@ class Runner:
 
     def _retry(self, update: Update) -> None:
         """Try an undelivered reply again later; after a stop the next start does."""
+        self.status.replies_waiting -= 1
         if not self.closing:
             self._submit(update, time.monotonic())
+
+    def _unsent(self, update: Update) -> str:
+        """A reply Telegram could not be reached for: tried again in `unsent_retry` seconds,
+        until it is `give_up` seconds old, when it is given up loudly. The outcome to log."""
+        received = self.inbox.received(update.update_id)
+        if received is not None and time.time() - received >= self.tuning.give_up:
+            log.error("update id=%s status=gave_up: no reply could be delivered for %.0f s; "
+                      "the asker got no answer", update.update_id, time.time() - received)
+            self.inbox.finish(update.update_id, "gave up")
+            self.status.replies_given_up += 1
+            return "gave up"
+        self.status.replies_waiting += 1
+        asyncio.get_running_loop().call_later(self.tuning.unsent_retry, self._retry, update)
+        return UNSENT
 
     async def _handle(self, item: tuple[Update, float] | Post) -> None:
         if isinstance(item, Post):
@@ -336,7 +380,7 @@ class Runner:
             CURRENT_JOB.reset(token)
         outcome = job.outcome or "ignored"
         if outcome == UNSENT:
-            asyncio.get_running_loop().call_later(UNSENT_RETRY_S, self._retry, update)
+            outcome = self._unsent(update)
         else:
             self.inbox.finish(update.update_id, outcome)
         self.status.handled(update.update_id)
@@ -354,10 +398,7 @@ class Runner:
         timeout = 0  # the first poll returns at once, so the heartbeat shows a live bot soon
         while True:
             try:
-                updates = await bot.get_updates(
-                    offset=offset, timeout=timeout,
-                    allowed_updates=list(ALLOWED_UPDATES),
-                    read_timeout=self.tuning.poll_timeout + 10)
+                raw = await fetch_raw(bot, offset, timeout, self.tuning.poll_timeout + 10)
             except InvalidToken:
                 raise
             except RetryAfter as error:
@@ -377,9 +418,10 @@ class Runner:
                 continue
             backoff, timeout = 1.0, self.tuning.poll_timeout
             self.heartbeat.beat()
-            if updates:
-                self.accept([(update, update.to_dict()) for update in updates])
-                offset = updates[-1].update_id + 1
+            batch = read_batch(raw, bot)
+            if batch:
+                self.accept(batch)
+                offset = batch[-1][1]["update_id"] + 1
 
     @contextlib.asynccontextmanager
     async def session(self, source: Callable[[], Awaitable[None]], mode: str
@@ -451,6 +493,44 @@ class Runner:
                     "and are answered at the next start", left, self.tuning.grace)
 
 
+async def fetch_raw(bot: Bot, offset: int | None, timeout: int, read_timeout: float) -> Any:
+    """getUpdates as JSON, unread: PTB's `get_updates` reads the batch as a whole (and warns
+    against asking for it raw, which is the point here)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Please use 'Bot.getUpdates'", PTBUserWarning)
+        try:
+            return await bot.do_api_request(
+                "getUpdates", api_kwargs={"offset": offset, "timeout": timeout,
+                                          "allowed_updates": list(ALLOWED_UPDATES)},
+                read_timeout=read_timeout)
+        except EndPointNotFound as error:  # getUpdates exists: the token or the URL is wrong
+            raise InvalidToken(error.message) from error
+
+
+def read_batch(raw: Any, bot: Bot) -> list[tuple[Update | None, dict[str, Any]]]:
+    """getUpdates' answer, one update at a time: (the update, or None when it cannot be read;
+    its JSON as Telegram sent it). PTB's `get_updates` reads the batch as a whole, so one odd
+    update would fail every fetch and the offset could never move past it."""
+    batch: list[tuple[Update | None, dict[str, Any]]] = []
+    for body in raw if isinstance(raw, list) else []:
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            log.error("getUpdates returned something that is not an update, skipped: %.200r",
+                      body)
+            continue
+        batch.append((parse_update(body, bot), body))
+    return batch
+
+
+def parse_update(body: dict[str, Any], bot: Bot) -> Update | None:
+    """The update, or None (logged) when PTB cannot make one of this JSON."""
+    try:
+        return Update.de_json(body, bot)
+    except Exception as error:
+        log.info("update id=%s cannot be read: %s: %.200s", body.get("update_id"),
+                 type(error).__name__, error)
+        return None
+
+
 def fetch_failure(error: BaseException | None) -> int:
     """The exit code for a fetch loop that ended by itself, with one clear line."""
     if isinstance(error, InvalidToken):
@@ -511,8 +591,8 @@ def build_application(config: Config, engine: Engine, tuning: Tuning | None = No
     desk_path = tuning.desk or desk_path_from_env(config.db_path)
     application.bot_data["services"] = Services(
         engine, Access(set(config.allowed_chats), config.allowed_users),
-        FloodGuard(config.cooldown_seconds), Delivery(application.bot, inbox,
-                                                      tuning.probe_pause), status,
+        FloodGuard(config.cooldown_seconds, notice=config.slow_notice_seconds),
+        Delivery(application.bot, inbox, tuning.probe_pause), status,
         Subscriptions(desk_path), Conversations(desk_path),
         tuning.followup if tuning.followup is not None
         else read("CRIMEBOT_FOLLOWUP_MINUTES") * 60)
@@ -554,9 +634,56 @@ def tuning_from_env(env: dict[str, str] | os._Environ[str]) -> Tuning:
                   heartbeat=ops.heartbeat_path(env))
 
 
+def token_mark(config: Config) -> str:
+    """Names the token and Bot API server Telegram refused, without keeping the token."""
+    return hashlib.sha256(f"{config.api_base_url}\n{config.token}".encode()).hexdigest()
+
+
+def rejected_before(config: Config) -> Path | None:
+    """The mark left when Telegram rejected this very token at this server; None otherwise.
+
+    Docker cannot be told to spare one exit code, so Compose restarts a bot that exited 2; the
+    mark keeps each restart from calling Telegram with the bad token again. A new token (or
+    server) does not match it and is tried.
+    """
+    mark = mark_path(config)
+    try:
+        return mark if mark.read_text(encoding="utf-8").strip() == token_mark(config) else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def mark_path(config: Config) -> Path:
+    """Beside the inbox: the bot's own writable place (the store's folder by default)."""
+    from bot.config import read
+
+    inbox = read("CRIMEBOT_INBOX", os.environ) or Path(config.db_path).parent / "inbox.db"
+    return inbox.parent / REJECTED_MARK
+
+
+def mark_rejected(config: Config) -> None:
+    try:
+        mark_path(config).write_text(token_mark(config) + "\n", encoding="utf-8")
+    except OSError as error:
+        log.warning("could not note the rejected token beside the store: %s", error)
+
+
 def run(config: Config, webhook_url: str | None = None) -> int:
     """`crimebot run`: long polling (or a webhook server) until SIGTERM or SIGINT, which stop
-    it cleanly (exit 0); a token Telegram rejects while running exits 3."""
+    it cleanly (exit 0); a token Telegram rejects, at start or while running, exits 2."""
+    if mark := rejected_before(config):
+        print(f"crimebot run: Telegram rejected this TELEGRAM_BOT_TOKEN before (see {mark}); "
+              "not calling it again with the same token: set a new one from @BotFather, or "
+              f"delete {mark} to try this one again", file=sys.stderr)
+        return EXIT_AUTH
+    code = serve(config, webhook_url)
+    if code == EXIT_AUTH:
+        mark_rejected(config)
+    return code
+
+
+def serve(config: Config, webhook_url: str | None) -> int:
+    """Everything `run` does once the token is worth trying; the exit code."""
     settings = None
     secrets = [config.token]
     ops.redact_stderr(secrets)
@@ -570,7 +697,7 @@ def run(config: Config, webhook_url: str | None = None) -> int:
             ops.redact_stderr(secrets)
     except ConfigError as error:
         print(f"crimebot run: {error}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     ops.setup_logging(config.log_level, secrets)
     try:
         engine = open_serving_engine(config.db_path)
@@ -594,9 +721,9 @@ def run(config: Config, webhook_url: str | None = None) -> int:
                                             f"{settings.port}"))
         return asyncio.run(runner.serve(runner.poll, f"long polling {config.api_base_url}"))
     except InvalidToken:
-        print("crimebot run: Telegram rejected TELEGRAM_BOT_TOKEN; check it with @BotFather",
-              file=sys.stderr)
-        return 1
+        print("crimebot run: Telegram rejected TELEGRAM_BOT_TOKEN (revoked, mistyped, or "
+              "TELEGRAM_API_BASE_URL is wrong); check it with @BotFather", file=sys.stderr)
+        return EXIT_AUTH
     except Conflict as error:
         print(f"crimebot run: Telegram answered 409 Conflict at start ({error.message}): "
               "another instance is using this token, or a webhook is set", file=sys.stderr)

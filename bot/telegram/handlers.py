@@ -23,7 +23,7 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 
@@ -71,6 +71,7 @@ from bot.telegram.render import (
 log = logging.getLogger("bot.telegram")
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+TYPING_S = 4.5  # Telegram shows a chat action for 5 s, or until the next message
 UNSENT = "unsent"  # the outcome of an update whose reply could not be delivered: kept pending
 
 
@@ -147,23 +148,41 @@ async def answer_query(query: CallbackQuery, text: str | None = None) -> bool:
 
 
 async def pace(update: Update, context: Context) -> None:
-    """The per-person flood guard: wait for the asker's turn, telling them once per burst."""
+    """The per-person flood guard: wait for the asker's turn showing "typing", and post a note
+    only when the wait is long enough for a person to wonder (once per burst)."""
     user = update.effective_user
     if user is None or context.services.flood.seconds <= 0:
         return
-    booked = context.services.flood.book(user.id)
+    asked = update.message.date if update.message else None
+    waited = (datetime.now(UTC) - asked).total_seconds() if asked else 0.0
+    booked = context.services.flood.book(user.id, max(waited, 0.0))
     if booked.wait <= 0:
         return
     log.info("update id=%s status=delayed user=%s wait_s=%.1f", update.update_id, user.id,
              booked.wait)
     message = update.effective_message
-    if booked.tell and isinstance(message, Message):
+    if not isinstance(message, Message):
+        await asyncio.sleep(booked.wait)
+        return
+    if booked.tell:
         try:
             await context.bot.send_message(message.chat_id, SLOW_DOWN,
                                            reply_parameters=_reply_to(message))
         except TelegramError as error:
             log.info("could not send the slow-down note: %s", error)
-    await asyncio.sleep(booked.wait)
+    await typing_for(context, message.chat_id, booked.wait)
+
+
+async def typing_for(context: Context, chat_id: int, seconds: float) -> None:
+    """Show "typing…" in the chat for `seconds` (Telegram shows it for 5 s a time)."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + seconds
+    while (left := until - loop.time()) > 0:
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:
+            log.info("could not show typing in chat %s: %s", chat_id, error)
+        await asyncio.sleep(min(left, TYPING_S))
 
 
 def with_late_note(chunks: list[str], asked: datetime | None) -> list[str]:

@@ -78,23 +78,60 @@ class Inbox:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, updates: Iterable[tuple[int, dict[str, Any]]],
+    def add(self, updates: Iterable[tuple[int, dict[str, Any], bool]],
             now: float | None = None) -> list[int]:
-        """Journal a batch in one transaction; the ids not seen before, in order."""
+        """Journal a batch in one transaction; the ids to answer (new and readable), in order.
+
+        Each entry is (update id, body, readable). An update that cannot be read or stored as it
+        came (a lone surrogate such as "\\udcff" in any string, which JSON allows but UTF-8 does
+        not) is quarantined: kept with its text escaped, logged once, never answered, so one odd
+        update can neither stop fetching nor come back at every restart. An id seen before is a
+        re-delivery, unless the update under it is another one (`is_recycled`).
+        """
         received = time.time() if now is None else now
         fresh = []
         self._db.execute("pragma synchronous = full")
         try:
             with self._transaction():
-                for update_id, body in updates:
-                    cursor = self._db.execute(
-                        "insert or ignore into inbox (update_id, body, received) values "
-                        "(?, ?, ?)", (update_id, json.dumps(body, ensure_ascii=False), received))
-                    if cursor.rowcount:
+                for update_id, body, readable in updates:
+                    if self._recycled(update_id, body):
+                        log.warning("update id=%s was used before for another update: Telegram "
+                                    "restarted its ids; answering the new one", update_id)
+                        self._db.execute("delete from inbox where update_id = ? and state = "
+                                         "'done'", (update_id,))
+                    if self._insert(update_id, body, readable, received):
                         fresh.append(update_id)
         finally:
             self._db.execute("pragma synchronous = normal")
         return fresh
+
+    def _insert(self, update_id: int, body: dict[str, Any], readable: bool,
+                received: float) -> bool:
+        """Journal one update; True when it is new and to be answered."""
+        reason = None if readable else "not an update the bot can read"
+        if readable:
+            try:
+                if self._db.execute(
+                        "insert or ignore into inbox (update_id, body, received) values "
+                        "(?, ?, ?)", (update_id, json.dumps(body, ensure_ascii=False),
+                                      received)).rowcount:
+                    return True
+                log.info("update id=%s status=duplicate", update_id)
+                return False
+            except (UnicodeEncodeError, ValueError) as error:
+                reason = f"cannot be stored as it came ({type(error).__name__}: {error})"
+        if self._db.execute(
+                "insert or ignore into inbox (update_id, body, received, state, outcome, "
+                "finished) values (?, ?, ?, 'done', 'quarantined', ?)",
+                (update_id, escaped_json(body), received, received)).rowcount:
+            log.error("update id=%s status=quarantined: %s; kept escaped in the inbox and "
+                      "passed over", update_id, reason)
+        return False
+
+    def _recycled(self, update_id: int, body: dict[str, Any]) -> bool:
+        row = self._db.execute("select body from inbox where update_id = ?",
+                               (update_id,)).fetchone()
+        return row is not None and is_recycled(json.loads(row[0]), body)
 
     @contextlib.contextmanager
     def _transaction(self) -> Any:
@@ -112,6 +149,12 @@ class Inbox:
                 self._db.execute("select update_id, body, received from inbox where state = "
                                  "'pending' order by update_id")]
 
+    def received(self, update_id: int) -> float | None:
+        """When an update was first journalled (epoch seconds); None when it is not held."""
+        row = self._db.execute("select received from inbox where update_id = ?",
+                               (update_id,)).fetchone()
+        return row[0] if row else None
+
     def progress(self, ref: int | str) -> Progress:
         table, key = _row_of(ref)
         row = self._db.execute(f"select sent, sending, probe_from from {table} where {key} = ?",
@@ -122,6 +165,12 @@ class Inbox:
         table, key = _row_of(ref)
         self._db.execute(f"update {table} set sending = ?, probe_from = ? where {key} = ?",
                          (index, probe_from, ref))
+
+    def not_sent(self, ref: int | str) -> None:
+        """The message in flight certainly did not reach Telegram: the next try sends it
+        without probing for it first."""
+        table, key = _row_of(ref)
+        self._db.execute(f"update {table} set sending = null where {key} = ?", (ref,))
 
     def delivered(self, ref: int | str, index: int) -> None:
         table, key = _row_of(ref)
@@ -159,6 +208,29 @@ class Inbox:
 
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("select state, count(*) from inbox group by state"))
+
+
+def escaped_json(body: Any) -> str:
+    """JSON in plain ASCII: any string, even a lone surrogate, survives as a \\u escape."""
+    return json.dumps(body, ensure_ascii=True, default=repr)
+
+
+def identity(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells one update from another beyond its id: its kind, and the id and date of
+    what it carries (a message's date, a query's own id)."""
+    kinds = sorted(k for k in body if k != "update_id")
+    inner = body.get(kinds[0]) if kinds else None
+    if not isinstance(inner, dict):
+        return (tuple(kinds),)
+    chat = inner.get("chat")
+    return (tuple(kinds), inner.get("id"), inner.get("message_id"), inner.get("date"),
+            chat.get("id") if isinstance(chat, dict) else None)
+
+
+def is_recycled(held: dict[str, Any], arriving: dict[str, Any]) -> bool:
+    """Telegram picks update ids afresh after a week without updates, so an id it re-uses
+    may name another update: the same id with another identity is a new update."""
+    return identity(held) != identity(arriving)
 
 
 def _row_of(ref: int | str) -> tuple[str, str]:
@@ -250,9 +322,10 @@ CURRENT_JOB: ContextVar[Job | None] = ContextVar("crimebot_job", default=None)
 
 
 def never_sent(error: NetworkError) -> bool:
-    """True when the request cannot have reached Telegram (no connection was made)."""
+    """True when the request cannot have reached Telegram: no connection was made, or it
+    broke while the request was still being written (Telegram acts on whole requests only)."""
     return isinstance(error.__cause__, (httpx.ConnectError, httpx.ConnectTimeout,
-                                        httpx.PoolTimeout))
+                                        httpx.PoolTimeout, httpx.WriteError))
 
 
 class Delivery:
@@ -296,12 +369,15 @@ class Delivery:
             except BadRequest:
                 raise
             except NetworkError as error:
+                if never_sent(error):
+                    self.inbox.not_sent(job.ref)
                 if attempt == SEND_ATTEMPTS:
                     raise
                 if never_sent(error):
                     log.info("update %s: send failed before reaching Telegram (%s); retrying",
                              job.ref, error)
                     await asyncio.sleep(self.probe_pause * attempt)
+                    self.inbox.intend(job.ref, index, probe_from)
                     continue
                 await asyncio.sleep(self.probe_pause)
                 if await self._probe(chat_id, probe_from, markup):

@@ -1,24 +1,36 @@
-"""One limiter for everything the bot posts: it queues, it never refuses.
+"""One limiter for everything the bot posts: it queues, it never refuses, it cannot raise.
 
 Telegram's limits, as documented: about one message a second in a chat, twenty a minute in a
-group, thirty a second overall. Each message books the earliest moment that keeps every one of
-its windows within its count (a sliding window: no 60 s stretch ever holds more than 20 of a
-group's messages), then waits for it. Booking is synchronous on the event loop, so bookings are
-first come, first served, and a quiet chat books around a busy one instead of behind it.
+group, thirty a second overall. They are held as Telegram sees them, not as we schedule them:
+a message counts against its windows from the moment it is let through until its request has
+finished, and from then on at the time it finished. A request is only let through when, in each
+of its windows, fewer than the window's count are in flight or finished within the window's
+span. Telegram receives a request after we let it through and before we see its answer, so no
+stretch of `span` at Telegram ever holds more than `count` of them, however long a request
+waits in the connection pool or on the wire (booking by schedule alone let bursts through when
+requests bunched up behind the pool).
 
-A 429 from Telegram holds the chat (or everything, when no chat is named) for the time it asks
-and re-books the message, for as long as `max_wait` allows: an answer is not dropped after a
-few retries.
+`aiolimiter` (what PTB's own `AIORateLimiter` uses) is a leaky bucket: it allows a full bucket
+and then a steady drip, so "20 a minute" lets 20 through at once and another every 3 s, which
+is up to 39 in one minute. It cannot hold a sliding window, so the windows are kept here, in
+integer nanoseconds: no rounding can make a time look as if it were outside its own window.
+
+Waiting happens in two steps, so that a quiet chat is never queued behind a busy one: first for
+the message's own chat (and group) windows, which only that chat's messages contend for, then,
+first come first served, for the overall window. A 429 from Telegram holds the chat (or
+everything, when no chat is named) for the time it asks and queues the message again, for as
+long as `max_wait` allows: an answer is not dropped after a few retries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
+import contextlib
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Methods that post into a chat and so count against its limits.
 LIMITED = frozenset({"sendmessage", "sendphoto", "editmessagetext", "editmessagecaption"})
+NS = 1_000_000_000
+SWEEP_FROM = 1024  # chats' windows kept before idle ones are looked for
 
 
 @dataclass(frozen=True)
@@ -51,13 +65,8 @@ class Limits:
                       self.overall_window * factor, self.max_wait)
 
 
-def fits(booked: list[float], t: float, count: int, window: float) -> bool:
-    """Would booking `t` keep every window of length `window` at `count` or fewer?"""
-    i = bisect.bisect_left(booked, t)
-    times = [*booked[max(0, i - count):i], t, *booked[i:i + count]]
-    here = min(i, count)
-    return all(times[j + count] - times[j] >= window
-               for j in range(max(0, here - count), here + 1) if j + count < len(times))
+def to_ns(seconds: float) -> int:
+    return round(seconds * NS)
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -69,33 +78,58 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 class Window:
-    """Bookings under one key (a chat, a group, everything) with their own count and span."""
+    """One sliding window (a chat, a group, everything): sends in flight, and the finishing
+    times of those that finished within the span, oldest first."""
 
-    def __init__(self, count: int, span: float) -> None:
-        self.count, self.span = count, span
-        self.booked: list[float] = []
-        self.held_until = 0.0
+    def __init__(self, count: int, span_ns: int) -> None:
+        self.count, self.span = count, span_ns
+        self.in_flight = 0
+        self.finished: deque[int] = deque()
+        self.held_until = 0
+        self.changed = asyncio.Event()
 
-    def forget(self, now: float) -> None:
-        cut = bisect.bisect_left(self.booked, now - self.span)
-        del self.booked[:cut]
+    def opens_at(self, now: int) -> int | None:
+        """The earliest time (≥ now) a new send fits; None when only a send in flight
+        finishing can make room."""
+        while self.finished and self.finished[0] <= now - self.span:
+            self.finished.popleft()
+        excess = self.in_flight + len(self.finished) - self.count
+        if excess < 0:
+            return max(now, self.held_until)
+        if excess >= len(self.finished):
+            return None
+        return max(now, self.held_until, self.finished[excess] + self.span)
 
-    def allows(self, t: float) -> bool:
-        return t >= self.held_until and fits(self.booked, t, self.count, self.span)
+    def take(self) -> None:
+        self.in_flight += 1
 
-    def candidates(self, start: float) -> list[float]:
-        return [max(start, self.held_until), *(b + self.span for b in self.booked
-                                               if b + self.span > start)]
+    def release(self, now: int) -> None:
+        """A send let through has finished (or failed, or was never made): it counts from now."""
+        self.in_flight -= 1
+        self.finished.append(now)
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def idle(self, now: int) -> bool:
+        return self.in_flight == 0 and not self.finished and self.held_until <= now
+
+
+def opens_at(windows: list[Window], now: int) -> int | None:
+    """When every one of `windows` lets a send through; None while one waits on a finish."""
+    times = [w.opens_at(now) for w in windows]
+    return None if None in times else max(t for t in times if t is not None)
 
 
 class Limiter(BaseRateLimiter[None]):
     """PTB's rate-limiter seam: every Bot API request passes through `process_request`."""
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: Limits, clock: Callable[[], int] = time.monotonic_ns) -> None:
         self.limits = limits
         self.clock = clock
         self._windows: dict[tuple[str, int], Window] = {}
-        self.overall = Window(limits.overall_max, limits.overall_window)
+        self.overall = Window(limits.overall_max, to_ns(limits.overall_window))
+        self._turn = asyncio.Lock()  # first come, first served for the overall window
+        self._sweep_at = SWEEP_FROM
 
     async def initialize(self) -> None:
         """Nothing to open: the limiter is plain bookkeeping."""
@@ -103,36 +137,70 @@ class Limiter(BaseRateLimiter[None]):
     async def shutdown(self) -> None:
         """Nothing to close."""
 
-    def _windows_for(self, chat_id: int | None) -> list[Window]:
-        windows = [self.overall]
+    def own_windows(self, chat_id: int | None) -> list[Window]:
+        """The windows only this chat's messages contend for: its own, and its group's."""
         if chat_id is None:
-            return windows
-        chat = self._windows.setdefault(("chat", chat_id), Window(
-            self.limits.chat_max, self.limits.chat_window))
-        windows.append(chat)
+            return []
+        windows = [self._windows.setdefault(("chat", chat_id), Window(
+            self.limits.chat_max, to_ns(self.limits.chat_window)))]
         if chat_id < 0:
             windows.append(self._windows.setdefault(("group", chat_id), Window(
-                self.limits.group_max, self.limits.group_window)))
+                self.limits.group_max, to_ns(self.limits.group_window))))
         return windows
 
-    def book(self, chat_id: int | None) -> float:
-        """Reserve the earliest moment every window allows; returns it (clock time)."""
+    async def _wait_for(self, windows: list[Window]) -> None:
+        """Return once every window lets a send through (the caller takes it at once)."""
+        while True:
+            now = self.clock()
+            ready = opens_at(windows, now)
+            if ready is not None and ready <= now:
+                return
+            events = [asyncio.ensure_future(w.changed.wait()) for w in windows]
+            try:
+                await asyncio.wait(events, timeout=None if ready is None else (ready - now) / NS,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for event in events:
+                    event.cancel()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat_id: int | None) -> AsyncIterator[None]:
+        """Hold a place in every window of `chat_id` for the length of one request."""
+        own = self.own_windows(chat_id)
+        await self._wait_for(own)
+        taken = list(own)
+        try:
+            for window in own:
+                window.take()
+            async with self._turn:
+                await self._wait_for([self.overall])
+                self.overall.take()
+                taken.append(self.overall)
+            yield
+        finally:
+            now = self.clock()
+            for window in taken:
+                window.release(now)
+            self._forget_idle()
+
+    def _forget_idle(self) -> None:
+        """Drop the windows of chats with nothing recent, so a million chats cost nothing.
+        A sweep runs only once the count has doubled since the last, so its cost per send
+        stays constant however many chats are busy."""
+        if len(self._windows) < self._sweep_at:
+            return
         now = self.clock()
-        windows = self._windows_for(chat_id)
-        for window in windows:
-            window.forget(now)
-        for t in sorted({c for w in windows for c in w.candidates(now)}):
-            if all(w.allows(t) for w in windows):
-                for w in windows:
-                    bisect.insort(w.booked, t)
-                return t
-        raise AssertionError("the latest candidate always fits")  # pragma: no cover
+        for key, window in list(self._windows.items()):
+            window.opens_at(now)
+            if window.idle(now):
+                del self._windows[key]
+        self._sweep_at = max(SWEEP_FROM, 2 * len(self._windows))
 
     def hold(self, chat_id: int | None, seconds: float) -> None:
         """Telegram said 429: nothing more to this chat (or at all) for `seconds`."""
-        until = self.clock() + seconds
-        for window in self._windows_for(chat_id)[-1:]:
-            window.held_until = max(window.held_until, until)
+        until = self.clock() + to_ns(seconds)
+        window = (self.own_windows(chat_id) or [self.overall])[0]
+        window.held_until = max(window.held_until, until)
 
     async def process_request(
         self,
@@ -149,14 +217,12 @@ class Limiter(BaseRateLimiter[None]):
         chat_id = chat if isinstance(chat, int) else None
         started = self.clock()
         while True:
-            delay = self.book(chat_id) - self.clock()
-            if delay > 0:
-                await asyncio.sleep(delay)
             try:
-                return await callback(*args, **kwargs)
+                async with self.slot(chat_id):
+                    return await callback(*args, **kwargs)
             except RetryAfter as error:
                 seconds = retry_seconds(error)
-                waited = self.clock() - started
+                waited = (self.clock() - started) / NS
                 if waited + seconds > self.limits.max_wait:
                     raise
                 log.warning("429 from Telegram on %s to chat %s: holding it %.1f s and "
