@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import read
+from bot.readers.common import sha256_of
 from bot.sources import DATASETS, DownloadError, Settings
-from bot.tables import sha256_of
 
 MANIFEST = "manifest.json"
 PARTIAL = ".partial"

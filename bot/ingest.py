@@ -22,15 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.offences import CATALOGUE
-from bot.tables import (
+from bot.readers import read_file, why_unread
+from bot.readers.common import (
     Edition,
     FileContents,
     LookupRow,
     Observation,
     UnreadableFile,
-    read_file,
     slug,
-    why_unread,
 )
 
 ENGLAND_AND_WALES = "K04000001"

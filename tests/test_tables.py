@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from bot.tables import (
-    derived_totals,
-    footnoted,
-    force_table,
-    note_periods,
-    period_from_span,
-    period_from_title,
-    placeholders,
-    read_file,
-    title_for_period,
-)
+from bot.readers import read_file
+from bot.readers.common import footnoted, period_from_span, period_from_title, title_for_period
+from bot.readers.force import force_table
+from bot.readers.notes import note_periods
+from bot.readers.series import derived_totals, placeholders
 
 # --- small tables built here ------------------------------------------------------------------
 

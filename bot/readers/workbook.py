@@ -1,0 +1,139 @@
+"""Whole workbooks: which sheets are read, and the edition a workbook is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from bot.readers.appendix import appendix_a4, appendix_rates
+from bot.readers.common import (
+    Edition,
+    ExtraOffence,
+    FileContents,
+    Note,
+    Observation,
+    UnreadableFile,
+    _first_lines,
+    find_header,
+    long_date,
+    period_from_title,
+    published_from,
+    sha256_of,
+    text,
+    title_for_period,
+)
+from bot.readers.csp import csp_table
+from bot.readers.force import FIREARMS, flag_partial_rates, force_table
+from bot.readers.notes import sheet_notes
+from bot.readers.population import read_population
+
+SHEETS_READ = ("table", "cover", "notes", "correction", "mye4")
+
+
+def _sheets(path: Path) -> Iterator[tuple[str, list[list[object]]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as error:  # calamine raises its own types for every kind of damage
+        raise UnreadableFile(f"{path.name}: not a readable workbook ({error})") from error
+    for name in workbook.sheet_names:
+        if not name.strip().lower().startswith(SHEETS_READ) and "notes" not in name.lower():
+            continue
+        try:
+            yield name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as error:
+            raise UnreadableFile(f"{path.name}, sheet {name!r}: {error}") from error
+
+
+
+def read_workbook(path: Path) -> FileContents | None:
+    sheets = {name.strip(): rows for name, rows in _sheets(path)}
+    lowered_names = {name.lower(): name for name in sheets}
+    cover_name = next((lowered_names[n] for n in lowered_names if n.startswith("cover")), None)
+    notes_name = next((lowered_names[n] for n in lowered_names if n == "notes"), None)
+    front = sheets.get(cover_name or notes_name or "", [])
+    front_lines = _first_lines(front)
+    correction = sheets.get("Correction", [])
+    title = front_lines[0] if front_lines else path.stem
+    published = published_from(_first_lines(correction)) or published_from(front_lines)
+    if "MYE4" in sheets:
+        return read_population(path, sheets["MYE4"], title, published)
+    observations: list[Observation] = []
+    offences: list[ExtraOffence] = []
+    notes: list[Note] = []
+    dataset = ""
+    kinds: set[str] = set()
+    letters: set[str] = set()
+    for name, rows in sheets.items():
+        if not rows or not rows[0]:
+            continue
+        sheet_title = text(rows[0][0])
+        table = re.match(r"table[ _]([a-z])\d", sheet_title.lower())
+        letter = table.group(1).upper() if table else ""
+        where = f"{path.name}, sheet {name!r}"
+        lowered = sheet_title.lower()
+        period = period_from_title(sheet_title)
+        header_at = find_header(rows, "community safety partnership code")
+        if header_at is not None and period and (
+            "number of police recorded crimes" in lowered or "rate per 1,000" in lowered
+        ):
+            observations += csp_table(rows, header_at, period,
+                                      rates="rate per 1,000" in lowered, where=where)
+            dataset = dataset or "csp"
+            letters.add(letter)
+            continue
+        header_at = find_header(rows, "offence code", "offence category")
+        if header_at is not None and re.match(r"table[ _]a\d+a?\b", lowered):
+            found, offences = appendix_a4(rows, header_at)
+            observations += found
+            dataset = "appendix"
+            letters.add(letter)
+            continue
+        if re.match(r"table[ _]a\d+\b", lowered) and "rates per 1,000" in lowered:
+            observations += appendix_rates(rows)
+            continue
+        if not re.match(r"table p\d+", lowered):
+            continue
+        read = force_table(rows, where)
+        if read is None:
+            continue
+        kind, found, found_notes = read
+        kinds.add(kind)
+        letters.add(letter)
+        observations += found
+        notes += found_notes
+        if kind == "counts":
+            dataset = "pfa"
+        if kind == "firearms" and found:
+            offences.append(FIREARMS)
+    if not any(o.count is not None or o.rate is not None for o in observations):
+        return None
+    observations = flag_partial_rates(observations)
+    if not dataset:
+        dataset = "pfa" if kinds else ""
+    if not dataset:
+        return None
+    latest = max(o.period_end for o in observations)
+    names = {"csp": "Recorded crime data by Community Safety Partnership area",
+             "pfa": "Police force area data tables",
+             "appendix": "Crime in England and Wales: Appendix tables"}
+    if correction:
+        when = published_from(_first_lines(correction))
+        title += f" (corrected{', published ' + long_date(when) if when else ''})"
+    edition = Edition(
+        key=f"{dataset}-{latest}", title=title_for_period(title, latest), dataset=names[dataset],
+        period_end=latest, published=published, file=path.name, sha256=sha256_of(path),
+    )
+    forces = {(o.force_code, o.force_name) for o in observations
+              if o.force_code[:3] in {"E23", "W15"} and o.force_name}
+    for sheet_name, rows in sheets.items():
+        covers = set(re.findall(r"\b([A-Z])\d", sheet_name))
+        if sheet_name.lower().startswith("notes") and (not covers or covers & letters):
+            notes += sheet_notes(rows, forces, latest)
+    unique = list(dict.fromkeys(notes))
+    return FileContents(edition, observations, offences=offences, notes=unique)
+
+
