@@ -26,10 +26,10 @@ from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the 
 from bot.config import read
 
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
-SCHEMA_VERSIONS = ("2",)
+SCHEMA_VERSIONS = ("3",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
-                   "local_authorities", "population", "revisions", "notes")
+                   "local_authorities", "population", "revisions", "notes", "sources", "labels")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
 

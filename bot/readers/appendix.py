@@ -7,6 +7,7 @@ from bot.offences import key_for_label
 from bot.readers.common import (
     ExtraOffence,
     Observation,
+    a1,
     count_of,
     find_header,
     label_key,
@@ -34,7 +35,7 @@ def appendix_a4(
     pending_codes: list[int] = []
     pending_groups: list[int] = []
     seen: set[str] = set()
-    for row in rows[header_at + 1:]:
+    for at, row in enumerate(rows[header_at + 1:], start=header_at + 1):
         code, label = text(row[0]), plain_name(row[1]) if len(row) > 1 else ""
         if not label:
             continue
@@ -67,7 +68,9 @@ def appendix_a4(
             observations.append(Observation(
                 level="table", code="K04000001", name="England and Wales", force_code="",
                 force_name="", la_code="", la_name="", offence=key, period_end=period_end,
-                count=count_of(value),
+                count=count_of(value), cell=a1(at, column),
+                row_label=" ".join(part for part in (code, text(row[1])) if part),
+                column_label=text(header[column]),
             ))
     return observations, offences
 
@@ -81,7 +84,7 @@ def appendix_rates(rows: list[list[object]]) -> list[Observation]:
                if "%" not in text(cell) and (p := period_from_span(text(cell)))}
     out: list[Observation] = []
     seen: set[str] = set()
-    for row in rows[header_at + 1:]:
+    for at, row in enumerate(rows[header_at + 1:], start=header_at + 1):
         key = label_key(row[0]) if row else None
         if key is None or key in seen:
             continue
@@ -92,7 +95,9 @@ def appendix_rates(rows: list[list[object]]) -> list[Observation]:
                 out.append(Observation(
                     level="table", code="K04000001", name="England and Wales", force_code="",
                     force_name="", la_code="", la_name="", offence=key, period_end=period_end,
-                    count=None, rate=value, rate_basis="ONS published rate, appendix tables"))
+                    count=None, rate=value, rate_basis="ONS published rate, appendix tables",
+                    cell=a1(at, column), row_label=text(row[0]),
+                    column_label=text(rows[header_at][column])))
     return out
 
 

@@ -69,6 +69,14 @@ class Observation:
     rate: float | None = None
     rate_basis: str | None = None
     flag: str | None = None  # None | "partial" (a total lacking a force) | "derived"
+    # Where it was printed, so a reporter can open the file and find it: the sheet (empty for a
+    # CSV), the cell in A1 notation, the row and column labels as printed, and for a total the
+    # reader added up itself, the cells it sums.
+    sheet: str = ""
+    cell: str = ""
+    row_label: str = ""
+    column_label: str = ""
+    cells: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,29 @@ class FileContents:
     populations: list[Population] = field(default_factory=list)
     offences: list[ExtraOffence] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+
+
+def a1(row: int, column: int) -> str:
+    """A cell's spreadsheet name from 0-based indexes: (22, 5) → "F23", (0, 26) → "AA1"."""
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row + 1}"
+
+
+def printed_label(rows: list[list[object]], header_at: int, column: int) -> str:
+    """A column's heading as printed: the header cell, or the cell above it when the header is
+    empty or only says "Number" under a period (the 2018–2019 force tables)."""
+    header = text(rows[header_at][column]) if column < len(rows[header_at]) else ""
+    above_row = rows[header_at - 1] if header_at else []
+    above = text(above_row[column]) if column < len(above_row) else ""
+    if not header:
+        return above
+    if above and header.lower() in {"number", "number of offences"}:
+        return f"{above} ({header})"
+    return header
 
 
 def sha256_of(path: Path) -> str:

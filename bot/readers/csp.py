@@ -8,11 +8,13 @@ import re
 from bot.readers.common import (
     Observation,
     UnreadableFile,
+    a1,
     clean_label,
     count_of,
     number,
     offence_columns,
     plain_name,
+    printed_label,
     rate_columns,
     text,
 )
@@ -34,7 +36,8 @@ def csp_table(
         basis = (f"ONS published rate, mid-{year.group(1)} population" if year
                  else "ONS published rate")
     out: list[Observation] = []
-    for row in rows[header_at + 1:]:
+    printed = {index: printed_label(rows, header_at, index) for index in columns}
+    for at, row in enumerate(rows[header_at + 1:], start=header_at + 1):
         if len(row) < 7:
             continue
         force_code, force_name = text(row[0]), plain_name(row[1])
@@ -51,6 +54,8 @@ def csp_table(
                 offence=key, period_end=period_end,
                 count=None if rates else count_of(value),
                 rate=number(value) if rates else None, rate_basis=basis,
+                cell=a1(at, index), row_label=text(row[3]) or text(row[1]),
+                column_label=printed[index],
             ))
     return out
 

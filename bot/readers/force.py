@@ -11,6 +11,7 @@ from bot.readers.common import (
     Note,
     Observation,
     UnreadableFile,
+    a1,
     clean_label,
     count_of,
     find_header,
@@ -19,6 +20,7 @@ from bot.readers.common import (
     number,
     period_from_span,
     period_from_title,
+    printed_label,
     text,
 )
 from bot.readers.notes import table_notes
@@ -35,7 +37,8 @@ def area_table(
     lack a force, flagged so they are never read as the whole.
     """
     out: list[Observation] = []
-    for row in rows[header_at + 1:]:
+    printed = {index: printed_label(rows, header_at, index) for index in [*columns, *(rates or {})]}
+    for at, row in enumerate(rows[header_at + 1:], start=header_at + 1):
         code = text(row[0])
         name = footnoted(row[1])[0] if len(row) > 1 else ""
         if not name or not (code or name.lower().startswith("british transport")):
@@ -46,6 +49,7 @@ def area_table(
                 level="table", code=code, name=name, force_code=code, force_name=name,
                 la_code="", la_name="", offence=key, period_end=period_end,
                 count=count_of(row[index] if index < len(row) else None), flag=flag,
+                cell=a1(at, index), row_label=text(row[1]), column_label=printed[index],
             ))
         for index, key in (rates or {}).items():
             value = number(row[index] if index < len(row) else None)
@@ -54,6 +58,7 @@ def area_table(
                     level="table", code=code, name=name, force_code=code, force_name=name,
                     la_code="", la_name="", offence=key, period_end=period_end, count=None,
                     rate=value, rate_basis=basis, flag=flag,
+                    cell=a1(at, index), row_label=text(row[1]), column_label=printed[index],
                 ))
     return out
 

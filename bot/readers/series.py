@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from bot.offences import key_for_label
+from bot.offences import CATALOGUE, key_for_label
 from bot.periods import month_end
 from bot.readers.common import (
     Edition,
     ExtraOffence,
     FileContents,
     Observation,
+    a1,
     clean_label,
     count_of,
     plain_name,
@@ -20,6 +21,7 @@ from bot.readers.common import (
     slug,
 )
 
+LABELS = {offence.key: offence.label for offence in CATALOGUE}
 NEW_BURGLARY = ("residential_burglary", "non_residential_burglary")
 OLD_BURGLARY = ("domestic_burglary", "non_domestic_burglary")
 FIRST_NEW_BURGLARY_YEAR = "2018-03-31"  # the first 12 months wholly after April 2017
@@ -77,6 +79,21 @@ def derived_totals(counts: dict[tuple[str, str, str], int | None]
     return derived
 
 
+def summed_cells(key: tuple[str, str, str], printed: dict[tuple[str, str, str], str],
+                 derived: dict[tuple[str, str, str], int]) -> tuple[str, ...]:
+    """The printed cells a derived total adds up, through derived components down to cells,
+    following `derived_totals`: every component printed or derived (burglary: those printed)."""
+    if key in printed:
+        return (printed[key],)
+    force, total, period = key
+    cells: list[str] = []
+    for part in COMPONENTS.get(total, ()):
+        part_key = (force, part, period)
+        if part_key in printed or part_key in derived:
+            cells += summed_cells(part_key, printed, derived)
+    return tuple(cells)
+
+
 def read_series(path: Path, rows: list[list[str]]) -> FileContents:
     header = [clean_label(cell) for cell in rows[0]]
     when, force, offence, total = (header.index(name) for name in (
@@ -85,7 +102,10 @@ def read_series(path: Path, rows: list[list[str]]) -> FileContents:
     unknown: set[str] = set()
     keys: dict[str, str] = {}
     names: dict[str, str] = {}
-    for row in rows[1:]:
+    printed: dict[tuple[str, str, str], str] = {}
+    labels: dict[tuple[str, str, str], str] = {}
+    period_printed: dict[str, str] = {}
+    for at, row in enumerate(rows[1:], start=1):
         if len(row) <= total:
             continue
         label = row[offence]
@@ -98,17 +118,26 @@ def read_series(path: Path, rows: list[list[str]]) -> FileContents:
             keys[label] = key
         name = names.get(row[force]) or names.setdefault(row[force], plain_name(row[force]))
         _, month, year = (int(part) for part in row[when].strip().split("-"))
-        counts[name, key, month_end(year, month).isoformat()] = count_of(row[total])
+        held = (name, key, month_end(year, month).isoformat())
+        period_printed[held[2]] = row[when].strip()
+        counts[held] = count_of(row[total])
+        printed[held] = a1(at, total)
+        labels[held] = f"{row[force].strip()}, {row[offence].strip()}"
     skip = placeholders(counts)
     derived = derived_totals(counts)
     observations = [
         Observation(level="pfa", code="", name=name, force_code="", force_name=name,
-                    la_code="", la_name="", offence=key, period_end=period, count=value)
+                    la_code="", la_name="", offence=key, period_end=period, count=value,
+                    cell=printed[name, key, period], row_label=labels[name, key, period],
+                    column_label=f"{rows[0][total].strip()}, {rows[0][when].strip()} "
+                                 f"{period_printed[period]}")
         for (name, key, period), value in counts.items() if (name, key, period) not in skip
     ] + [
         Observation(level="pfa", code="", name=name, force_code="", force_name=name,
                     la_code="", la_name="", offence=key, period_end=period, count=value,
-                    flag="derived")
+                    flag="derived", row_label=f"{name}, {LABELS.get(key, key)}",
+                    column_label=f"sum of {rows[0][total].strip()}",
+                    cells=summed_cells((name, key, period), printed, derived))
         for (name, key, period), value in derived.items()
     ]
     latest = max(o.period_end for o in observations)

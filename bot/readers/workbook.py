@@ -49,6 +49,13 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[list[object]]]]:
 
 
 
+def on_sheet(sheet: str, found: list[Observation]) -> list[Observation]:
+    """The sheet a table's observations were read from; the table readers see only its rows."""
+    for observation in found:
+        observation.sheet = sheet
+    return found
+
+
 def read_workbook(path: Path) -> FileContents | None:
     sheets = {name.strip(): rows for name, rows in _sheets(path)}
     lowered_names = {name.lower(): name for name in sheets}
@@ -80,20 +87,21 @@ def read_workbook(path: Path) -> FileContents | None:
         if header_at is not None and period and (
             "number of police recorded crimes" in lowered or "rate per 1,000" in lowered
         ):
-            observations += csp_table(rows, header_at, period,
-                                      rates="rate per 1,000" in lowered, where=where)
+            observations += on_sheet(name, csp_table(rows, header_at, period,
+                                                     rates="rate per 1,000" in lowered,
+                                                     where=where))
             dataset = dataset or "csp"
             letters.add(letter)
             continue
         header_at = find_header(rows, "offence code", "offence category")
         if header_at is not None and re.match(r"table[ _]a\d+a?\b", lowered):
             found, offences = appendix_a4(rows, header_at)
-            observations += found
+            observations += on_sheet(name, found)
             dataset = "appendix"
             letters.add(letter)
             continue
         if re.match(r"table[ _]a\d+\b", lowered) and "rates per 1,000" in lowered:
-            observations += appendix_rates(rows)
+            observations += on_sheet(name, appendix_rates(rows))
             continue
         if not re.match(r"table p\d+", lowered):
             continue
@@ -103,7 +111,7 @@ def read_workbook(path: Path) -> FileContents | None:
         kind, found, found_notes = read
         kinds.add(kind)
         letters.add(letter)
-        observations += found
+        observations += on_sheet(name, found)
         notes += found_notes
         if kind == "counts":
             dataset = "pfa"
