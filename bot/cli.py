@@ -157,11 +157,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     area = store.area(answer.area_code)
     print(f"{answer.offence_label} in {area.name if area else answer.area_code}, 12 months "
           f"ending {answer.period_end}, as each edition held published it:")
-    for key, count in store.revisions(answer.area_code, answer.offence_key, answer.period_end):
-        edition = store.edition(key)
-        title = edition.title if edition else key
+    from bot.provenance import where_printed
+
+    for count, source in store.revision_sources(answer.area_code, answer.offence_key,
+                                                answer.period_end):
         shown = f"{count:,}" if count is not None else "not available"
-        print(f"  {shown:>12}  {title} ({key})")
+        print(f"  {shown:>12}  {source.edition_title} ({source.edition})")
+        print(f"  {'':>12}  {where_printed(source)}")
     for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
         print(f"  Note: {note}")
     return 0
@@ -199,12 +201,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         with source:
             for line in source:
                 reply = respond(engine, line.rstrip("\n"))
-                print(json.dumps(reply_json(reply), ensure_ascii=False), flush=False)
+                print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False),
+                      flush=False)
         sys.stdout.flush()
         return 0
     reply = respond(engine, " ".join(args.question))
     if args.json:
-        print(json.dumps(reply_json(reply), ensure_ascii=False, indent=None))
+        print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
     return 0

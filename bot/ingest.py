@@ -387,8 +387,8 @@ FIGURES_LABELLED = """
 select f.area as area_code, a.name as area, a.kind as area_kind, force.name as force,
        f.offence as offence_key, o.label as offence, f.period_end, f.count, f.rate,
        f.rate_basis, f.flag, e.title as edition, e.file, s.sheet, s.cell,
-       rl.label as row_label, cl.label as column_label, s.cells, r.sheet as rate_sheet,
-       r.cell as rate_cell, e.page
+       rl.label as row_label, cl.label as column_label, s.cells, re.file as rate_file,
+       r.sheet as rate_sheet, r.cell as rate_cell, e.page
 from figures f
 join areas a on a.code = f.area
 left join areas force on force.code = a.force_code
@@ -398,6 +398,7 @@ left join sources s on s.id = f.source
 left join labels rl on rl.id = s.row_label
 left join labels cl on cl.id = s.column_label
 left join sources r on r.id = f.rate_source
+left join editions re on re.key = r.edition
 """
 
 

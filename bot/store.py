@@ -67,6 +67,33 @@ class FigureRow:
 
 
 @dataclass(frozen=True)
+class SourceRow:
+    """Where an edition printed a figure: file, sheet (empty for a CSV), cell, the row and column
+    headings as printed, and for a total a reader added up, the cells it sums."""
+
+    edition: str
+    edition_title: str
+    file: str
+    page: str | None
+    sheet: str
+    cell: str | None
+    row_label: str
+    column_label: str
+    cells: tuple[str, ...]
+
+
+_SOURCE_SELECT = (
+    "select s.edition, e.title, e.file, e.page, s.sheet, s.cell, rl.label, cl.label, s.cells "
+    "from sources s join editions e on e.key = s.edition "
+    "left join labels rl on rl.id = s.row_label left join labels cl on cl.id = s.column_label ")
+
+
+def _source(row: tuple) -> SourceRow:
+    *head, cells = row
+    return SourceRow(*head, tuple(cells.split(", ")) if cells else ())
+
+
+@dataclass(frozen=True)
 class EditionRow:
     key: str
     title: str
@@ -414,6 +441,32 @@ class Store:
         if figure is None or figure.edition is None:
             return []
         return [(figure.edition, figure.count)]
+
+    def source(self, area: str, offence: str, period_end: str, measure: str = "count"
+               ) -> SourceRow | None:
+        """Where the figure held (its count, or with measure "rate" its published rate) was
+        printed. Not on the answer path: asked only when someone wants to check a number."""
+        column = "rate_source" if measure == "rate" else "source"
+        rows = self._rows(f"{_SOURCE_SELECT} where s.id = (select {column} from figures where "
+                          "area = ? and offence = ? and period_end = ?)",
+                          (area, offence, period_end))
+        return _source(rows[0]) if rows else None
+
+    def revision_sources(self, area: str, offence: str, period_end: str
+                         ) -> list[tuple[int | None, SourceRow]]:
+        """(count, where printed) in every edition that published the figure, oldest first."""
+        rows = self._rows(
+            "select r.count, s.edition, e.title, e.file, e.page, s.sheet, s.cell, rl.label, "
+            "cl.label, s.cells from revisions r join sources s on s.id = r.source "
+            "join editions e on e.key = s.edition left join labels rl on rl.id = s.row_label "
+            "left join labels cl on cl.id = s.column_label where r.area = ? and r.offence = ? "
+            "and r.period_end = ? order by e.period_end, e.published, e.key",
+            (area, offence, period_end))
+        if rows:
+            return [(row[0], _source(row[1:])) for row in rows]
+        figure = self.figure(area, offence, period_end)
+        held = self.source(area, offence, period_end)
+        return [(figure.count, held)] if figure is not None and held is not None else []
 
     def notes_for(self, area: str, offence: str, period_end: str) -> list[str]:
         """The files' own notes that qualify this figure, oldest edition first.

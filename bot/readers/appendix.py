@@ -69,7 +69,7 @@ def appendix_a4(
                 level="table", code="K04000001", name="England and Wales", force_code="",
                 force_name="", la_code="", la_name="", offence=key, period_end=period_end,
                 count=count_of(value), cell=a1(at, column),
-                row_label=" ".join(part for part in (code, text(row[1])) if part),
+                row_label=text(row[1]),
                 column_label=text(header[column]),
             ))
     return observations, offences

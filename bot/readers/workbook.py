@@ -57,7 +57,9 @@ def on_sheet(sheet: str, found: list[Observation]) -> list[Observation]:
 
 
 def read_workbook(path: Path) -> FileContents | None:
-    sheets = {name.strip(): rows for name, rows in _sheets(path)}
+    named = list(_sheets(path))
+    sheets = {name.strip(): rows for name, rows in named}
+    as_named = {name.strip(): name for name, _ in named}  # cited as the workbook names it
     lowered_names = {name.lower(): name for name in sheets}
     cover_name = next((lowered_names[n] for n in lowered_names if n.startswith("cover")), None)
     notes_name = next((lowered_names[n] for n in lowered_names if n == "notes"), None)
@@ -87,7 +89,7 @@ def read_workbook(path: Path) -> FileContents | None:
         if header_at is not None and period and (
             "number of police recorded crimes" in lowered or "rate per 1,000" in lowered
         ):
-            observations += on_sheet(name, csp_table(rows, header_at, period,
+            observations += on_sheet(as_named[name], csp_table(rows, header_at, period,
                                                      rates="rate per 1,000" in lowered,
                                                      where=where))
             dataset = dataset or "csp"
@@ -96,12 +98,12 @@ def read_workbook(path: Path) -> FileContents | None:
         header_at = find_header(rows, "offence code", "offence category")
         if header_at is not None and re.match(r"table[ _]a\d+a?\b", lowered):
             found, offences = appendix_a4(rows, header_at)
-            observations += on_sheet(name, found)
+            observations += on_sheet(as_named[name], found)
             dataset = "appendix"
             letters.add(letter)
             continue
         if re.match(r"table[ _]a\d+\b", lowered) and "rates per 1,000" in lowered:
-            observations += on_sheet(name, appendix_rates(rows))
+            observations += on_sheet(as_named[name], appendix_rates(rows))
             continue
         if not re.match(r"table p\d+", lowered):
             continue
@@ -111,7 +113,7 @@ def read_workbook(path: Path) -> FileContents | None:
         kind, found, found_notes = read
         kinds.add(kind)
         letters.add(letter)
-        observations += on_sheet(name, found)
+        observations += on_sheet(as_named[name], found)
         notes += found_notes
         if kind == "counts":
             dataset = "pfa"
