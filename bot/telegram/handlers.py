@@ -30,6 +30,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackContext, ExtBot
 from bot import ops
 from bot.answer import Answer, Engine
 from bot.desk import newest_edition, on_demand
+from bot.provenance import cite_answer
 from bot.rankings import Ranking, ranking_buttons, ranking_html
 from bot.reply import respond
 from bot.store import Store, StoreError
@@ -42,7 +43,13 @@ from bot.telegram.access import (
     question_in,
     replies_to_bot,
 )
-from bot.telegram.callbacks import ACTION_CHART, ACTION_OPEN, decode_callback, resolve_offence
+from bot.telegram.callbacks import (
+    ACTION_CHART,
+    ACTION_OPEN,
+    ACTION_SOURCE,
+    decode_callback,
+    resolve_offence,
+)
 from bot.telegram.inbox import CURRENT_JOB, Delivery, Job
 from bot.telegram.render import (
     EMPTY_QUESTION,
@@ -61,6 +68,7 @@ from bot.telegram.render import (
     help_text,
     inline_article,
     late_note,
+    sources_html,
 )
 
 log = logging.getLogger("bot.telegram")
@@ -316,7 +324,8 @@ async def on_text(update: Update, context: Context) -> None:
 
 
 async def on_button(update: Update, context: Context) -> None:
-    """Candidate, period and chart buttons. Anything unusable gets a polite toast, not an error."""
+    """Candidate, period, chart and source buttons. Anything unusable gets a polite toast, not
+    an error."""
     query = update.callback_query
     engine = fresh_engine(context)
     pressed = decode_callback(query.data)
@@ -326,6 +335,8 @@ async def on_button(update: Update, context: Context) -> None:
                    if pressed else None)
         answer = (engine.answer_for(pressed.area, offence, pressed.period)
                   if pressed and offence and pressed.action != ACTION_CHART else None)
+        cited = (cite_answer(engine.store, answer)
+                 if answer is not None and pressed and pressed.action == ACTION_SOURCE else ())
     if (pressed is None or offence is None or not isinstance(message, Message)
             or (answer is not None and answer.status != "ok")):
         await answer_query(query, STALE_BUTTON)
@@ -337,6 +348,11 @@ async def on_button(update: Update, context: Context) -> None:
         await send_chart(message, context, pressed.area, offence)
         return
     assert answer is not None
+    if pressed.action == ACTION_SOURCE:
+        await pace(update, context)
+        await say(context, message, sources_html(cited), reply=False)
+        job().flag("answered")
+        return
     if pressed.action == ACTION_OPEN:
         await pace(update, context)
         await send_answer(context, message, answer, late=False)
