@@ -213,6 +213,40 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """The series behind an answer (or with --ranking, a ranking's rows) with provenance."""
+    from bot.export import answer_rows, ranking_rows, render
+    from bot.rankings import parse_ranking, rank
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    question = " ".join(args.question)
+    if args.ranking:
+        ask = parse_ranking(question, engine.gazetteer)
+        if ask is None:
+            print("That is not a ranking question; try e.g. “which area in Kent has the "
+                  "highest burglary rate”.", file=sys.stderr)
+            return 1
+        ranking = rank(engine.store, ask)
+        if ranking.status != "ok":
+            print(ranking.message, file=sys.stderr)
+            return 1
+        rows = ranking_rows(engine.store, ranking)
+    else:
+        answer = engine.ask(question)
+        rows = answer_rows(engine.store, answer) if answer.status == "ok" else []
+        if not rows:
+            print(answer.text, file=sys.stderr)
+            return 1
+    text = render(rows, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_areas(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
@@ -371,6 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="answer one question a line from FILE (- for stdin), JSON lines out")
     ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     ask.set_defaults(func=cmd_ask)
+
+    export = commands.add_parser(
+        "export", help="the series behind an answer (or a ranking) as CSV or JSON, with the "
+                       "file, sheet and cell of every figure")
+    export.add_argument("question", nargs="+", help='e.g. "burglary Leeds"')
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--ranking", action="store_true",
+                        help="export a ranking question's rows instead of one area's series")
+    export.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    export.set_defaults(func=cmd_export)
 
     areas = commands.add_parser("areas", help="list the areas that best match a name")
     areas.add_argument("query", nargs="+")

@@ -468,6 +468,17 @@ class Store:
         held = self.source(area, offence, period_end)
         return [(figure.count, held)] if figure is not None and held is not None else []
 
+    def labelled(self, area: str, offence: str, period_end: str | None = None) -> list[dict]:
+        """Rows of the `figures_labelled` view (every code spelled out, with provenance) for one
+        area and offence, oldest first; one period only when `period_end` is given."""
+        snap = self._snap()
+        cursor = snap.conn.execute(
+            "select * from figures_labelled where area_code = ? and offence_key = ? "
+            "and (? is null or period_end = ?) order by period_end",
+            (area, offence, period_end, period_end))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def notes_for(self, area: str, offence: str, period_end: str) -> list[str]:
         """The files' own notes that qualify this figure, oldest edition first.
 
