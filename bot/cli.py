@@ -247,6 +247,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_browse(args: argparse.Namespace) -> int:
+    """Datasette on the store, on 127.0.0.1 only; the metadata file goes where --metadata says."""
+    from bot.browse import serve
+
+    db_path = db_path_from_env(args.db)
+    if not db_path.is_file():
+        print(f"crimebot: no store at {db_path}: build it with `crimebot ingest`",
+              file=sys.stderr)
+        return 2
+    if args.metadata:
+        return serve(db_path, "127.0.0.1", args.port, Path(args.metadata))
+    with tempfile.TemporaryDirectory(prefix="crimebot-browse-") as folder:
+        return serve(db_path, "127.0.0.1", args.port, Path(folder) / "metadata.json")
+
+
 def cmd_areas(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
@@ -416,6 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", metavar="FILE", help="write here instead of stdout")
     export.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     export.set_defaults(func=cmd_export)
+
+    browse = commands.add_parser(
+        "browse", help='browse the store in Datasette on 127.0.0.1 (pip install -e ".[browse]")')
+    browse.add_argument("--port", type=int, default=8001)
+    browse.add_argument("--metadata", metavar="FILE",
+                        help="also keep the Datasette metadata file here")
+    browse.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    browse.set_defaults(func=cmd_browse)
 
     areas = commands.add_parser("areas", help="list the areas that best match a name")
     areas.add_argument("query", nargs="+")
