@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -126,6 +126,22 @@ class ExtraOffence:
     label: str
     parent: str | None
     ons_code: str | None
+
+
+# A file as rows of cells by sheet name, as the file names its sheets; a CSV is one sheet "".
+Grid = dict[str, list[list[object]]]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One ONS layout: what it looks for (said in the build summary when nothing matched), how
+    to tell a file holds it by content, never by name, and how to read it."""
+
+    layout: str
+    looks_for: str
+    formats: tuple[str, ...]  # "workbook", "csv"
+    recognises: Callable[[Grid], bool]
+    read: Callable[[Path, Grid], FileContents | None]
 
 
 @dataclass
@@ -325,6 +341,17 @@ def label_key(value: object) -> str | None:
 def _first_lines(rows: list[list[object]]) -> list[str]:
     return [text(cell) for row in rows for cell in row if text(cell)]
 
+
+
+def front_matter(path: Path, sheets: Grid) -> tuple[str, str | None]:
+    """A workbook's title (first line of its cover, else its Notes sheet) and publication date
+    (a Correction sheet's, else the cover's)."""
+    by_name = {name.strip().lower(): name for name in sheets}
+    front = next((by_name[n] for n in by_name if n.startswith("cover")), by_name.get("notes"))
+    front_lines = _first_lines(sheets.get(front, []) if front else [])
+    correction = _first_lines(sheets.get(by_name.get("correction", ""), []))
+    title = front_lines[0] if front_lines else path.stem
+    return title, published_from(correction) or published_from(front_lines)
 
 
 def long_date(iso: str) -> str:

@@ -4,18 +4,27 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from bot.readers.common import (
+    Edition,
+    FileContents,
+    Grid,
     Observation,
+    Reader,
     UnreadableFile,
     a1,
     clean_label,
     count_of,
+    find_header,
     number,
     offence_columns,
+    period_from_title,
     plain_name,
     printed_label,
     rate_columns,
+    sha256_of,
+    slug,
     text,
 )
 
@@ -60,3 +69,33 @@ def csp_table(
     return out
 
 
+
+
+def recognises_csv(sheets: Grid) -> bool:
+    rows = sheets.get("", [])
+    title = text(rows[0][0]) if rows and rows[0] else ""
+    return (period_from_title(title) is not None
+            and "number of police recorded crimes" in title.lower()
+            and find_header(rows, "community safety partnership code") is not None)
+
+
+def read_csv_table(path: Path, sheets: Grid) -> FileContents:
+    """One CSP counts table saved as CSV (the force tables' Table C2 on its own)."""
+    rows = sheets[""]
+    title = text(rows[0][0])
+    period = period_from_title(title)
+    header_at = find_header(rows, "community safety partnership code")
+    assert period is not None and header_at is not None  # what `recognises_csv` checked
+    observations = csp_table(rows, header_at, period, rates=False, where=path.name)
+    table = re.match(r"(Table \w+)", title)
+    edition = Edition(
+        key=f"pfa-{period}-{slug(table.group(1)) if table else 'csv'}",
+        title=title, dataset="Police force area data tables", period_end=period,
+        published=None, file=path.name, sha256=sha256_of(path),
+    )
+    return FileContents(edition, observations)
+
+
+CSV_READER = Reader("CSP table as CSV", "a 'Number of police recorded crimes' table title with "
+                    "a Community Safety Partnership code header", ("csv",), recognises_csv,
+                    read_csv_table)

@@ -6,10 +6,26 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.readers.common import Edition, FileContents, LookupRow, clean_label, sha256_of, text
+from bot.readers.common import (
+    Edition,
+    FileContents,
+    Grid,
+    LookupRow,
+    Reader,
+    clean_label,
+    sha256_of,
+    text,
+)
 
 
-def read_lookup(path: Path, rows: list[list[str]]) -> FileContents:
+def recognises(sheets: Grid) -> bool:
+    first = [clean_label(cell) for cell in sheets.get("", [[]])[0]]
+    return (any(re.fullmatch(r"lad\d\dcd", c) for c in first)
+            and any(re.fullmatch(r"csp\d\dcd", c) for c in first))
+
+
+def read_lookup(path: Path, sheets: Grid) -> FileContents:
+    rows = sheets[""]
     header = [clean_label(cell) for cell in rows[0]]
     year = int(re.fullmatch(r"lad(\d\d)cd", header[0]).group(1)) + 2000  # type: ignore[union-attr]
     at = {name[:3]: i for i, name in enumerate(header) if name.endswith("cd")}
@@ -28,3 +44,7 @@ def read_lookup(path: Path, rows: list[list[str]]) -> FileContents:
     return FileContents(edition, lookups=lookups)
 
 
+
+
+READER = Reader("geography lookup", "LADyyCD/CSPyyCD columns (a lookup)", ("csv",), recognises,
+                read_lookup)

@@ -9,19 +9,26 @@ from pathlib import Path
 from bot.readers.common import (
     Edition,
     FileContents,
+    Grid,
     Population,
+    Reader,
     UnreadableFile,
     count_of,
     find_header,
+    front_matter,
     plain_name,
     sha256_of,
     text,
 )
 
 
-def read_population(
-    path: Path, rows: list[list[object]], title: str, published: str | None
-) -> FileContents:
+def recognises(sheets: Grid) -> bool:
+    return any(name.strip() == "MYE4" for name in sheets)
+
+
+def read_population(path: Path, sheets: Grid) -> FileContents:
+    rows = next(rows for name, rows in sheets.items() if name.strip() == "MYE4")
+    title, published = front_matter(path, sheets)
     header_at = find_header(rows, "code", "name", "geography")
     if header_at is None:
         raise UnreadableFile(f"{path.name}, sheet 'MYE4': no Code/Name/Geography header row")
@@ -44,3 +51,7 @@ def read_population(
     return FileContents(edition, populations=populations)
 
 
+
+
+READER = Reader("population estimates", "a 'MYE4' sheet (population estimates)", ("workbook",),
+                recognises, read_population)

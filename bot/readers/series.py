@@ -12,7 +12,9 @@ from bot.readers.common import (
     Edition,
     ExtraOffence,
     FileContents,
+    Grid,
     Observation,
+    Reader,
     a1,
     clean_label,
     count_of,
@@ -94,7 +96,13 @@ def summed_cells(key: tuple[str, str, str], printed: dict[tuple[str, str, str], 
     return tuple(cells)
 
 
-def read_series(path: Path, rows: list[list[str]]) -> FileContents:
+def recognises(sheets: Grid) -> bool:
+    first = [clean_label(cell) for cell in sheets.get("", [[]])[0]]
+    return first[:2] == ["12 months ending", "pfa"] and "offence" in first
+
+
+def read_series(path: Path, sheets: Grid) -> FileContents:
+    rows: list[list[str]] = sheets[""]  # type: ignore[assignment]
     header = [clean_label(cell) for cell in rows[0]]
     when, force, offence, total = (header.index(name) for name in (
         "12 months ending", "pfa", "offence", "rolling year total number of offences"))
@@ -149,3 +157,7 @@ def read_series(path: Path, rows: list[list[str]]) -> FileContents:
     extra = [ExtraOffence(slug(label), label, None, None) for label in sorted(unknown)]
     return FileContents(edition, observations, offences=extra)
 
+
+
+READER = Reader("long force series", "'12 months ending, PFA, Offence' columns (the long force "
+                "series)", ("csv",), recognises, read_series)

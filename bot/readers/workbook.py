@@ -1,10 +1,10 @@
-"""Whole workbooks: which sheets are read, and the edition a workbook is.
+"""Workbooks of crime tables (force, CSP and appendix tables): each sheet is read by the table
+reader its title and header call for, and the workbook is one edition.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 from bot.readers.appendix import appendix_a4, appendix_rates
@@ -12,11 +12,13 @@ from bot.readers.common import (
     Edition,
     ExtraOffence,
     FileContents,
+    Grid,
     Note,
     Observation,
-    UnreadableFile,
+    Reader,
     _first_lines,
     find_header,
+    front_matter,
     long_date,
     period_from_title,
     published_from,
@@ -27,26 +29,6 @@ from bot.readers.common import (
 from bot.readers.csp import csp_table
 from bot.readers.force import FIREARMS, flag_partial_rates, force_table
 from bot.readers.notes import sheet_notes
-from bot.readers.population import read_population
-
-SHEETS_READ = ("table", "cover", "notes", "correction", "mye4")
-
-
-def _sheets(path: Path) -> Iterator[tuple[str, list[list[object]]]]:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except Exception as error:  # calamine raises its own types for every kind of damage
-        raise UnreadableFile(f"{path.name}: not a readable workbook ({error})") from error
-    for name in workbook.sheet_names:
-        if not name.strip().lower().startswith(SHEETS_READ) and "notes" not in name.lower():
-            continue
-        try:
-            yield name, workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception as error:
-            raise UnreadableFile(f"{path.name}, sheet {name!r}: {error}") from error
-
 
 
 def on_sheet(sheet: str, found: list[Observation]) -> list[Observation]:
@@ -56,20 +38,16 @@ def on_sheet(sheet: str, found: list[Observation]) -> list[Observation]:
     return found
 
 
-def read_workbook(path: Path) -> FileContents | None:
-    named = list(_sheets(path))
-    sheets = {name.strip(): rows for name, rows in named}
-    as_named = {name.strip(): name for name, _ in named}  # cited as the workbook names it
-    lowered_names = {name.lower(): name for name in sheets}
-    cover_name = next((lowered_names[n] for n in lowered_names if n.startswith("cover")), None)
-    notes_name = next((lowered_names[n] for n in lowered_names if n == "notes"), None)
-    front = sheets.get(cover_name or notes_name or "", [])
-    front_lines = _first_lines(front)
+def recognises(sheets: Grid) -> bool:
+    """Any "Table …" sheet: which tables it holds, if any, is decided sheet by sheet."""
+    return any(name.strip().lower().startswith("table") for name in sheets)
+
+
+def read_workbook(path: Path, named: Grid) -> FileContents | None:
+    sheets = {name.strip(): rows for name, rows in named.items()}
+    as_named = {name.strip(): name for name in named}  # cited as the workbook names it
     correction = sheets.get("Correction", [])
-    title = front_lines[0] if front_lines else path.stem
-    published = published_from(_first_lines(correction)) or published_from(front_lines)
-    if "MYE4" in sheets:
-        return read_population(path, sheets["MYE4"], title, published)
+    title, published = front_matter(path, named)
     observations: list[Observation] = []
     offences: list[ExtraOffence] = []
     notes: list[Note] = []
@@ -147,3 +125,10 @@ def read_workbook(path: Path) -> FileContents | None:
     return FileContents(edition, observations, offences=offences, notes=unique)
 
 
+
+
+READER = Reader(
+    "crime tables", "sheets titled 'Table P…' with an Area Code/Area Name header (force "
+    "tables), 'Table A4'/'Table_A5a' with Offence code/Offence category (appendix tables) or a "
+    "Community Safety Partnership code header (CSP tables)", ("workbook",), recognises,
+    read_workbook)
