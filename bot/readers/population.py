@@ -26,22 +26,34 @@ def recognises(sheets: Grid) -> bool:
     return any(name.strip() == "MYE4" for name in sheets)
 
 
+def estimates(rows: list[list[object]], header_at: int) -> list[Population]:
+    """The wide MYE4 table (one column per mid-year) as one estimate per area and year.
+
+    pandas' melt is the wide-to-long step; pandas is imported here, when a population file is
+    read, so nothing that answers questions ever loads it.
+    """
+    import pandas as pd
+
+    header = [text(cell) for cell in rows[header_at]]
+    years = {label: int(label[4:8]) for label in header if re.match(r"Mid-\d{4}", label)}
+    frame = pd.DataFrame([row[:len(header)] for row in rows[header_at + 1:]], columns=header)
+    code, name, geography = header[:3]
+    frame = frame[frame[code].map(text) != ""]
+    long = frame[[code, name, geography, *years]].melt(
+        id_vars=[code, name, geography], var_name="year", value_name="people")
+    long["people"] = long["people"].map(count_of)
+    return [Population(text(c), plain_name(n), text(g), years[y], int(people))
+            for c, n, g, y, people in long.dropna(subset=["people"]).itertuples(index=False)]
+
+
 def read_population(path: Path, sheets: Grid) -> FileContents:
     rows = next(rows for name, rows in sheets.items() if name.strip() == "MYE4")
     title, published = front_matter(path, sheets)
     header_at = find_header(rows, "code", "name", "geography")
     if header_at is None:
         raise UnreadableFile(f"{path.name}, sheet 'MYE4': no Code/Name/Geography header row")
-    header = [text(cell) for cell in rows[header_at]]
-    years = {i: int(m.group(1)) for i, cell in enumerate(header)
-             if (m := re.match(r"Mid-(\d{4})", cell))}
-    populations = [
-        Population(text(row[0]), plain_name(row[1]), text(row[2]), year, people)
-        for row in rows[header_at + 1:] if text(row[0])
-        for column, year in years.items()
-        if (people := count_of(row[column])) is not None
-    ]
-    latest = max(years.values())
+    populations = estimates(rows, header_at)
+    latest = max(p.year for p in populations)
     edition = Edition(
         key=f"population-mid-{latest}", title=title,
         dataset="Mid-year population estimates, England and Wales",
