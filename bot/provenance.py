@@ -130,8 +130,8 @@ def where_printed(source: SourceRow) -> str:
     """"policeforceareatablesyedecember2024.xlsx, sheet Table P1, cell F23 (row “Leeds”, column
     “Burglary”)", or the cells a derived total adds up."""
     place = [source.file]
-    if source.sheet:
-        place.append(f"sheet {source.sheet}")
+    if source.sheet.strip():
+        place.append(f"sheet {source.sheet.strip()}")  # "Table P4 " is named with a space
     if source.cell:
         place.append(f"cell {source.cell}")
     elif source.cells:

@@ -185,7 +185,7 @@ def test_cli_history_lists_the_figure_in_every_edition_held(db_path):
     lines = result.stdout.splitlines()
     assert "England and Wales" in lines[0] and "2022-03-31" in lines[0]
     assert "193,566" in lines[1] and "year ending September 2022" in lines[1]
-    assert "ons_source_crime_data.xlsx, sheet Table A4 , cell" in lines[2]
+    assert "ons_source_crime_data.xlsx, sheet Table A4, cell" in lines[2]
     assert "193,357" in lines[3] and "year ending June 2025" in lines[3]
     assert "appendixtablesyejune2025.xlsx, sheet Table_A5a, cell" in lines[4]
 
