@@ -156,6 +156,7 @@ class FileContents:
     notes: list[Note] = field(default_factory=list)
 
 
+@functools.cache  # the same cells recur in every sheet of a layout
 def a1(row: int, column: int) -> str:
     """A cell's spreadsheet name from 0-based indexes: (22, 5) → "F23", (0, 26) → "AA1"."""
     letters = ""
