@@ -204,3 +204,16 @@ def test_answering_never_imports_pandas(db_path: Path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)
     assert result.stdout.strip().endswith("NO PANDAS")
+
+
+def test_the_store_keys_hold_and_the_view_keeps_every_figure(db_path: Path):
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("pragma foreign_key_check").fetchall() == []
+    keys = {(table, key[3], key[2]) for table in ("figures", "revisions")
+            for key in conn.execute(f"pragma foreign_key_list({table})")}
+    assert {("figures", "area", "areas"), ("figures", "offence", "offences"),
+            ("figures", "edition", "editions"), ("figures", "source", "sources"),
+            ("revisions", "source", "sources")} <= keys
+    assert (conn.execute("select count(*) from figures_labelled").fetchone()
+            == conn.execute("select count(*) from figures").fetchone())
+    conn.close()

@@ -313,3 +313,15 @@ def test_derived_totals_equal_what_the_force_tables_published(store, sources):
             published = store.figure("E23000032", offence, period)
             assert published.edition.startswith("pfa-2018")
             assert derived[offence, period] == published.count, (offence, period)
+
+
+def test_each_shipped_file_is_recognised_by_exactly_one_reader(sources):
+    from bot.readers import READERS, load
+
+    for path in sorted(sources.iterdir()):
+        loaded = load(path)
+        if loaded is None:
+            continue
+        form, grid = loaded
+        matched = [r.layout for r in READERS if form in r.formats and r.recognises(grid)]
+        assert len(matched) == 1, (path.name, matched)

@@ -30,14 +30,22 @@ SHEETS_READ = ("table", "cover", "notes", "correction", "mye4")
 
 def read_file(path: Path) -> FileContents | None:
     """Read one source file; None when no reader recognises it (the caller reports and skips)."""
-    form = FORMATS.get(path.suffix.lower())
-    if form is None:
+    loaded = load(path)
+    if loaded is None:
         return None
-    grid = dict(_sheets(path)) if form == "workbook" else _csv(path)
+    form, grid = loaded
     for reader in READERS:
         if form in reader.formats and reader.recognises(grid):
             return reader.read(path, grid)
     return None
+
+
+def load(path: Path) -> tuple[str, Grid] | None:
+    """A file's format ("workbook" or "csv") and its cells by sheet; None for other files."""
+    form = FORMATS.get(path.suffix.lower())
+    if form is None:
+        return None
+    return form, dict(_sheets(path)) if form == "workbook" else _csv(path)
 
 
 def why_unread(path: Path) -> str:
