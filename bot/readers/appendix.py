@@ -1,5 +1,4 @@
-"""Appendix tables of Crime in England and Wales: national counts (A4) and rates (A7).
-"""
+"""Appendix tables of Crime in England and Wales: national counts (A4) and rates (A7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Community Safety Partnership tables (counts and rates), in workbooks and as CSV.
-"""
+"""Community Safety Partnership tables (counts and rates), in workbooks and as CSV."""
 
 from __future__ import annotations
 

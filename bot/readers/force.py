@@ -1,5 +1,4 @@
-"""Police force area tables "Table P…", every edition since 2018 (old and new layouts).
-"""
+"""Police force area tables "Table P…", every edition since 2018 (old and new layouts)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""ONS Open Geography lookups: local authority → CSP → police force area.
-"""
+"""ONS Open Geography lookups: local authority → CSP → police force area."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The ONS notes that qualify figures: numbered footnotes under a table and Notes sheets.
-"""
+"""The ONS notes that qualify figures: numbered footnotes under a table and Notes sheets."""
 
 from __future__ import annotations
 

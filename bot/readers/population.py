@@ -1,5 +1,4 @@
-"""ONS mid-year population estimates (sheet MYE4).
-"""
+"""ONS mid-year population estimates (sheet MYE4)."""
 
 from __future__ import annotations
 

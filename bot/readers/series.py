@@ -1,5 +1,4 @@
-"""The long force series: rolling 12-month totals by force and offence, as CSV.
-"""
+"""The long force series: rolling 12-month totals by force and offence, as CSV."""
 
 from __future__ import annotations
 
