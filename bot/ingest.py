@@ -384,7 +384,7 @@ SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
                            "force_code": "TEXT", "year": "INTEGER"},
                           ("code", "csp_code", "year")),
     "population": ({"code": "TEXT", "year": "INTEGER", "people": "INTEGER", "basis": "TEXT",
-                    "edition": "TEXT"}, ("code", "year")),
+                    "edition": "TEXT", "sheet": "TEXT", "cell": "TEXT"}, ("code", "year")),
 }
 # Figures point at their area, offence and edition, so sqlite-utils and Datasette can follow
 # (and label) them; codes from the lookups and population files are not all areas, so no keys.
@@ -596,7 +596,7 @@ def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Area
                                      "force_code": area.force_code, "year": 9999}
     _insert(conn, "local_authorities", (las[k] for k in sorted(las)))
 
-    people: dict[tuple[str, int], tuple[tuple[str, str, str], int, str]] = {}
+    people: dict[tuple[str, int], tuple[tuple[str, str, str], int, str, str, str]] = {}
     names: dict[str, str] = {}
     for content in contents:
         rank = edition_rank(content.edition)
@@ -604,9 +604,11 @@ def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Area
             names.setdefault(pop.code, pop.name)
             held = people.get((pop.code, pop.year))
             if held is None or held[0] <= rank:
-                people[pop.code, pop.year] = (rank, pop.people, content.edition.key)
+                people[pop.code, pop.year] = (rank, pop.people, content.edition.key,
+                                              pop.sheet, pop.cell)
     rows = [{"code": code, "year": year, "people": value, "basis": "ONS estimate",
-             "edition": edition} for (code, year), (_, value, edition) in people.items()]
+             "edition": edition, "sheet": sheet, "cell": cell or None}
+            for (code, year), (_, value, edition, sheet, cell) in people.items()]
     latest = geography.years[-1] if geography.years else None
     years = sorted({year for _, year in people})
     if latest is not None:
@@ -629,8 +631,16 @@ def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Area
                     if all(values) and (code, year) not in people:
                         rows.append({"code": code, "year": year,
                                      "people": sum(v[1] for v in values if v),
-                                     "basis": basis, "edition": values[0][2] if values[0] else ""})
+                                     "basis": basis, "edition": values[0][2] if values[0] else "",
+                                     **summed_cells([v for v in values if v])})
     _insert(conn, "population", sorted(rows, key=lambda r: (r["code"], r["year"])))
+
+
+def summed_cells(values: list[tuple[tuple[str, str, str], int, str, str, str]]) -> dict:
+    """The sheet and cells a summed population adds up, when one edition printed them all."""
+    if len({(edition, sheet) for _, _, edition, sheet, _ in values}) != 1:
+        return {"sheet": None, "cell": None}
+    return {"sheet": values[0][3], "cell": ", ".join(cell for *_, cell in values)}
 
 
 def _fill_report(conn: sqlite3.Connection, report: Report) -> None:

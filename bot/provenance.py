@@ -84,8 +84,14 @@ def _rate(store: Store, area: tuple[str, str], offence: tuple[str, str], period_
     if held.count is None or population is None:
         return Citation(figure, value, *area, *offence, period_end, UNMATCHED)
     year, people, basis = population
+    printed = store.population_source(area[0], year)
+    where = ""
+    if printed and printed[1] and printed[2]:
+        cells = printed[2].split(", ")
+        where = (f"; {printed[0]}, sheet {printed[1].strip()}, "
+                 + (f"cell {cells[0]}" if len(cells) == 1 else f"cells {' + '.join(cells)}"))
     how = (f"worked out by crimebot: {held.count:,} crimes ÷ {people:,} residents (mid-{year} "
-           f"population, {basis}) × 1,000")
+           f"population, {basis}{where}) × 1,000")
     return Citation(figure, value, *area, *offence, period_end, how)
 
 

@@ -452,6 +452,13 @@ class Store:
                           (area, offence, period_end))
         return _source(rows[0]) if rows else None
 
+    def population_source(self, code: str, year: int) -> tuple[str, str, str | None] | None:
+        """(file, sheet, cell) of the estimate held for a mid-year; a sum of local authority
+        estimates has no cell of its own."""
+        rows = self._rows("select e.file, p.sheet, p.cell from population p join editions e "
+                          "on e.key = p.edition where p.code = ? and p.year = ?", (code, year))
+        return rows[0] if rows else None
+
     def revision_sources(self, area: str, offence: str, period_end: str
                          ) -> list[tuple[int | None, SourceRow]]:
         """(count, where printed) in every edition that published the figure, oldest first."""

@@ -217,3 +217,19 @@ def test_the_store_keys_hold_and_the_view_keeps_every_figure(db_path: Path):
     assert (conn.execute("select count(*) from figures_labelled").fetchone()
             == conn.execute("select count(*) from figures").fetchone())
     conn.close()
+
+
+@pytest.mark.parametrize("question", ["burglary rate Manchester",
+                                      "burglary rate South Yorkshire"])
+def test_a_rate_crimebot_works_out_names_the_population_cells_it_divides_by(
+        engine: Engine, sources: Path, question: str):
+    answer = engine.ask(question)
+    rate = next(c for c in cite_answer(engine.store, answer)
+                if c.figure.startswith("rate"))
+    assert rate.source is None and rate.how.startswith("worked out by crimebot")
+    year, people, _ = engine.store.population(rate.area_code, int(rate.period_end[:4]))
+    file, sheet, cells = engine.store.population_source(rate.area_code, year)
+    printed = [round(as_number(value_at(sources / file, sheet, cell)))
+               for cell in cells.split(", ")]
+    assert sum(printed) == people
+    assert f"{people:,} residents" in rate.how and cells.split(", ")[0] in rate.how

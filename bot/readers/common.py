@@ -116,6 +116,8 @@ class Population:
     geography: str
     year: int
     people: int
+    sheet: str = ""  # where the estimate is printed, for a rate crimebot works out from it
+    cell: str = ""
 
 
 @dataclass(frozen=True)
