@@ -627,7 +627,7 @@ def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Area
                 if code not in areas.areas:
                     continue
                 for year in years:
-                    values = [people.get((la, year)) for la in las_]
+                    values = [people.get((la, year)) for la in sorted(las_)]
                     if all(values) and (code, year) not in people:
                         rows.append({"code": code, "year": year,
                                      "people": sum(v[1] for v in values if v),
