@@ -169,12 +169,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     area = store.area(answer.area_code)
     print(f"{answer.offence_label} in {area.name if area else answer.area_code}, 12 months "
           f"ending {answer.period_end}, as each edition held published it:")
-    for key, count in store.revisions(answer.area_code, answer.offence_key, answer.period_end):
-        edition = store.edition(key)
-        title = edition.title if edition else key
+    from bot.provenance import where_printed
+
+    for count, source in store.revision_sources(answer.area_code, answer.offence_key,
+                                                answer.period_end):
         shown = f"{count:,}" if count is not None else "not available"
-        print(f"  {shown:>12}  {title} ({key})")
-        if edition:
+        print(f"  {shown:>12}  {source.edition_title} ({source.edition})")
+        print(f"  {'':>12}  {where_printed(source)}")
+        if (edition := store.edition(source.edition)) is not None:
             print(f"  {'':>12}  {provenance_line(edition)}")
     for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
         print(f"  Note: {note}")
@@ -252,14 +254,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
         with source:
             for line in source:
                 reply = respond(engine, line.rstrip("\n"))
-                print(json.dumps(reply_json(reply), ensure_ascii=False), flush=False)
+                print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False),
+                      flush=False)
         sys.stdout.flush()
         return 0
     if args.after:
         return _ask_after(engine, args.after, " ".join(args.question), args.json)
     reply = respond(engine, " ".join(args.question))
     if args.json:
-        print(json.dumps(reply_json(reply), ensure_ascii=False, indent=None))
+        print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
     return 0
@@ -288,6 +291,55 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if engine is None:
         return 2
     return run(engine, as_json=args.json, window_s=read("CRIMEBOT_FOLLOWUP_MINUTES") * 60)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The series behind an answer (or with --ranking, a ranking's rows) with provenance."""
+    from bot.export import answer_rows, ranking_rows, render
+    from bot.rankings import parse_ranking, rank
+
+    engine = _engine(args)
+    if engine is None:
+        return 2
+    question = " ".join(args.question)
+    if args.ranking:
+        ask = parse_ranking(question, engine.gazetteer)
+        if ask is None:
+            print("That is not a ranking question; try e.g. “which area in Kent has the "
+                  "highest burglary rate”.", file=sys.stderr)
+            return 1
+        ranking = rank(engine.store, ask)
+        if ranking.status != "ok":
+            print(ranking.message, file=sys.stderr)
+            return 1
+        rows = ranking_rows(engine.store, ranking)
+    else:
+        answer = engine.ask(question)
+        rows = answer_rows(engine.store, answer) if answer.status == "ok" else []
+        if not rows:
+            print(answer.text, file=sys.stderr)
+            return 1
+    text = render(rows, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_browse(args: argparse.Namespace) -> int:
+    """Datasette on the store, on 127.0.0.1 only; the metadata file goes where --metadata says."""
+    from bot.browse import serve
+
+    db_path = db_path_from_env(args.db)
+    if not db_path.is_file():
+        print(f"crimebot: no store at {db_path}: build it with `crimebot ingest`",
+              file=sys.stderr)
+        return 2
+    if args.metadata:
+        return serve(db_path, "127.0.0.1", args.port, Path(args.metadata))
+    with tempfile.TemporaryDirectory(prefix="crimebot-browse-") as folder:
+        return serve(db_path, "127.0.0.1", args.port, Path(folder) / "metadata.json")
 
 
 def cmd_areas(args: argparse.Namespace) -> int:
@@ -509,6 +561,25 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="print one JSON object a line")
     chat.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     chat.set_defaults(func=cmd_chat)
+
+    export = commands.add_parser(
+        "export", help="the series behind an answer (or a ranking) as CSV or JSON, with the "
+                       "file, sheet and cell of every figure")
+    export.add_argument("question", nargs="+", help='e.g. "burglary Leeds"')
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--ranking", action="store_true",
+                        help="export a ranking question's rows instead of one area's series")
+    export.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    export.set_defaults(func=cmd_export)
+
+    browse = commands.add_parser(
+        "browse", help='browse the store in Datasette on 127.0.0.1 (pip install -e ".[browse]")')
+    browse.add_argument("--port", type=int, default=8001)
+    browse.add_argument("--metadata", metavar="FILE",
+                        help="also keep the Datasette metadata file here")
+    browse.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    browse.set_defaults(func=cmd_browse)
 
     areas = commands.add_parser("areas", help="list the areas that best match a name")
     areas.add_argument("query", nargs="+")

@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Literal
 
 from bot.config import read
+from bot.readers.common import sha256_of
 from bot.sources import DATASETS, DownloadError, Provenance, Settings
-from bot.tables import sha256_of
 
 MANIFEST = "manifest.json"
 DISCOVERY = "discovery.json"

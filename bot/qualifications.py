@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from bot.periods import MONTH_NAMES, month_end
 
 if TYPE_CHECKING:  # the readers' records; the answer path (facts) never loads the readers
-    from bot.tables import NoteMarker, NoteText
+    from bot.readers.common import NoteMarker, NoteText
 
 MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
 

@@ -19,6 +19,7 @@ from bot.understanding import Parsed, normalise
 
 if TYPE_CHECKING:
     from bot.rankings import Ranking
+    from bot.store import Store
 
 # Every word `bot.rankings` needs before it takes a question as a ranking, as plain substrings:
 # a question with none of them is not one, so the rankings and desk modules (a fifth of a fresh
@@ -143,8 +144,20 @@ def reply_text(reply: Answer | Ranking) -> str:
     return plain_text(ranking_html(reply))
 
 
-def reply_json(reply: Answer | Ranking) -> dict:
-    """`crimebot ask --json`: the answer's own contract, or a ranking's rows as data."""
+def reply_json(reply: Answer | Ranking, store: Store | None = None) -> dict:
+    """`crimebot ask --json`: the answer's own contract, or a ranking's rows as data; given the
+    store, with `sources`: where each number in it was printed."""
+    out = _contract(reply)
+    if store is not None:
+        from bot.provenance import cite_answer, cite_ranking
+
+        cited = (cite_answer(store, reply) if isinstance(reply, Answer)
+                 else cite_ranking(store, reply))
+        out["sources"] = [citation.to_json() for citation in cited]
+    return out
+
+
+def _contract(reply: Answer | Ranking) -> dict:
     if isinstance(reply, Answer):
         return reply.to_json()
     return {

@@ -26,12 +26,13 @@ from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the 
 from bot.config import read
 
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
-SCHEMA_VERSIONS = ("3",)
+SCHEMA_VERSIONS = ("4",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
 EDITION_COLUMNS = ("key", "title", "dataset", "period_end", "published")
 PROVENANCE_COLUMNS = ("released", "source_url", "fetched_at")
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
-                   "local_authorities", "population", "revisions", "notes", "breaks")
+                   "local_authorities", "population", "revisions", "notes", "breaks",
+                   "sources", "labels")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
 
@@ -93,6 +94,34 @@ class NoteRow:
     period_to: str | None
     text: str
     kind: str
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """Where an edition printed a figure: file, sheet (empty for a CSV), cell, the row and column
+    headings as printed, and for a total a reader added up, the cells it sums."""
+
+    edition: str
+    edition_title: str
+    file: str
+    page: str | None
+    sheet: str
+    cell: str | None
+    row_label: str
+    column_label: str
+    cells: tuple[str, ...]
+
+
+_SOURCE_SELECT = (
+    "select s.edition, e.title, e.file, coalesce(e.source_url, e.page), s.sheet, s.cell, "
+    "rl.label, cl.label, s.cells "
+    "from sources s join editions e on e.key = s.edition "
+    "left join labels rl on rl.id = s.row_label left join labels cl on cl.id = s.column_label ")
+
+
+def _source(row: tuple) -> SourceRow:
+    *head, cells = row
+    return SourceRow(*head, tuple(cells.split(", ")) if cells else ())
 
 
 @dataclass(frozen=True)
@@ -462,6 +491,51 @@ class Store:
         if figure is None or figure.edition is None:
             return []
         return [(figure.edition, figure.count)]
+
+    def source(self, area: str, offence: str, period_end: str, measure: str = "count"
+               ) -> SourceRow | None:
+        """Where the figure held (its count, or with measure "rate" its published rate) was
+        printed. Not on the answer path: asked only when someone wants to check a number."""
+        column = "rate_source" if measure == "rate" else "source"
+        rows = self._rows(f"{_SOURCE_SELECT} where s.id = (select {column} from figures where "
+                          "area = ? and offence = ? and period_end = ?)",
+                          (area, offence, period_end))
+        return _source(rows[0]) if rows else None
+
+    def population_source(self, code: str, year: int) -> tuple[str, str, str | None] | None:
+        """(file, sheet, cell) of the estimate held for a mid-year; a sum of local authority
+        estimates has no cell of its own."""
+        rows = self._rows("select e.file, p.sheet, p.cell from population p join editions e "
+                          "on e.key = p.edition where p.code = ? and p.year = ?", (code, year))
+        return rows[0] if rows else None
+
+    def revision_sources(self, area: str, offence: str, period_end: str
+                         ) -> list[tuple[int | None, SourceRow]]:
+        """(count, where printed) in every edition that published the figure, oldest first."""
+        rows = self._rows(
+            "select r.count, s.edition, e.title, e.file, coalesce(e.source_url, e.page), s.sheet, "
+            "s.cell, rl.label, "
+            "cl.label, s.cells from revisions r join sources s on s.id = r.source "
+            "join editions e on e.key = s.edition left join labels rl on rl.id = s.row_label "
+            "left join labels cl on cl.id = s.column_label where r.area = ? and r.offence = ? "
+            "and r.period_end = ? order by e.period_end, e.published, e.key",
+            (area, offence, period_end))
+        if rows:
+            return [(row[0], _source(row[1:])) for row in rows]
+        figure = self.figure(area, offence, period_end)
+        held = self.source(area, offence, period_end)
+        return [(figure.count, held)] if figure is not None and held is not None else []
+
+    def labelled(self, area: str, offence: str, period_end: str | None = None) -> list[dict]:
+        """Rows of the `figures_labelled` view (every code spelled out, with provenance) for one
+        area and offence, oldest first; one period only when `period_end` is given."""
+        snap = self._snap()
+        cursor = snap.conn.execute(
+            "select * from figures_labelled where area_code = ? and offence_key = ? "
+            "and (? is null or period_end = ?) order by period_end",
+            (area, offence, period_end, period_end))
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def notes_for(self, area: str, offence: str, period_end: str,
                   edition: str | None = None) -> list[str]:

@@ -104,6 +104,7 @@ if out=$(docker build -q -f "$ROOT/deploy/Dockerfile" --build-arg "PYTHON_IMAGE=
   verdict OK
   size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
   echo "   image $IMAGE: $((size / 1000000)) MB"
+  if ((size > 320000000)); then verdict "image over 320 MB"; fi
 else
   verdict "docker build failed"; echo "$out" | tail -20; exit 1
 fi

@@ -185,12 +185,14 @@ def test_cli_history_lists_the_figure_in_every_edition_held(db_path):
     lines = result.stdout.splitlines()
     assert "England and Wales" in lines[0] and "2022-03-31" in lines[0]
     assert "193,566" in lines[1] and "year ending September 2022" in lines[1]
-    assert lines[2].split() == [
+    assert "ons_source_crime_data.xlsx, sheet Table A4, cell" in lines[2]
+    assert lines[3].split() == [
         "released", "26", "January", "2023;", "shipped", "with", "crimebot,", "from", "the",
         "ONS", "page", "https://www.ons.gov.uk/peoplepopulationandcommunity/crimeandjustice/"
         "datasets/crimeinenglandandwalesappendixtables"]
-    assert "193,357" in lines[3] and "year ending June 2025" in lines[3]
-    assert "released 23 October 2025; shipped with crimebot" in lines[4]
+    assert "193,357" in lines[4] and "year ending June 2025" in lines[4]
+    assert "appendixtablesyejune2025.xlsx, sheet Table_A5a, cell" in lines[5]
+    assert "released 23 October 2025; shipped with crimebot" in lines[6]
 
 
 def test_cli_history_of_a_figure_with_a_note_shows_the_note(db_path):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from bot.qualifications import breaks_in, kind_of, method_changes, starts_of
+from bot.readers import FileContents, read_file
 from bot.store import Store
-from bot.tables import FileContents, read_file
 from tests.conftest import SOURCES
 
 

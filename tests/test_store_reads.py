@@ -14,7 +14,10 @@ def build(path: Path) -> Store:
     conn = sqlite3.connect(path)
     conn.executescript("""
         create table meta (key text primary key, value text);
-        insert into meta values ('schema', '3');
+        insert into meta values ('schema', '4');
+        create table sources (id integer primary key, edition text, sheet text, cell text,
+                              row_label integer, column_label integer, cells text);
+        create table labels (id integer primary key, label text);
         create table areas (code text primary key, name text, kind text, force_code text,
                             offered integer);
         insert into areas values ('E22000001', 'Town', 'csp', 'E23000001', 1);

@@ -8,17 +8,11 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from bot.tables import (
-    derived_totals,
-    footnoted,
-    force_table,
-    note_periods,
-    period_from_span,
-    period_from_title,
-    placeholders,
-    read_file,
-    title_for_period,
-)
+from bot.readers import read_file
+from bot.readers.common import footnoted, period_from_span, period_from_title, title_for_period
+from bot.readers.force import force_table
+from bot.readers.notes import note_periods
+from bot.readers.series import derived_totals, placeholders
 
 # --- small tables built here ------------------------------------------------------------------
 
@@ -319,3 +313,15 @@ def test_derived_totals_equal_what_the_force_tables_published(store, sources):
             published = store.figure("E23000032", offence, period)
             assert published.edition.startswith("pfa-2018")
             assert derived[offence, period] == published.count, (offence, period)
+
+
+def test_each_shipped_file_is_recognised_by_exactly_one_reader(sources):
+    from bot.readers import READERS, load
+
+    for path in sorted(sources.iterdir()):
+        loaded = load(path)
+        if loaded is None:
+            continue
+        form, grid = loaded
+        matched = [r.layout for r in READERS if form in r.formats and r.recognises(grid)]
+        assert len(matched) == 1, (path.name, matched)

@@ -121,7 +121,7 @@ async def test_crime_command_in_a_group_replies_with_the_figure(fake, app):
     assert answer.reply_to == asked["message_id"]
     assert answer.parse_mode == "HTML"
     assert answer.entities[0]["type"] == "bold" and answer.entities[0]["offset"] == 0
-    assert set(buttons(answer)) == {"◀ Dec 2021", "📈 Chart", "Dec 2023 ▶"}
+    assert set(buttons(answer)) == {"◀ Dec 2021", "📈 Chart", "Dec 2023 ▶", "Where is this from?"}
 
 
 async def test_the_command_menu_is_registered_at_start(fake, app):
@@ -242,6 +242,22 @@ async def test_a_chart_button_from_before_periods_were_carried_charts_the_latest
     photo = await reply(fake, GROUP, "sendPhoto")
     assert photo.photo.startswith(b"\x89PNG")
     assert "in Wrexham in the year to June 2025" in photo.plain_text
+
+
+async def test_where_is_this_from_names_the_file_sheet_and_cell_of_each_number(fake, app):
+    fake.inject_message(GROUP, f"/crime {QUESTION}")
+    answer = await reply(fake, GROUP)
+    fake.inject_callback(answer, buttons(answer)["Where is this from?"])
+    cited = await reply(fake, GROUP)
+    lines = cited.plain_text.splitlines()
+    assert lines[0] == "Where is this from?"
+    assert lines[1].startswith("• 536: count, Sexual offences, Wrexham, the year to December 2022 "
+                               "— ons_csp_recorded_crime_ye_dec2022.xlsx, sheet Table C3, cell ")
+    assert "(row “Wrexham”, column “Sexual offences”)" in lines[1]
+    assert lines[2].startswith("• 461: previous year's count")
+    assert any(e["type"] == "text_link" or e["type"] == "url" for e in cited.entities)
+    assert "recordedcrimedatabycommunitysafetypartnershiparea" in cited.plain_text
+    assert fake.message(GROUP, answer.message_id)["text"] == answer.plain_text
 
 
 async def test_the_chart_command(fake, app):

@@ -333,14 +333,15 @@ def _buttons(answer: Answer) -> list[tuple[str, str]]:
     return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
 
 
-def test_a_figure_has_previous_chart_and_next_buttons():
+def test_a_figure_has_previous_chart_next_and_source_buttons():
     assert _buttons(_ok_answer()) == [
         ("◀ Dec 2021", "v1|a|W14000006|sexual|2021-12-31"),
         ("📈 Chart", "v1|c|W14000006|sexual|2022-12-31"),
         ("Dec 2023 ▶", "v1|a|W14000006|sexual|2023-12-31"),
+        ("Where is this from?", "v1|s|W14000006|sexual|2022-12-31"),
     ]
     assert [text for text, _ in _buttons(_ok_answer(later_period=None))] == [
-        "◀ Dec 2021", "📈 Chart"]
+        "◀ Dec 2021", "📈 Chart", "Where is this from?"]
 
 
 def test_an_ambiguous_place_offers_one_button_per_candidate():

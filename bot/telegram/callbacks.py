@@ -12,6 +12,8 @@ CALLBACK_VERSION = "v1"
 ACTION_ANSWER = "a"  # show the answer for (area, offence, period) in place of this message
 ACTION_CHART = "c"  # send the series chart for (area, offence), highlighting period (or latest)
 ACTION_OPEN = "o"  # send the answer for (area, offence, period) below this message, which stays
+ACTION_SOURCE = "s"  # send where each number of the answer for (area, offence, period) is printed
+ACTIONS = (ACTION_ANSWER, ACTION_CHART, ACTION_OPEN, ACTION_SOURCE)
 MAX_CALLBACK_BYTES = 64
 
 _AREA = re.compile(r"[A-Za-z0-9-]{1,24}")
@@ -51,7 +53,7 @@ def decode_callback(data: object) -> Callback | None:
     if len(parts) != 5 or len(data.encode("utf-8", "surrogatepass")) > MAX_CALLBACK_BYTES:
         return None
     version, action, area, offence, period = parts
-    if (version != CALLBACK_VERSION or action not in (ACTION_ANSWER, ACTION_CHART, ACTION_OPEN)
+    if (version != CALLBACK_VERSION or action not in ACTIONS
             or not _AREA.fullmatch(area) or not _OFFENCE.fullmatch(offence)):
         return None
     if period:

@@ -33,6 +33,7 @@ from bot.config import DEFAULT_FOLLOWUP_MINUTES
 from bot.conversations import Conversations
 from bot.desk import newest_edition, on_demand
 from bot.followup import reads_as_follow_up as follows_on
+from bot.provenance import cite_answer
 from bot.rankings import Ranking, ranking_buttons, ranking_html
 from bot.reply import Turn, respond_after, topic_of
 from bot.store import Store, StoreError
@@ -45,7 +46,13 @@ from bot.telegram.access import (
     question_in,
     replies_to_bot,
 )
-from bot.telegram.callbacks import ACTION_CHART, ACTION_OPEN, decode_callback, resolve_offence
+from bot.telegram.callbacks import (
+    ACTION_CHART,
+    ACTION_OPEN,
+    ACTION_SOURCE,
+    decode_callback,
+    resolve_offence,
+)
 from bot.telegram.followups import INLINE_NO_CONTEXT, lead_html, recall, remember
 from bot.telegram.inbox import CURRENT_JOB, Delivery, Job
 from bot.telegram.render import (
@@ -66,6 +73,7 @@ from bot.telegram.render import (
     inline_article,
     late_note,
     photo_caption,
+    sources_html,
 )
 
 log = logging.getLogger("bot.telegram")
@@ -369,7 +377,8 @@ async def on_text(update: Update, context: Context) -> None:
 
 
 async def on_button(update: Update, context: Context) -> None:
-    """Candidate, period and chart buttons. Anything unusable gets a polite toast, not an error."""
+    """Candidate, period, chart and source buttons. Anything unusable gets a polite toast, not
+    an error."""
     query = update.callback_query
     engine = fresh_engine(context)
     pressed = decode_callback(query.data)
@@ -379,6 +388,8 @@ async def on_button(update: Update, context: Context) -> None:
                    if pressed else None)
         answer = (engine.answer_for(pressed.area, offence, pressed.period)
                   if pressed and offence and pressed.action != ACTION_CHART else None)
+        cited = (cite_answer(engine.store, answer)
+                 if answer is not None and pressed and pressed.action == ACTION_SOURCE else ())
     if (pressed is None or offence is None or not isinstance(message, Message)
             or (answer is not None and answer.status != "ok")):
         await answer_query(query, STALE_BUTTON)
@@ -390,6 +401,11 @@ async def on_button(update: Update, context: Context) -> None:
         await send_chart(message, context, pressed.area, offence, pressed.period)
         return
     assert answer is not None
+    if pressed.action == ACTION_SOURCE:
+        await pace(update, context)
+        await say(context, message, sources_html(cited), reply=False)
+        job().flag("answered")
+        return
     # The answer a button opens can be followed on from like any other.
     turn = Turn(answer, None, topic_of(answer))
     if pressed.action == ACTION_OPEN:

@@ -23,8 +23,15 @@ from telegram.constants import MessageLimit
 from bot import periods
 from bot.answer import Answer
 from bot.desk import Button
+from bot.provenance import Citation, describe, links
 from bot.store import EditionRow
-from bot.telegram.callbacks import ACTION_ANSWER, ACTION_CHART, ACTION_OPEN, encode_callback
+from bot.telegram.callbacks import (
+    ACTION_ANSWER,
+    ACTION_CHART,
+    ACTION_OPEN,
+    ACTION_SOURCE,
+    encode_callback,
+)
 
 MAX_INLINE_RESULTS = 10
 INLINE_CACHE_SECONDS = 300
@@ -38,6 +45,8 @@ NOT_ALLOWED = "This bot only answers in the chats it was set up for."
 NO_CHART = "There are no figures to chart for that."
 EMPTY_QUESTION = "Ask me a question after the command, for example: /{command} {example}"
 EXAMPLE = "sexual offences Wrexham 2022"
+WHERE_FROM = "Where is this from?"
+NO_SOURCES = "No figure in that answer could be traced to a cell; please ask again."
 
 
 def utf16_len(text: str) -> int:
@@ -138,7 +147,25 @@ def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
         row.append(InlineKeyboardButton(
             f"{periods.short(answer.later_period)} ▶",
             callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.later_period)))
-    return InlineKeyboardMarkup([row])
+    source = InlineKeyboardButton(WHERE_FROM, callback_data=encode_callback(
+        ACTION_SOURCE, area, offence, answer.period_end))
+    return InlineKeyboardMarkup([row, [source]])
+
+
+def sources_html(citations: Iterable[Citation]) -> str:
+    """"Where is this from?": each number with its file, sheet, cell and labels, then the ONS
+    pages, so a reporter can open the table and check the figure before publishing."""
+    cited = list(citations)
+    if not cited:
+        return html.escape(NO_SOURCES)
+    lines = [f"<b>{html.escape(WHERE_FROM)}</b>"]
+    lines += [f"• {html.escape(describe(citation))}" for citation in cited]
+    pages = links(cited)
+    if pages:
+        lines.append("ONS: " + " ".join(
+            f'<a href="{html.escape(page, quote=True)}">{html.escape(page)}</a>'
+            for page in pages))
+    return "\n".join(lines)
 
 
 def desk_keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
