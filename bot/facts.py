@@ -34,6 +34,8 @@ from bot.understanding import (
 )
 
 ENGLAND_AND_WALES = "K04000001"
+# What total recorded crime is called where the answer names it as an assumption.
+OFFENCE_DEFAULT = "total recorded crime (excluding fraud)"
 
 # Boundary changes the tables make without a new code: figures either side are not the same
 # place, so no change or record is computed across them. (code, first period on the new
@@ -397,14 +399,32 @@ class Facts:
         return []
 
     def _offence_assumptions(self, offence: OffenceMatch) -> list[str]:
+        out = []
+        if offence.replaced and offence.key:
+            out.append(f"Taking your correction: {self.noun(offence.key)}, not "
+                       f"‘{offence.replaced}’.")
+        if offence.asks == "safety":
+            out.append("Recorded crime cannot say how safe a place is: it counts crimes "
+                       "reported to and recorded by the police, not the chance of being a "
+                       "victim.")
         if offence.how == "fuzzy" and offence.key:
-            return [f"Taking ‘{offence.said}’ as {self.noun(offence.key)}."]
-        if offence.how == "default":
+            noun = OFFENCE_DEFAULT if offence.key == "all_crime" else self.noun(offence.key)
+            out.append(f"Taking ‘{offence.said}’ as {noun}.")
+        elif offence.how == "default":
             if offence.said:
-                return [f"‘{offence.said.capitalize()}’ is taken as total recorded crime, "
-                        "which excludes fraud."]
-            return ["No offence was named, so this is total recorded crime (excluding fraud)."]
-        return []
+                out.append(f"‘{offence.said.capitalize()}’ is taken as total recorded crime, "
+                           "which excludes fraud.")
+            elif offence.asks == "safety":
+                out.append(f"Here is {OFFENCE_DEFAULT}.")
+            else:
+                out.append("No offence was named, so this is total recorded crime (excluding "
+                           "fraud).")
+        if offence.asks == "rate":
+            noun = self.noun(offence.key or "all_crime")
+            out.append(f"The rate asked for is given after the count: recorded {noun} for the "
+                       "size of the population, which measures how much police recorded, not "
+                       "the chance that any one person is a victim.")
+        return out
 
     def _level(self, area: AreaRow, key: str) -> tuple[AreaRow, str, list[str]]:
         """The finest category ONS holds for this area, moving to the force or to England and
