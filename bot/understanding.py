@@ -677,7 +677,8 @@ def _strip_filler(tokens: list[str]) -> str:
 # --- whole questions --------------------------------------------------------------------------
 
 COMPARE = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or)\s+")
-LIST = re.compile(r"\s+and\s+|\s*[,;]\s*")
+# A comma inside a number ("per 1,000") never separates list items.
+LIST = re.compile(r"\s+and\s+|\s*;\s*|\s*,(?!\d{3}\b)\s*")
 
 
 def _pieces(pattern: re.Pattern[str], text: str,
@@ -697,7 +698,7 @@ def _names_a_part(piece: str, gazetteer: Gazetteer) -> bool:
     period, words = parse_period(piece)
     match = gazetteer.match(words)
     return (match.status in {"ok", "ambiguous"} and match.how in {"exact", "alias"}) or (
-        match.status == "none" and period is not None)
+        match.status == "none" and period is not None and period.kind != "junk")
 
 
 def _split(text: str, gazetteer: Gazetteer) -> list[str]:
@@ -712,8 +713,20 @@ def _split(text: str, gazetteer: Gazetteer) -> list[str]:
         if len(items) > 1 and all(_names_a_part(item, gazetteer) for item in items):
             out.extend(items)
         else:
-            out.append(piece)
+            out.extend(_beside(piece, gazetteer.protected(piece) if protected else [],
+                               gazetteer))
     return out
+
+
+def _beside(piece: str, spans: list[tuple[int, int]], gazetteer: Gazetteer) -> list[str]:
+    """"leeds england and wales": a place whose name holds "and" next to another place named
+    exactly is two parts, not the longer name with the other one silently dropped."""
+    for start, end in spans:
+        other = (piece[:start] + " " + piece[end:]).strip()
+        match = gazetteer.match(parse_period(other)[1])
+        if match.status == "ok" and match.how in {"exact", "alias"}:
+            return [other, piece[start:end]]
+    return [piece]
 
 
 Slip = tuple[int, int, str]
