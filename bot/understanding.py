@@ -807,9 +807,8 @@ def _find_offence(text: str, index: OffenceIndex,
 
 
 # "how safe is Leeds", "is Leeds dangerous": recorded crime cannot answer that, and says so.
-SAFETY = re.compile(r"\b(?:how (?:safe|dangerous|risky)(?: is| are)?|(?:is|are) (?:it )?"
-                    r"(?:safe|dangerous)(?: in| to live in)?|safe(?:ty)? (?:in|of)|"
-                    r"(?:safe|dangerous)(?= ?\??$))\b")
+SAFETY = re.compile(r"\bhow (?:safe|dangerous|risky)(?: is| are)?\b|"
+                    r"\b(?:safe|safety|dangerous)\b(?! driving)")
 RATE = re.compile(r"\brates?\b|\bper (?:1,?000|100,?000|head|capita|person|resident)")
 # "burglary … sorry, robbery": what follows the marker replaces what came before it.
 CORRECTION = re.compile(r"(?:\.\.\.|…|[,;:.!-])?\s*\b(?:sorry|i mean|i meant|no wait|"

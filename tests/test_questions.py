@@ -172,6 +172,8 @@ NAMED_CASES = [
     ("robbery nationally 2024", "K04000001", "robbery"),
     ("burglary Allerdale 2022", "E22000031", "burglary"),
     ("burglary Corby 2024", "E22000233", "burglary"),
+    ("misc Leeds 2024", "E22000345", "misc"),
+    ("misc crimes Bradford 2024", "E22000342", "misc"),
 ]
 
 # Misspelt or shortened places that are taken, and must be stated: (question, code, key).
@@ -199,6 +201,23 @@ STATED_CASES = [
     ("criminal damage Rochadle 2024", "E22000103", "criminal_damage"),
     ("frauds Hants 2022", "K04000001", "fraud"),
     ("City of Lonodn force total crime 2024", "E23000034", "all_crime"),
+    # everyday typing (issue 16): one slip in an offence word, also with one in the place
+    ("vilent crime Leeds 2024", "E22000345", "violence"),
+    ("ofences Leeds 2024", "E22000345", "all_crime"),
+    ("shopliftin Leeds 2024", "E22000345", "shoplifting"),
+    ("burgalry Leeds 2024", "E22000345", "burglary"),
+    ("burgalry Leedz 2024", "E22000345", "burglary"),
+    ("sexual ofences Bradfrod 2024", "E22000342", "sexual"),
+    ("robbery Middlesborough 2024", "E22000029", "robbery"),
+    ("robbery Peterbrough 2024", "E22000017", "robbery"),
+    ("deaths or serious injuries from unlawful driving England and Wales 2024", "K04000001",
+     "death_driving"),
+    ("how safe is Leeds 2024", "E22000345", "all_crime"),
+    ("is Bradford safe? 2024", "E22000342", "all_crime"),
+    ("crime rate Leeds 2024", "E22000345", "all_crime"),
+    ("burglary rate per 1,000 Leeds 2024", "E22000345", "burglary"),
+    ("burglary Leeds … sorry, robbery 2024", "E22000345", "robbery"),
+    ("rape, I mean sexual offences, Bradford 2024", "E22000342", "sexual"),
 ]
 
 # Finer ONS categories held for England and Wales: (question, offence key).
@@ -235,6 +254,9 @@ PERIODS_NOT_HELD = [
     ("robbery Kent year to June 2001", "E23000032"), ("theft Cardiff year to March 2022",
                                                       "W14000015"),
     ("all crime Devon and Cornwall 2022", "E23000035"),
+    # a number that is not a period is never dropped for the latest (issue 16)
+    ("burglary Leeds 1e9", "E22000345"), ("burglary Leeds 0", "E22000345"),
+    ("burglary Leeds 20222222222222222222", "E22000345"), ("robbery Kent police 3.5", "E23000032"),
 ]
 COMPARISONS = [
     ("robbery Kent 2010 vs 2024", ["E23000032", "E23000032"], ["2010-12-31", "2024-12-31"]),
@@ -255,6 +277,13 @@ COMPARISONS = [
      ["2023-12-31", "2024-12-31"]),
     ("robbery England and Wales vs Wales 2024", ["K04000001", "W92000004"],
      ["2024-12-31", "2024-12-31"]),
+    # "England and Wales" is one place inside a comparison (issue 16)
+    ("robbery Leeds vs England and Wales 2024", ["E22000345", "K04000001"],
+     ["2024-12-31", "2024-12-31"]),
+    ("shoplifting Leeds England and Wales 2024", ["E22000345", "K04000001"],
+     ["2024-12-31", "2024-12-31"]),
+    ("burglary Bradford, Leeds and England and Wales 2024",
+     ["E22000342", "E22000345", "K04000001"], ["2024-12-31", "2024-12-31", "2024-12-31"]),
 ]
 
 
