@@ -17,6 +17,7 @@ from datetime import date
 
 from bot.charts import computed_rate
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
+from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.store import AreaRow, EditionRow, FigureRow, Store
 from bot.understanding import (
@@ -178,6 +179,7 @@ class Finding:
     unreadable: bool = False
     districts: Districts | None = None
     whole: tuple[str, str] | None = None
+    recorders: tuple[tuple[str, str], ...] = ()
     parts: tuple[Finding, ...] = field(default=())
 
     @property
@@ -212,6 +214,8 @@ class Facts:
         self.split: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
         self.council_of: dict[str, tuple[str, str]] = {}
         self.areas: dict[str, AreaRow] = {}
+        self.parents: dict[str, str | None] = {}
+        self.recorders: tuple[tuple[str, str], ...] = ()
         self.editions: dict[str, EditionRow] = {}
         self._periods: dict[tuple[str, str], list[tuple[str, bool]]] = {}
 
@@ -238,9 +242,28 @@ class Facts:
             self.gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas],
                                        self.store.former_names(), local)
             self.offences = self.store.offence_table()
+            self.parents = {k: v[1] for k, v in self.offences.items()}
             self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
+            self.recorders = self._recorders(every)
             self._generation = self.store.generation
         return self.gazetteer
+
+    def _recorders(self, every: list[AreaRow]) -> tuple[tuple[str, str], ...]:
+        """The bodies that record fraud centrally, each with the first period it holds: who a
+        national fraud figure comes from, read from the data. The long series prints them
+        ("Action Fraud", "CIFAS", "UK Finance") as rows that are no place and hold one series
+        named after themselves, unlike a police body such as British Transport Police."""
+        out = []
+        for area in every:
+            if area.kind != "other":
+                continue
+            keys = self.store.offences_held(area.code)
+            if len(keys) != 1 or self.offences.get(keys[0], ("",))[0] != area.name:
+                continue
+            held = [p for p, has in self.store.held_periods(area.code, keys[0]) if has]
+            if held:
+                out.append((area.name, held[0]))
+        return tuple(sorted(out, key=lambda r: (r[1], r[0])))
 
     def _split_councils(self, rows: list[tuple[str, str, str, int]], offered: set[str]) -> None:
         """From the newest lookup: councils whose area ONS prints as several CSP rows (keyed by
@@ -376,7 +399,7 @@ class Facts:
         assert area is not None
         lead = list(self._place_assumptions(match, area))
         lead.extend(self._offence_assumptions(offence))
-        area, key, moved = self._level(area, key)
+        area, key, moved = self._level(area, key, ask, today)
         lead.extend(moved)
         return self._figure(area, key, ask, today, tuple(lead), _matched(match, offence))
 
@@ -426,11 +449,18 @@ class Facts:
                        "the chance that any one person is a victim.")
         return out
 
-    def _level(self, area: AreaRow, key: str) -> tuple[AreaRow, str, list[str]]:
+    def _level(self, area: AreaRow, key: str, ask: PeriodAsk,
+               today: date) -> tuple[AreaRow, str, list[str]]:
         """The finest category ONS holds for this area, moving to the force or to England and
-        Wales only where ONS publishes the offence there alone; every move is stated."""
+        Wales only where ONS publishes the offence there alone; every move is stated. An offence
+        now published only nationally (fraud) keeps the local figure for a period the long
+        series holds locally: forces recorded fraud before it moved to Action Fraud."""
         offence = BY_KEY.get(key)
         national_only = offence is not None and offence.level == "national" and not offence.parent
+        if national_only and area.kind != "england_and_wales":
+            local = self._local_before(area, key, ask, today)
+            if local is not None:
+                return local
         if not national_only and self._has_counts(area.code, key):
             return area, key, []
         if offence and offence.level == "force" and area.kind == "csp" and area.force_code:
@@ -450,11 +480,56 @@ class Facts:
         if area.kind != "england_and_wales":
             national = self._area(ENGLAND_AND_WALES)
             if national is not None and self._has_counts(ENGLAND_AND_WALES, key):
-                why = CAVEATS["fraud"] if key == "fraud" else (
+                why = self._central_why(area, key) if national_only else (
                     f"ONS publishes {self.noun(key)} only for England and Wales as a whole.")
                 return national, key, [f"There is no figure for {display(area.name)}: {why} "
                                        "Here is the England and Wales figure."]
         return area, key, []
+
+    def _local_before(self, area: AreaRow, key: str, ask: PeriodAsk,
+                      today: date) -> tuple[AreaRow, str, list[str]] | None:
+        """The force's own figure for a period asked by name, where the long series holds one
+        (fraud before Action Fraud); a local area's question gets its force's, stated."""
+        if ask.kind in {"latest", "junk"}:
+            return None
+        force = area if area.kind == "pfa" else (
+            self._area(area.force_code) if area.force_code else None)
+        if force is None:
+            return None
+        held = [p for p, has in self._held(force.code, key) if has]
+        period_end = resolve_year(ask, held, today)[0]
+        if period_end is None:
+            return None
+        said = []
+        if force.code != area.code:
+            said.append(f"Before fraud moved to central recording, police forces recorded it, "
+                        f"but ONS gives no figure for local areas such as {display(area.name)}; "
+                        f"here is the force figure for {display(force.name)}.")
+        central = [(name, first) for name, first in self.recorders if first <= period_end]
+        if central:
+            said.append(f"Central fraud figures ({joined([n for n, _ in central])}) are "
+                        f"held from {period_label(central[0][1])}, as forces passed fraud to "
+                        "Action Fraud, so this force figure may not hold every fraud recorded "
+                        "in the area.")
+        return force, key, said
+
+    def _recorders_of(self, area: AreaRow, key: str) -> tuple[tuple[str, str], ...]:
+        """The central recording bodies behind a national figure for an offence they record."""
+        offence = BY_KEY.get(key)
+        central = offence is not None and offence.caveat == "fraud"
+        return self.recorders if central and area.kind == "england_and_wales" else ()
+
+    def _central_why(self, area: AreaRow, key: str) -> str:
+        """Why a fraud question for a place is answered for England and Wales: who records it
+        now, and until when the place's force did (both from the data)."""
+        names = joined([name for name, _ in self.recorders]) or "Action Fraud"
+        force_code = area.code if area.kind == "pfa" else area.force_code
+        held = [p for p, has in self._held(force_code, key) if has] if force_code else []
+        if held:
+            return (f"fraud is now recorded centrally by {names}, not by police forces; "
+                    f"local force figures run only to {period_label(held[-1])} (ask for a "
+                    "year up to then).")
+        return f"fraud is recorded centrally by {names}, not by local police areas."
 
     # --- one figure ------------------------------------------------------------------------
 
@@ -463,7 +538,7 @@ class Facts:
         base = dict(area=area, offence_key=key, offence_label=self.label(key),
                     offence_noun=self.noun(key), lead=lead, matched=matched,
                     force_name=self.forces.get(area.force_code or "") if area.force_code
-                    else None)
+                    else None, recorders=self._recorders_of(area, key))
         rows = self._held(area.code, key)
         if not rows:
             held = [k for k in self.store.offences_held(area.code) if k in BY_KEY]
@@ -723,6 +798,11 @@ def _part_named(council: str, former: set[str]) -> str:
     of the council's name ("Christchurch" in "Bournemouth, Christchurch and Poole"), else ""."""
     whole = f" {name_key(council)} "
     return next((name for name in sorted(former) if f" {name_key(name)} " in whole), "")
+
+
+def joined(names: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
 def display(name: str) -> str:

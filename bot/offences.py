@@ -286,8 +286,9 @@ CAVEATS: dict[str, str] = {
         "areas, not for local areas; they exclude conventional air weapons."
     ),
     "fraud": (
-        "Fraud is recorded centrally by Action Fraud and industry bodies, not by local police "
-        "areas, so no local figures exist."
+        "Fraud is now recorded centrally, by Action Fraud and industry bodies, not by police "
+        "forces: local figures exist only for the years before forces passed it to Action "
+        "Fraud, and national figures since then are the central bodies' own."
     ),
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Districts, Finding, Record, display
+from bot.facts import Change, Districts, Finding, Record, display, joined
 from bot.periods import MONTH_NAMES, short
 from bot.periods import label as period_label
 from bot.store import EditionRow
@@ -85,7 +85,10 @@ def headline(f: Finding) -> str:
     assert f.area is not None and f.count is not None and f.period_end is not None
     area, noun, when = f.area, f.offence_noun, period_label(f.period_end)
     what = counted(f.count, noun)
-    if area.kind == "england_and_wales":
+    central = recorded_by(f)
+    if central:
+        text = f"{central} recorded {what} in England and Wales in {when}"
+    elif area.kind == "england_and_wales":
         text = f"Police in England and Wales recorded {what} in {when}"
     elif area.kind in {"region", "country"}:
         text = f"Police in {display(area.name)} recorded {what} in {when}"
@@ -102,6 +105,13 @@ def headline(f: Finding) -> str:
         text += (" This total is the sum of its ONS offence groups: the series does not print "
                  "it for this period.")
     return text
+
+
+def recorded_by(f: Finding) -> str:
+    """"Action Fraud, CIFAS and UK Finance": the central bodies that held the series by the
+    figure's period ("" before they began, when police forces recorded it)."""
+    assert f.period_end is not None
+    return joined([name for name, first in f.recorders if first <= f.period_end])
 
 
 def change_sentence(change: Change, *, lead: str = "That is") -> str:

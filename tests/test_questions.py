@@ -237,6 +237,18 @@ FINER_CASES = [
     ("blackmail England and Wales year to September 2022", "35-blackmail"),
 ]
 
+# Who records fraud (issue 16): forces before Action Fraud, central bodies since.
+# (question, area code the figure is for, oracle period)
+FRAUD_CASES = [
+    ("fraud Avon and Somerset 2010", "E23000036", "year:2010"),
+    ("fraud Bristol 2010", "E23000036", "year:2010"),
+    ("fraud Kent police year to March 2008", "E23000032", "end:2008-03-31"),
+    ("fraud Leeds 2009", "E23000010", "year:2009"),
+    ("fraud England and Wales", "K04000001", "latest"),
+    ("fraud Torbay", "K04000001", "latest"),
+    ("fraud Avon and Somerset 2024", "K04000001", "year:2024"),
+]
+
 UNKNOWN_OFFENCES = [
     "hate crime Leeds 2024",
     "antisocial behaviour Bristol", "domestic abuse Cardiff 2023", "asb Leeds",
@@ -299,7 +311,7 @@ def ask(engine: Engine, question: str) -> Answer:
 def test_the_suite_has_at_least_three_hundred_questions():
     total = (len(FIGURE_CASES) + len(NAMED_CASES) + len(STATED_CASES) + len(FINER_CASES)
              + len(UNKNOWN_OFFENCES) + len(NOT_PLACES) + len(ASKED_PLACES)
-             + len(PERIODS_NOT_HELD) + len(COMPARISONS))
+             + len(PERIODS_NOT_HELD) + len(COMPARISONS) + len(FRAUD_CASES))
     assert total >= 300
 
 
@@ -348,6 +360,40 @@ def test_a_place_or_offence_that_was_not_named_exactly_is_stated(
 @pytest.mark.parametrize(("question", "key"), FINER_CASES, ids=[c[0] for c in FINER_CASES])
 def test_finer_ons_categories_are_answered_for_england_and_wales(engine, oracle, question, key):
     check_figure(ask(engine, question), oracle, "K04000001", key, "end:2022-09-30")
+
+
+@pytest.mark.parametrize(("question", "code", "period"), FRAUD_CASES,
+                         ids=[c[0] for c in FRAUD_CASES])
+def test_fraud_is_local_before_action_fraud_and_central_since(engine, oracle, question, code,
+                                                              period):
+    answer = ask(engine, question)
+    check_figure(answer, oracle, code, "fraud", period)
+    assert "Police in England and Wales recorded" not in answer.text
+    if code == "K04000001":
+        names = sorted(oracle.conn.execute(
+            "select name from areas where kind = 'other' and lower(name) in "
+            "(select lower(label) from offences)").fetchall())
+        assert [n for (n,) in names] == ["Action Fraud", "CIFAS", "UK Finance"]
+        assert "Action Fraud, CIFAS and UK Finance recorded" in answer.text
+        if "Torbay" in question or "Avon" in question:
+            assert answer.assumptions[0].startswith("There is no figure for")
+    else:
+        assert "Police recorded" in answer.text.split("\n\n")[0]
+
+
+def test_national_fraud_before_central_recording_is_the_police_figure(engine, oracle):
+    answer = ask(engine, "fraud England and Wales year to March 2010")
+    check_figure(answer, oracle, "K04000001", "fraud", "end:2010-03-31")
+    assert "Police in England and Wales recorded" in answer.text
+    assert "Action Fraud, CIFAS" not in answer.text.split("\n\n")[0]
+
+
+def test_a_force_fraud_figure_after_central_recording_began_says_so(engine, oracle):
+    answer = ask(engine, "fraud Avon and Somerset 2012")
+    check_figure(answer, oracle, "E23000036", "fraud", "year:2012")
+    assert answer.assumptions[0].startswith(
+        "Central fraud figures (Action Fraud, CIFAS and UK Finance) are held from the year to "
+        "June 2011")
 
 
 @pytest.mark.parametrize("question", UNKNOWN_OFFENCES)
