@@ -587,7 +587,7 @@ class Facts:
         if national is not None and national.count is not None and rate is not None:
             ew_rate, ew_basis, _ = self._rate(ENGLAND_AND_WALES, national)
             national_rate = (ew_rate, ew_basis) if ew_rate is not None else None
-        caveats = [caveat_for(key), CAVEATS["general"]]
+        caveats = [caveat_for(key, self.parents), CAVEATS["general"]]
         if area.kind in {"csp", "other"}:
             caveats.append(LOCAL_CAUTION)
         return Finding(

@@ -8,6 +8,7 @@ new label in next quarter's tables is one line here, not a hunt through three mo
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -298,8 +299,18 @@ LOCAL_CAUTION = (
 )
 
 
-def caveat_for(key: str) -> str:
-    """The offence-specific caveat (the general one is added separately, once per reply)."""
-    offence = BY_KEY.get(key)
+def caveat_for(key: str, parents: Mapping[str, str | None] | None = None) -> str:
+    """The offence-specific caveat (the general one is added separately, once per reply).
+
+    A finer ONS category (possession of cannabis, stalking, arson, rape of a female aged 16 or
+    over) carries the caveat of the first group above it in the store's offence table
+    (`parents`: key → parent key), so a category ingest names from next quarter's appendix is
+    qualified like its group without a line here."""
+    seen: set[str] = set()
+    step: str | None = key
+    while step is not None and step not in BY_KEY and step not in seen:
+        seen.add(step)
+        step = (parents or {}).get(step)
+    offence = BY_KEY.get(step) if step else None
     name = offence.caveat if offence else "general"
     return CAVEATS.get(name, CAVEATS["general"]) if name != "general" else ""
