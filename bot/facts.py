@@ -11,7 +11,6 @@ size. `bot.wording` turns a Finding into words and never looks anything up.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,6 +28,7 @@ from bot.understanding import (
     Parsed,
     PeriodAsk,
     Place,
+    display,
     name_key,
     parse,
     resolve_year,
@@ -82,8 +82,8 @@ class Choice:
         kinds = {"csp": "local area", "pfa": "police force area",
                  "england_and_wales": "national", "region": "region", "country": "country",
                  "other": "other"}
-        where = f", {self.force}" if self.force and self.force != self.name else ""
-        return f"{self.name} ({kinds.get(self.kind, self.kind)}{where})"
+        where = f", {display(self.force)}" if self.force and self.force != self.name else ""
+        return f"{display(self.name)} ({kinds.get(self.kind, self.kind)}{where})"
 
 
 @dataclass(frozen=True)
@@ -803,8 +803,3 @@ def _part_named(council: str, former: set[str]) -> str:
 def joined(names: list[str]) -> str:
     """"A", "A and B", "A, B and C"."""
     return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
-
-
-def display(name: str) -> str:
-    """ONS's "Bristol, City of" as a reporter writes it: "Bristol"."""
-    return re.sub(r", (City|County) of$", "", name)

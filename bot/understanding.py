@@ -208,6 +208,13 @@ def name_key(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip()
 
 
+def display(name: str) -> str:
+    """ONS's "Bristol, City of" in reading order, "City of Bristol": the one rule every answer,
+    ranking, digest and story names an area by. Dropping "City of" instead would turn the City
+    of London's force ("London, City of") into London, the region."""
+    return re.sub(r"^(.*), (City|County) of$", r"\2 of \1", name)
+
+
 # --- periods ----------------------------------------------------------------------------------
 
 

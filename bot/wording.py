@@ -53,6 +53,7 @@ def force_phrase(name: str | None) -> str:
     """"North Wales" → "North Wales Police"; names that already say police are kept."""
     if not name:
         return "Police"
+    name = display(name)
     if re.search(r"\b(police|constabulary)\b", name, re.I):
         return name
     return f"{name} Police"
@@ -91,7 +92,7 @@ def headline(f: Finding) -> str:
     elif area.kind == "england_and_wales":
         text = f"Police in England and Wales recorded {what} in {when}"
     elif area.kind in {"region", "country"}:
-        text = f"Police in {display(area.name)} recorded {what} in {when}"
+        text = f"Police in {region_phrase(area.name)} recorded {what} in {when}"
     elif area.kind == "pfa" or area.code == "x-british-transport-police":
         text = f"{force_phrase(area.name)} recorded {what} in {when}"
     else:
@@ -105,6 +106,12 @@ def headline(f: Finding) -> str:
         text += (" This total is the sum of its ONS offence groups: the series does not print "
                  "it for this period.")
     return text
+
+
+def region_phrase(name: str) -> str:
+    """"the North East", "the East", but "London", "Wales", "Yorkshire and The Humber": a
+    region named by its compass point takes "the" in a sentence."""
+    return f"the {name}" if re.match(r"(North|South|East|West)\b", name) else name
 
 
 def recorded_by(f: Finding) -> str:
