@@ -237,8 +237,9 @@ def source_line(edition: EditionRow | None) -> str:
 
 def figure_paragraphs(f: Finding) -> list[str]:
     assert f.count is not None and f.period_end is not None
-    first = " ".join([*f.lead, headline(f)])
-    paragraphs = [p for p in (first, *f.after, previous_sentence(f)) if p]
+    # Every assumption, the period chosen included, comes before the figure it qualifies.
+    first = " ".join([*f.lead, *f.after, headline(f)])
+    paragraphs = [p for p in (first, previous_sentence(f)) if p]
     if f.record is not None:
         paragraphs.append(record_sentence(f.record, f.count, f.period_end))
     for sentence in (rate_sentence(f), wider_sentence(f)):
@@ -356,7 +357,9 @@ def comparison_text(f: Finding) -> str:
                             f"{pct(100 * diff / first.count)}.")
             else:
                 summary += f"\nChange {when}: {'up' if diff > 0 else 'down'} {num(abs(diff))}."
-    return "\n\n".join([summary, *(text(p) for p in f.parts)])
+    # What was assumed for any part opens the reply, before the side-by-side figures.
+    assumed = " ".join(dict.fromkeys(a for p in f.parts for a in p.assumptions))
+    return "\n\n".join([p for p in (assumed, summary) if p] + [text(p) for p in f.parts])
 
 
 def text(f: Finding) -> str:

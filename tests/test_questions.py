@@ -473,3 +473,18 @@ def test_comparisons_give_every_part_earlier_to_later(engine, oracle, question, 
     for part in answer.parts:
         assert part.count == oracle.count(part.area_code or "", part.offence_key or "",
                                           part.period_end or "")
+
+
+@pytest.mark.parametrize("question", [
+    "burglary Leeds last year", "fraud Torbay 2024", "robbery Kent police 2025",
+    "vilent crime Leeds vs Bradford 2024", "burglary Leeds 2024 vs Middlesborough 2024",
+])
+def test_every_assumption_comes_before_any_figure(engine, question):
+    """The README's promise: what was assumed opens the reply, the period chosen included."""
+    answer = ask(engine, question)
+    assumptions = answer.assumptions or tuple(a for p in answer.parts for a in p.assumptions)
+    assert assumptions, answer.text
+    first_figure = min(answer.text.index(f"{c:,}") for c in
+                       [answer.count, *(p.count for p in answer.parts)] if c is not None)
+    for sentence in assumptions:
+        assert answer.text.index(sentence) < first_figure, (sentence, answer.text)
