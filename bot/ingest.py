@@ -28,6 +28,7 @@ from bot.tables import (
     LookupRow,
     Observation,
     UnreadableFile,
+    plain_name,
     read_file,
     slug,
     why_unread,
@@ -391,7 +392,8 @@ def write_store(contents: list[FileContents], path: Path) -> Report:
                      default="")
         _insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
         _insert(conn, "editions", (
-            (c.edition.key, c.edition.title, c.edition.dataset, c.edition.period_end,
+            # An edition's name is printed on every surface: ONS's "[note n]" markers never are.
+            (c.edition.key, plain_name(c.edition.title), c.edition.dataset, c.edition.period_end,
              c.edition.published, c.edition.file, c.edition.sha256) for c in contents))
         ordered = sorted(areas.areas.values(), key=lambda a: a.code)
         _insert(conn, "areas", ((a.code, a.name, a.kind, a.force_code, int(a.offered), a.note)
