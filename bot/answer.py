@@ -7,7 +7,7 @@ the bot's text cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -68,9 +68,7 @@ class Answer:
                          if self.previous_end else None),
             "change_pct": self.change_pct,
             "rate_per_1000": self.rate_per_1000,
-            "candidates": [{k: v for k, v in asdict(c).items()
-                            if k not in {"force", "offence_key"} or (k == "offence_key" and v)}
-                           for c in self.candidates],
+            "candidates": [_candidate_json(c) for c in self.candidates],
             "source": ({"edition": self.edition, "published": self.published}
                        if self.edition else None),
             "assumptions": list(self.assumptions),
@@ -79,6 +77,14 @@ class Answer:
         if self.parts:
             out["parts"] = [part.to_json() for part in self.parts]
         return out
+
+
+def _candidate_json(choice: Choice) -> dict:
+    """A place to choose is {code, name, kind}; an offence to choose is the same shape with
+    the offence key as its code, never the code of the area the question was about."""
+    if choice.offence_key:
+        return {"code": choice.offence_key, "name": choice.name, "kind": "offence"}
+    return {"code": choice.code, "name": choice.name, "kind": choice.kind}
 
 
 def from_finding(f: Finding) -> Answer:
