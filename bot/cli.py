@@ -144,15 +144,27 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return built or fetched
 
 
+# One exit-code rule for every command that answers a question (ask, story, history, rank):
+# 0 a figure was given; 1 a reply was printed but holds no figure (a question back, a place or
+# offence not found, a period not held: the text or the JSON `status` says which); 2 nothing
+# could be answered (no store, or one that cannot be opened).
+ANSWERED, NO_FIGURE, NO_STORE = 0, 1, 2
+
+
+def exit_code(statuses: list[str]) -> int:
+    """The rule above for one reply or a batch: every reply must have given its figure."""
+    return ANSWERED if statuses and all(s == "ok" for s in statuses) else NO_FIGURE
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     answer = engine.ask(" ".join(args.question))
     if answer.status != "ok" or not (answer.area_code and answer.offence_key
                                      and answer.period_end):
         print(answer.text)
-        return 1
+        return NO_FIGURE
     store = engine.store
     area = store.area(answer.area_code)
     print(f"{answer.offence_label} in {area.name if area else answer.area_code}, 12 months "
@@ -164,7 +176,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"  {shown:>12}  {title} ({key})")
     for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
         print(f"  Note: {note}")
-    return 0
+    return ANSWERED
 
 
 def _engine(args: argparse.Namespace):
@@ -193,21 +205,23 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     if args.batch:
         source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+        statuses = []
         with source:
             for line in source:
                 reply = respond(engine, line.rstrip("\n"))
+                statuses.append(reply.status)
                 print(json.dumps(reply_json(reply), ensure_ascii=False), flush=False)
         sys.stdout.flush()
-        return 0
+        return exit_code(statuses)
     reply = respond(engine, " ".join(args.question))
     if args.json:
         print(json.dumps(reply_json(reply), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
-    return 0
+    return exit_code([reply.status])
 
 
 def cmd_areas(args: argparse.Namespace) -> int:
@@ -229,15 +243,16 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     question = " ".join(args.question)
     ask = parse_ranking(question, engine.gazetteer)
     if ask is None:
         print("That is not a ranking question; try e.g. “which area in Kent has the highest "
               "burglary rate” or `crimebot ask` for one area.", file=sys.stderr)
-        return 1
-    print(plain_text(ranking_html(rank(engine.store, ask))))
-    return 0
+        return NO_FIGURE
+    ranking = rank(engine.store, ask)
+    print(plain_text(ranking_html(ranking)))
+    return exit_code([ranking.status])
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -262,12 +277,12 @@ def cmd_story(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     story = build_story(engine.ask(" ".join(args.question)))
     print(story.copy)
     if story.desk_notes:
         print("\n(For the desk, not for print: " + " ".join(story.desk_notes) + ")")
-    return 0
+    return exit_code([story.status])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
