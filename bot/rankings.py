@@ -26,6 +26,7 @@ from bot.understanding import (
     Candidate,
     Gazetteer,
     PeriodAsk,
+    catalogue_index,
     name_key,
     normalise,
     parse_offence,
@@ -416,6 +417,11 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
     offence_key = ask.offence or "all_crime"
     if ask.offence is None:
         notes.append("No offence was named, so this ranks total recorded crime.")
+    elif ask.offence_said and ask.offence_said not in catalogue_index().phrases:
+        # A slipped letter was put right ("burgalry"): said, as answers say it.
+        notes.append(f"Taking ‘{ask.offence_said}’ as {BY_KEY[ask.offence].noun}."
+                     if ask.offence in BY_KEY else f"Taking ‘{ask.offence_said}’ as "
+                     f"{ask.offence}.")
     labels = store.offence_labels()
     offence = BY_KEY.get(offence_key)
     label = labels.get(offence_key, (offence.label if offence else offence_key, None))[0]

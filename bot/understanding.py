@@ -407,18 +407,36 @@ def _stem(word: str) -> str:
     return word
 
 
-def parse_offence(text: str) -> tuple[str | None, str, str]:
-    """(offence key, the words that named it, the text without them), catalogue phrases only."""
+def catalogue_index() -> OffenceIndex:
+    """The index of the catalogue's own phrases, built once (no store needed)."""
     global _CATALOGUE_INDEX
     if _CATALOGUE_INDEX is None:
         _CATALOGUE_INDEX = OffenceIndex()
-    key, phrase, (start, end) = _CATALOGUE_INDEX.find(text)
+    return _CATALOGUE_INDEX
+
+
+def parse_offence(text: str) -> tuple[str | None, str, str]:
+    """(offence key, the words that named it, the text without them), catalogue phrases only.
+    A word one slip from an offence word is respelt first, and kept only where it then names
+    the offence ("highest vilent crime rate" is violence, not the "crime rate" of all crime)."""
+    index = catalogue_index()
+    respelt, said = text, ""
+    for word in re.findall(r"[a-z]{5,}", text):
+        if word in FILLER or word in index.vocabulary:
+            continue
+        fixed = index.respell(word)
+        if fixed is not None:
+            trial = re.sub(rf"\b{re.escape(word)}\b", fixed, respelt)
+            key, phrase, _ = index.find(trial)
+            if key and fixed in phrase.split() and phrase not in GENERIC_WORDS:
+                respelt, said = trial, word
+    key, phrase, (start, end) = index.find(respelt)
     if key is not None:
-        return key, phrase, (text[:start] + " " + text[end:]).strip()
+        return key, said or phrase, (respelt[:start] + " " + respelt[end:]).strip()
     for word in re.findall(r"[a-z][a-z'-]{4,}", text):
         if word in FILLER:
             continue
-        found = _CATALOGUE_INDEX.fuzzy(word)
+        found = index.fuzzy(word)
         if found:
             return found[0], word, re.sub(rf"\b{re.escape(word)}\b", " ", text)
     return None, "", text
@@ -846,11 +864,8 @@ def _take_correction(text: str, index: OffenceIndex) -> tuple[str, str]:
 
 def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None) -> Parsed:
     """Parse a question into one part per place or period asked about."""
-    global _CATALOGUE_INDEX
     if index is None:
-        if _CATALOGUE_INDEX is None:
-            _CATALOGUE_INDEX = OffenceIndex()
-        index = _CATALOGUE_INDEX
+        index = catalogue_index()
     text = normalise(question)
     asks, cleaned = _question_kind(text)
     cleaned, replaced = _take_correction(cleaned, index)

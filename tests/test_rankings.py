@@ -351,3 +351,19 @@ def test_rankings_compute_rates_under_the_answers_population_rule(engine, sql):
     assert any("more than 2 years from the period" in r for r in reasons)
     answer = engine.ask("burglary Kent police year to March 2003")
     assert answer.rate_per_1000 is None
+
+
+@pytest.mark.parametrize(("question", "key", "said"), [
+    ("which area in Kent has the highest burgalry rate", "burglary", "burgalry"),
+    ("which force has the highest vilent crime rate", "violence", "vilent"),
+])
+def test_a_slipped_offence_word_is_ranked_as_that_offence_and_stated(engine, question, key,
+                                                                     said):
+    result = ranking(engine, question)
+    assert result.offence_key == key
+    assert any(n.startswith(f"Taking ‘{said}’ as ") for n in result.notes)
+
+
+def test_an_offence_spelled_right_needs_no_statement(engine):
+    result = ranking(engine, "which area in Kent has the highest burglary rate")
+    assert not any(n.startswith("Taking") for n in result.notes)
