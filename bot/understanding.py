@@ -874,6 +874,10 @@ def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None
     parts: list[tuple[AreaMatch, PeriodAsk | None, str]] = []
     for piece in _split(rest, gazetteer) or [""]:
         period, words = parse_period(piece)
+        extra, without = parse_period(words)
+        if extra is not None and extra.kind == "junk":
+            # "burglary Leeds 2024 1e9": a second number that is no period is not dropped.
+            period, words = extra, without
         area = gazetteer.match(words)
         if area.status == "none" and period is None and parts:
             continue

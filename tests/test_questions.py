@@ -270,6 +270,7 @@ PERIODS_NOT_HELD = [
     # a number that is not a period is never dropped for the latest (issue 16)
     ("burglary Leeds 1e9", "E22000345"), ("burglary Leeds 0", "E22000345"),
     ("burglary Leeds 20222222222222222222", "E22000345"), ("robbery Kent police 3.5", "E23000032"),
+    ("burglary Leeds 2024 1e9", "E22000345"),
 ]
 COMPARISONS = [
     ("robbery Kent 2010 vs 2024", ["E23000032", "E23000032"], ["2010-12-31", "2024-12-31"]),
