@@ -426,6 +426,8 @@ class Facts:
         if offence.replaced and offence.key:
             out.append(f"Taking your correction: {self.noun(offence.key)}, not "
                        f"‘{offence.replaced}’.")
+        out.extend(f"Taking your correction: ‘{now}’, not ‘{before}’."
+                   for now, before in offence.corrected)
         if offence.asks == "safety":
             out.append("Recorded crime cannot say how safe a place is: it counts crimes "
                        "reported to and recorded by the police, not the chance of being a "

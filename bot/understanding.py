@@ -158,7 +158,9 @@ class OffenceMatch:
     recorded crime, said so) or "unknown" (offence words we do not know: ask, offering
     `candidates`). `asks` is what kind of question it was when the answer must say what it can
     answer ("rate", "safety"); `replaced` is the offence a correction inside the question took
-    back ("burglary … sorry, robbery"), so the answer can say which one it used."""
+    back ("burglary … sorry, robbery"), so the answer can say which one it used, and
+    `corrected` the places or periods it took back, as (now, before) pairs. They travel with
+    the offence because every answer part reads it."""
 
     key: str | None
     said: str = ""
@@ -167,6 +169,7 @@ class OffenceMatch:
     candidates: tuple[str, ...] = ()
     asks: str = ""
     replaced: str = ""
+    corrected: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -848,18 +851,37 @@ def _question_kind(text: str) -> tuple[str, str]:
     return ("rate" if RATE.search(text) else ""), text
 
 
-def _take_correction(text: str, index: OffenceIndex) -> tuple[str, str]:
-    """The text with an offence the question took back removed, and that offence's words:
-    ("robbery leeds", "burglary") for "burglary leeds … sorry, robbery"."""
+def _take_correction(text: str, index: OffenceIndex,
+                     gazetteer: Gazetteer) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """A correction inside the question ("burglary leeds … sorry, robbery", "leeds, I mean
+    bradford", "2023, sorry, 2024"): what follows the marker replaces the same kind of thing
+    before it. Returns the text with what was taken back removed, the offence words taken back,
+    and (place or period now, place or period taken back) pairs for the answer to state."""
     marker = CORRECTION.search(text)
     if marker is None:
-        return text, ""
+        return text, "", ()
     before, after = text[:marker.start()], text[marker.end():]
+    replaced, corrected = "", []
     key_after, phrase_after, _ = index.find(after)
     key_before, phrase_before, (start, end) = index.find(before)
-    if not key_after or phrase_after in GENERIC_WORDS or key_before is None:
-        return (before + " " + after).strip(), ""
-    return (before[:start] + " " + before[end:] + " " + after).strip(), phrase_before
+    after_rest, before_rest = after, before
+    if key_after and phrase_after not in GENERIC_WORDS and key_before is not None:
+        before, replaced = before[:start] + " " + before[end:], phrase_before
+    if key_after is not None:
+        after_rest = re.sub(rf"\b{re.escape(phrase_after)}\b", " ", after_rest)
+    if key_before is not None:
+        before_rest = re.sub(rf"\b{re.escape(phrase_before)}\b", " ", before_rest)
+    period_after, after_rest = parse_period(after_rest)
+    period_before, before_rest = parse_period(before_rest)
+    if period_after is not None and period_before is not None:
+        before = before.replace(period_before.said, " ", 1)
+        corrected.append((period_after.said, period_before.said))
+    place_after, place_before = gazetteer.match(after_rest), gazetteer.match(before_rest)
+    if (place_after.status == "ok" and place_after.how in {"exact", "alias"}
+            and place_before.status in {"ok", "ambiguous"}):
+        before = re.sub(rf"\b{re.escape(place_before.said)}\b", " ", before, count=1)
+        corrected.append((place_after.said, place_before.said))
+    return re.sub(r"\s+", " ", f"{before} {after}").strip(), replaced, tuple(corrected)
 
 
 def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None) -> Parsed:
@@ -868,7 +890,7 @@ def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None
         index = catalogue_index()
     text = normalise(question)
     asks, cleaned = _question_kind(text)
-    cleaned, replaced = _take_correction(cleaned, index)
+    cleaned, replaced, corrected = _take_correction(cleaned, index, gazetteer)
     offence, rest = _find_offence(cleaned, index, gazetteer)
     rest = COMPARE_WORD.sub("", rest)
     parts: list[tuple[AreaMatch, PeriodAsk | None, str]] = []
@@ -883,7 +905,7 @@ def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None
             continue
         parts.append((area, period, words))
     offence = dc_replace(_settle_offence(offence, parts, gazetteer, index), asks=asks,
-                         replaced=replaced)
+                         replaced=replaced, corrected=corrected)
     areas = [a for a, _, _ in parts if a.status != "none"]
     periods = [p for _, p, _ in parts if p is not None]
     out: list[tuple[AreaMatch, PeriodAsk]] = []

@@ -219,6 +219,8 @@ STATED_CASES = [
     ("burglary rate per 1,000 Leeds 2024", "E22000345", "burglary"),
     ("burglary Leeds … sorry, robbery 2024", "E22000345", "robbery"),
     ("rape, I mean sexual offences, Bradford 2024", "E22000342", "sexual"),
+    ("robbery in Leeds, sorry, Bradford 2024", "E22000342", "robbery"),
+    ("robbery Leeds 2023, sorry, 2024", "E22000345", "robbery"),
 ]
 
 # Finer ONS categories held for England and Wales: (question, offence key).

@@ -247,3 +247,18 @@ def test_middlesborough_is_taken_as_middlesbrough_and_stated(engine):
 
 def test_misc_is_miscellaneous_crimes_against_society(engine):
     assert parse("misc leeds", engine.gazetteer).offence_match.key == "misc"
+
+
+@pytest.mark.parametrize(("text", "place", "year", "corrected"), [
+    ("robbery in leeds sorry bradford", "Bradford", None, (("bradford", "leeds"),)),
+    ("robbery leeds 2023, sorry, 2024", "Leeds", 2024, (("2024", "2023"),)),
+    ("burglary leeds 2023 i mean robbery bradford 2024", "Bradford", 2024,
+     (("2024", "2023"), ("bradford", "leeds"))),
+])
+def test_a_correction_of_the_place_or_period_replaces_it_and_is_kept_to_state(engine, text,
+                                                                             place, year,
+                                                                             corrected):
+    parsed = parse(text, engine.gazetteer)
+    assert [a.best.name for a in parsed.areas] == [place]
+    assert parsed.periods[0].year == year
+    assert parsed.offence_match.corrected == corrected
