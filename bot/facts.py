@@ -12,6 +12,7 @@ size. `bot.wording` turns a Finding into words and never looks anything up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import date
 
 from bot.charts import computed_rate
@@ -401,7 +402,37 @@ class Facts:
         lead.extend(self._offence_assumptions(offence))
         area, key, moved = self._level(area, key, ask, today)
         lead.extend(moved)
-        return self._figure(area, key, ask, today, tuple(lead), _matched(match, offence))
+        return self._during_transfer(
+            self._figure(area, key, ask, today, tuple(lead), _matched(match, offence)))
+
+    def _during_transfer(self, found: Finding) -> Finding:
+        """Fraud across the move to central recording: a force's figure from the period the
+        central bodies begin compares with no earlier force figure, and a national figure from
+        then compares with no period the police recorded. No change, record or like-for-like
+        change is claimed across the move."""
+        starts = [first for _, first in self.recorders]
+        if (found.kind != "figure" or found.area is None or not starts
+                or found.period_end is None or found.period_end < min(starts)
+                or caveat_for(found.offence_key or "", self.parents) != CAVEATS["fraud"]):
+            return found
+        start = min(starts)
+        if found.area.kind != "england_and_wales":
+            return dataclass_replace(
+                found, previous_state="boundary", change=None, record=None, like_for_like=None,
+                boundary=(f"forces were passing fraud to central recording from "
+                          f"{period_label(start)}, so this force figure is not comparable "
+                          "with earlier ones"))
+        like = found.like_for_like
+        found = dataclass_replace(found, record=None, like_for_like=(
+            like if like is None or like.earlier_end >= start else None))
+        if found.previous_end is not None and found.previous_end < start:
+            return dataclass_replace(
+                found, previous_state="boundary", change=None,
+                boundary=(f"{period_label(found.previous_end)} was recorded by police forces, "
+                          f"{period_label(found.period_end)} centrally by "
+                          f"{joined([n for n, _ in self.recorders])}, so the two do not "
+                          "compare"))
+        return found
 
     def _place_assumptions(self, match: AreaMatch, area: AreaRow) -> list[str]:
         shown = display(area.name)

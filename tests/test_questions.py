@@ -334,6 +334,14 @@ def check_figure(answer: Answer, oracle: Oracle, code: str, key: str, period: st
     assert "[note" not in answer.text.lower()
 
 
+def check_count(answer: Answer, oracle: Oracle, code: str, key: str, period: str) -> None:
+    """The figure itself, where the answer rightly gives no year-before (a break between)."""
+    expected = oracle.expect(code, key, period)
+    assert (answer.status, answer.area_code, answer.offence_key) == ("ok", code, key)
+    assert (answer.period_end, answer.count) == (expected.period_end, expected.count)
+    assert f"{expected.count:,}" in answer.text.split("\n\n")[0]
+
+
 @pytest.mark.parametrize(("question", "code", "key", "period"), FIGURE_CASES,
                          ids=[c[0] for c in FIGURE_CASES])
 def test_figure_questions_match_the_store(engine, oracle, question, code, key, period):
@@ -394,10 +402,26 @@ def test_national_fraud_before_central_recording_is_the_police_figure(engine, or
 
 def test_a_force_fraud_figure_after_central_recording_began_says_so(engine, oracle):
     answer = ask(engine, "fraud Avon and Somerset 2012")
-    check_figure(answer, oracle, "E23000036", "fraud", "year:2012")
+    check_count(answer, oracle, "E23000036", "fraud", "year:2012")
     assert answer.assumptions[0].startswith(
         "Central fraud figures (Action Fraud, CIFAS and UK Finance) are held from the year to "
         "June 2011")
+    assert answer.change_pct is None and answer.previous_count is None
+    assert "No change is given: forces were passing fraud to central recording" in answer.text
+    assert "It is the " not in answer.text and "like-for-like" not in answer.text
+
+
+@pytest.mark.parametrize("question", ["fraud England and Wales year to March 2012",
+                                      "fraud England and Wales 2012"])
+def test_no_national_fraud_change_spans_the_move_to_central_recording(engine, oracle,
+                                                                      question):
+    """The year to March 2011 was police-recorded, March 2012 central: no "rise of 558%"."""
+    answer = ask(engine, question)
+    check_count(answer, oracle, "K04000001", "fraud", "end:2012-03-31")
+    assert answer.change_pct is None and answer.previous_count is None
+    assert "No change is given: the year to March 2011 was recorded by police forces" in \
+        answer.text
+    assert "It is the highest" not in answer.text
 
 
 @pytest.mark.parametrize(("question", "key", "caveat"), [
