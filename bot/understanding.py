@@ -836,18 +836,22 @@ def _find_offence(text: str, index: OffenceIndex,
 
 # "how safe is Leeds", "is Leeds dangerous": recorded crime cannot answer that, and says so.
 SAFETY = re.compile(r"\bhow (?:safe|dangerous|risky)(?: is| are)?\b|"
-                    r"\b(?:safe|safety|dangerous)\b(?! driving)")
+                    r"\b(?:safe|safety|dangerous)\b")
 RATE = re.compile(r"\brates?\b|\bper (?:1,?000|100,?000|head|capita|person|resident)")
 # "burglary … sorry, robbery": what follows the marker replaces what came before it.
 CORRECTION = re.compile(r"(?:\.\.\.|…|[,;:.!-])?\s*\b(?:sorry|i mean|i meant|no wait|"
                         r"or rather|correction|scratch that|make that|oops)\b[,:!.]*\s*")
 
 
-def _question_kind(text: str) -> tuple[str, str]:
-    """("safety" | "rate" | "", the text without the safety words)."""
+def _question_kind(text: str, index: OffenceIndex) -> tuple[str, str]:
+    """("safety" | "rate" | "", the text without the safety words). A safety word inside an
+    offence phrase ("dangerous driving", "health and safety offences") is the offence's."""
     safety = SAFETY.search(text)
     if safety:
-        return "safety", (text[:safety.start()] + " " + text[safety.end():]).strip()
+        key, _, (start, end) = index.find(text)
+        if key is None or not (start <= safety.start() < end or safety.start() <= start
+                               < safety.end()):
+            return "safety", (text[:safety.start()] + " " + text[safety.end():]).strip()
     return ("rate" if RATE.search(text) else ""), text
 
 
@@ -889,7 +893,7 @@ def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None
     if index is None:
         index = catalogue_index()
     text = normalise(question)
-    asks, cleaned = _question_kind(text)
+    asks, cleaned = _question_kind(text, index)
     cleaned, replaced, corrected = _take_correction(cleaned, index, gazetteer)
     offence, rest = _find_offence(cleaned, index, gazetteer)
     rest = COMPARE_WORD.sub("", rest)

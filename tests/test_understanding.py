@@ -197,7 +197,8 @@ def test_a_correction_inside_the_question_replaces_the_offence_and_is_stated(eng
 @pytest.mark.parametrize(("text", "asks"), [
     ("how safe is leeds", "safety"), ("is bradford dangerous?", "safety"),
     ("crime rate leeds", "rate"), ("burglary per 1,000 leeds", "rate"), ("burglary leeds", ""),
-    ("dangerous driving leeds", ""),
+    ("dangerous driving leeds", ""), ("health and safety offences england and wales", ""),
+    ("how dangerous is leeds for burglary", "safety"),
 ])
 def test_safety_and_rate_questions_are_recognised(engine, text, asks):
     assert parse(text, engine.gazetteer).offence_match.asks == asks
