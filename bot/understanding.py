@@ -239,8 +239,8 @@ PERIOD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![\d/.,:£$-])\b(\d{4,6})\b(?![/.,:%-]\d)"), "junk"),
     # Any other number ("0", "1e9", a 20-digit "year") except the ones that are part of how a
     # reporter says a rate or a window ("per 1,000", "12 months").
-    (re.compile(r"(?<![\w/.,:£$-])(?!(?:12|1,?000|100,?000)(?![\w.,]\d))"
-                r"(\d+(?:[.,]\d+)*(?:e[+-]?\d+)?)(?![\w/%])"), "junk"),
+    (re.compile(r"(?<![\w/.,:£$=-])(?!(?:12|1,?000|100,?000)(?![\w.,]\d))"
+                r"(\d+(?:[.,]\d+)*(?:e[+-]?\d+)?)(?![\w/%=])"), "junk"),
 )
 
 
@@ -827,7 +827,7 @@ def _find_offence(text: str, index: OffenceIndex,
     typed = _typed(fixed, slips, start, end)
     if key == "":
         return OffenceMatch(None, typed, "unknown"), rest
-    if typed != phrase:
+    if any(start <= a and b <= end for a, b, _ in slips):
         return OffenceMatch(key, typed, "fuzzy", 95.0), rest
     if phrase in GENERIC_WORDS:
         return OffenceMatch("all_crime", phrase, "default"), rest

@@ -179,7 +179,7 @@ def test_a_slip_in_the_offence_and_one_in_the_place_are_both_taken(engine):
 
 
 @pytest.mark.parametrize("text", ["homes leeds", "burglary leeds", "bolton burglary",
-                                  "theft in bradford"])
+                                  "theft in bradford", "break-ins in york"])
 def test_a_word_is_respelt_only_when_it_names_the_offence(engine, text):
     """Place words and words that would not name an offence are left as typed."""
     match = parse(text, engine.gazetteer).offence_match
