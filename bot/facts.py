@@ -36,6 +36,8 @@ from bot.understanding import (
 )
 
 ENGLAND_AND_WALES = "K04000001"
+# How a rate question's answer opens; replaced when no rate can be given.
+RATE_PROMISE = "The rate asked for is given after the count"
 # What total recorded crime is called where the answer names it as an assumption.
 OFFENCE_DEFAULT = "total recorded crime (excluding fraud)"
 
@@ -402,8 +404,15 @@ class Facts:
         lead.extend(self._offence_assumptions(offence))
         area, key, moved = self._level(area, key, ask, today)
         lead.extend(moved)
-        return self._during_transfer(
+        found = self._during_transfer(
             self._figure(area, key, ask, today, tuple(lead), _matched(match, offence)))
+        if offence.asks == "rate" and found.kind == "figure" and found.rate is None:
+            # The rate asked for cannot be given: say so where the promise of one would be.
+            found = dataclass_replace(found, lead=tuple(
+                "The rate asked for cannot be given for this figure (the reason follows the "
+                "count); here is the count." if line.startswith(RATE_PROMISE) else line
+                for line in found.lead))
+        return found
 
     def _during_transfer(self, found: Finding) -> Finding:
         """Fraud across the move to central recording: a force's figure from the period the
@@ -477,7 +486,7 @@ class Facts:
                            "fraud).")
         if offence.asks == "rate":
             noun = self.noun(offence.key or "all_crime")
-            out.append(f"The rate asked for is given after the count: recorded {noun} for the "
+            out.append(f"{RATE_PROMISE}: recorded {noun} for the "
                        "size of the population, which measures how much police recorded, not "
                        "the chance that any one person is a victim.")
         return out

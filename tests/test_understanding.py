@@ -264,3 +264,11 @@ def test_a_correction_of_the_place_or_period_replaces_it_and_is_kept_to_state(en
     assert [a.best.name for a in parsed.areas] == [place]
     assert parsed.periods[0].year == year
     assert parsed.offence_match.corrected == corrected
+
+
+def test_a_rate_question_whose_rate_cannot_be_given_says_so_first(engine):
+    """Kent's year to March 2003 is more than two years from any population estimate held."""
+    answer = engine.ask("crime rate Kent police year to March 2003")
+    assert answer.status == "ok" and answer.rate_per_1000 is None
+    assert answer.text.startswith("The rate asked for cannot be given for this figure")
+    assert "No rate per 1,000 residents is given" in answer.text
