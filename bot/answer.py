@@ -79,9 +79,7 @@ class Answer:
             "rate_per_1000": self.rate_per_1000,
             "national": ({"end": self.national_end, "count": self.national_count,
                           "rate_per_1000": self.national_rate} if self.national_end else None),
-            "candidates": [{k: v for k, v in asdict(c).items()
-                            if k not in {"force", "offence_key"} or (k == "offence_key" and v)}
-                           for c in self.candidates],
+            "candidates": [_candidate_json(c) for c in self.candidates],
             "source": ({"edition": self.edition, "published": self.published,
                         "released": self.released, "url": self.source_url,
                         "fetched_at": self.fetched_at} if self.edition else None),
@@ -116,6 +114,14 @@ def qualifications_json(f: Finding) -> dict | None:
     return {"break": asdict(q.broken) if q.broken else None, "undercount": list(q.faulty),
             "previous_undercount": q.faulty_previous, "partial_excludes": list(q.excluded),
             "old_method": f.flag == "old_method", "method_note": q.old_method or None}
+
+
+def _candidate_json(choice: Choice) -> dict:
+    """A place to choose is {code, name, kind}; an offence to choose is the same shape with
+    the offence key as its code, never the code of the area the question was about."""
+    if choice.offence_key:
+        return {"code": choice.offence_key, "name": choice.name, "kind": "offence"}
+    return {"code": choice.code, "name": choice.name, "kind": choice.kind}
 
 
 def from_finding(f: Finding) -> Answer:

@@ -154,17 +154,29 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return built or fetched
 
 
+# One exit-code rule for every command that answers a question (ask, story, history, rank):
+# 0 a figure was given; 1 a reply was printed but holds no figure (a question back, a place or
+# offence not found, a period not held: the text or the JSON `status` says which); 2 nothing
+# could be answered (no store, or one that cannot be opened).
+ANSWERED, NO_FIGURE, NO_STORE = 0, 1, 2
+
+
+def exit_code(statuses: list[str]) -> int:
+    """The rule above for one reply or a batch: every reply must have given its figure."""
+    return ANSWERED if statuses and all(s == "ok" for s in statuses) else NO_FIGURE
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from bot.wording import provenance_line
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     answer = engine.ask(" ".join(args.question))
     if answer.status != "ok" or not (answer.area_code and answer.offence_key
                                      and answer.period_end):
         print(answer.text)
-        return 1
+        return NO_FIGURE
     store = engine.store
     area = store.area(answer.area_code)
     print(f"{answer.offence_label} in {area.name if area else answer.area_code}, 12 months "
@@ -180,7 +192,7 @@ def cmd_history(args: argparse.Namespace) -> int:
             print(f"  {'':>12}  {provenance_line(edition)}")
     for note in store.notes_for(answer.area_code, answer.offence_key, answer.period_end):
         print(f"  Note: {note}")
-    return 0
+    return ANSWERED
 
 
 KIND_NAMES = {"undercount": "undercount", "exclusion": "total leaves a force out",
@@ -216,7 +228,7 @@ def notes_listing(store: Store, words: list[str]) -> list[str]:
 def cmd_notes(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     lines = notes_listing(engine.store, args.words)
     print("\n".join(lines) if lines else "No notes or breaks held match that.")
     return 0
@@ -248,16 +260,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     if args.batch:
         source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+        statuses = []
         with source:
             for line in source:
                 reply = respond(engine, line.rstrip("\n"))
+                statuses.append(reply.status)
                 print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False),
                       flush=False)
         sys.stdout.flush()
-        return 0
+        return exit_code(statuses)
     if args.after:
         return _ask_after(engine, args.after, " ".join(args.question), args.json)
     reply = respond(engine, " ".join(args.question))
@@ -265,7 +279,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
-    return 0
+    return exit_code([reply.status])
 
 
 def _ask_after(engine: Engine, first: str, question: str, as_json: bool) -> int:
@@ -280,7 +294,7 @@ def _ask_after(engine: Engine, first: str, question: str, as_json: bool) -> int:
               "is answered on its own.", file=sys.stderr)
     turn = respond_after(engine, question, before.topic)
     print(json.dumps(turn_json(turn), ensure_ascii=False) if as_json else turn_text(turn))
-    return 0
+    return exit_code([turn.reply.status])
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -289,7 +303,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     return run(engine, as_json=args.json, window_s=read("CRIMEBOT_FOLLOWUP_MINUTES") * 60)
 
 
@@ -300,7 +314,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     question = " ".join(args.question)
     if args.ranking:
         ask = parse_ranking(question, engine.gazetteer)
@@ -345,7 +359,7 @@ def cmd_browse(args: argparse.Namespace) -> int:
 def cmd_areas(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     for candidate in engine.search_areas(" ".join(args.query), limit=args.limit):
         print(f"{candidate.score:5.1f}  {candidate.code:<28} {candidate.kind:<18} "
               f"{candidate.name}")
@@ -361,15 +375,16 @@ def cmd_rank(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     question = " ".join(args.question)
     ask = parse_ranking(question, engine.gazetteer)
     if ask is None:
         print("That is not a ranking question; try e.g. “which area in Kent has the highest "
               "burglary rate” or `crimebot ask` for one area.", file=sys.stderr)
-        return 1
-    print(plain_text(ranking_html(rank(engine.store, ask))))
-    return 0
+        return NO_FIGURE
+    ranking = rank(engine.store, ask)
+    print(plain_text(ranking_html(ranking)))
+    return exit_code([ranking.status])
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -378,7 +393,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     parsed = parse_patch(args.patch, engine.gazetteer)
     if not parsed.complete:
         print(patch_problems(parsed), file=sys.stderr)
@@ -394,12 +409,12 @@ def cmd_story(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     story = build_story(engine.ask(" ".join(args.question)))
     print(story.copy)
     if story.desk_notes:
         print("\n(For the desk, not for print: " + " ".join(story.desk_notes) + ")")
-    return 0
+    return exit_code([story.status])
 
 
 def cmd_chart(args: argparse.Namespace) -> int:
@@ -410,7 +425,7 @@ def cmd_chart(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     if engine is None:
-        return 2
+        return NO_STORE
     question = " ".join(args.question)
     if not args.output and not args.json:
         print("crimebot chart: say where to write it (-o chart.png or chart.svg) or ask for "

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.facts import boundary_between, break_between
+from bot.facts import boundary_between, break_between, display
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
 from bot.periods import MONTH_NAMES, year_before
 from bot.periods import label as period_label
@@ -258,7 +258,7 @@ def _as(item: DigestItem, kind: str) -> DigestItem:
 def display_name(name: str, kind: str = "") -> str:
     """ONS's "London, City of" as a reporter writes it ("City of London"); with kind "pfa", the
     force by its police name, so "North Wales" the force is not read as a place."""
-    name = re.sub(r"^(.*), (City|County) of$", r"\2 of \1", name)
+    name = display(name)
     if kind == "pfa" and not re.search(r"\b(police|constabulary)\b", name, re.I):
         return f"{name} Police"
     return name

@@ -11,11 +11,12 @@ size. `bot.wording` turns a Finding into words and never looks anything up.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import date
 
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
+from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.qualifications import names_in
 from bot.rates import rate_of
@@ -29,12 +30,17 @@ from bot.understanding import (
     Parsed,
     PeriodAsk,
     Place,
+    display,
     name_key,
     parse,
     resolve_year,
 )
 
 ENGLAND_AND_WALES = "K04000001"
+# How a rate question's answer opens; replaced when no rate can be given.
+RATE_PROMISE = "The rate asked for is given after the count"
+# What total recorded crime is called where the answer names it as an assumption.
+OFFENCE_DEFAULT = "total recorded crime (excluding fraud)"
 
 # Boundary changes the tables make without a new code: figures either side are not the same
 # place, so no change or record is computed across them. (code, first period on the new
@@ -87,8 +93,8 @@ class Choice:
         kinds = {"csp": "local area", "pfa": "police force area",
                  "england_and_wales": "national", "region": "region", "country": "country",
                  "other": "other"}
-        where = f", {self.force}" if self.force and self.force != self.name else ""
-        return f"{self.name} ({kinds.get(self.kind, self.kind)}{where})"
+        where = f", {display(self.force)}" if self.force and self.force != self.name else ""
+        return f"{display(self.name)} ({kinds.get(self.kind, self.kind)}{where})"
 
 
 @dataclass(frozen=True)
@@ -207,6 +213,7 @@ class Finding:
     unreadable: bool = False
     districts: Districts | None = None
     whole: tuple[str, str] | None = None
+    recorders: tuple[tuple[str, str], ...] = ()
     parts: tuple[Finding, ...] = field(default=())
 
     @property
@@ -241,6 +248,8 @@ class Facts:
         self.split: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
         self.council_of: dict[str, tuple[str, str]] = {}
         self.areas: dict[str, AreaRow] = {}
+        self.parents: dict[str, str | None] = {}
+        self.recorders: tuple[tuple[str, str], ...] = ()
         self.editions: dict[str, EditionRow] = {}
         self._periods: dict[tuple[str, str], list[tuple[str, bool]]] = {}
 
@@ -267,9 +276,28 @@ class Facts:
             self.gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas],
                                        self.store.former_names(), local)
             self.offences = self.store.offence_table()
+            self.parents = {k: v[1] for k, v in self.offences.items()}
             self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
+            self.recorders = self._recorders(every)
             self._generation = self.store.generation
         return self.gazetteer
+
+    def _recorders(self, every: list[AreaRow]) -> tuple[tuple[str, str], ...]:
+        """The bodies that record fraud centrally, each with the first period it holds: who a
+        national fraud figure comes from, read from the data. The long series prints them
+        ("Action Fraud", "CIFAS", "UK Finance") as rows that are no place and hold one series
+        named after themselves, unlike a police body such as British Transport Police."""
+        out = []
+        for area in every:
+            if area.kind != "other":
+                continue
+            keys = self.store.offences_held(area.code)
+            if len(keys) != 1 or self.offences.get(keys[0], ("",))[0] != area.name:
+                continue
+            held = [p for p, has in self.store.held_periods(area.code, keys[0]) if has]
+            if held:
+                out.append((area.name, held[0]))
+        return tuple(sorted(out, key=lambda r: (r[1], r[0])))
 
     def _split_councils(self, rows: list[tuple[str, str, str, int]], offered: set[str]) -> None:
         """From the newest lookup: councils whose area ONS prints as several CSP rows (keyed by
@@ -409,9 +437,46 @@ class Facts:
         assert area is not None
         lead = list(self._place_assumptions(match, area))
         lead.extend(self._offence_assumptions(offence))
-        area, key, moved = self._level(area, key)
+        area, key, moved = self._level(area, key, ask, today)
         lead.extend(moved)
-        return self._figure(area, key, ask, today, tuple(lead), _matched(match, offence))
+        found = self._during_transfer(
+            self._figure(area, key, ask, today, tuple(lead), _matched(match, offence)))
+        if offence.asks == "rate" and found.kind == "figure" and found.rate is None:
+            # The rate asked for cannot be given: say so where the promise of one would be.
+            found = dataclass_replace(found, lead=tuple(
+                "The rate asked for cannot be given for this figure (the reason follows the "
+                "count); here is the count." if line.startswith(RATE_PROMISE) else line
+                for line in found.lead))
+        return found
+
+    def _during_transfer(self, found: Finding) -> Finding:
+        """Fraud across the move to central recording: a force's figure from the period the
+        central bodies begin compares with no earlier force figure, and a national figure from
+        then compares with no period the police recorded. No change, record or like-for-like
+        change is claimed across the move."""
+        starts = [first for _, first in self.recorders]
+        if (found.kind != "figure" or found.area is None or not starts
+                or found.period_end is None or found.period_end < min(starts)
+                or caveat_for(found.offence_key or "", self.parents) != CAVEATS["fraud"]):
+            return found
+        start = min(starts)
+        if found.area.kind != "england_and_wales":
+            return dataclass_replace(
+                found, previous_state="boundary", change=None, record=None, like_for_like=None,
+                boundary=(f"forces were passing fraud to central recording from "
+                          f"{period_label(start)}, so this force figure is not comparable "
+                          "with earlier ones"))
+        like = found.like_for_like
+        found = dataclass_replace(found, record=None, like_for_like=(
+            like if like is None or like.earlier_end >= start else None))
+        if found.previous_end is not None and found.previous_end < start:
+            return dataclass_replace(
+                found, previous_state="boundary", change=None,
+                boundary=(f"{period_label(found.previous_end)} was recorded by police forces, "
+                          f"{period_label(found.period_end)} centrally by "
+                          f"{joined([n for n, _ in self.recorders])}, so the two do not "
+                          "compare"))
+        return found
 
     def _place_assumptions(self, match: AreaMatch, area: AreaRow) -> list[str]:
         shown = display(area.name)
@@ -432,20 +497,47 @@ class Facts:
         return []
 
     def _offence_assumptions(self, offence: OffenceMatch) -> list[str]:
+        out = []
+        if offence.replaced and offence.key:
+            out.append(f"Taking your correction: {self.noun(offence.key)}, not "
+                       f"‘{offence.replaced}’.")
+        out.extend(f"Taking your correction: ‘{now}’, not ‘{before}’."
+                   for now, before in offence.corrected)
+        if offence.asks == "safety":
+            out.append("Recorded crime cannot say how safe a place is: it counts crimes "
+                       "reported to and recorded by the police, not the chance of being a "
+                       "victim.")
         if offence.how == "fuzzy" and offence.key:
-            return [f"Taking ‘{offence.said}’ as {self.noun(offence.key)}."]
-        if offence.how == "default":
+            noun = OFFENCE_DEFAULT if offence.key == "all_crime" else self.noun(offence.key)
+            out.append(f"Taking ‘{offence.said}’ as {noun}.")
+        elif offence.how == "default":
             if offence.said:
-                return [f"‘{offence.said.capitalize()}’ is taken as total recorded crime, "
-                        "which excludes fraud."]
-            return ["No offence was named, so this is total recorded crime (excluding fraud)."]
-        return []
+                out.append(f"‘{offence.said.capitalize()}’ is taken as total recorded crime, "
+                           "which excludes fraud.")
+            elif offence.asks == "safety":
+                out.append(f"Here is {OFFENCE_DEFAULT}.")
+            else:
+                out.append("No offence was named, so this is total recorded crime (excluding "
+                           "fraud).")
+        if offence.asks == "rate":
+            noun = self.noun(offence.key or "all_crime")
+            out.append(f"{RATE_PROMISE}: recorded {noun} for the "
+                       "size of the population, which measures how much police recorded, not "
+                       "the chance that any one person is a victim.")
+        return out
 
-    def _level(self, area: AreaRow, key: str) -> tuple[AreaRow, str, list[str]]:
+    def _level(self, area: AreaRow, key: str, ask: PeriodAsk,
+               today: date) -> tuple[AreaRow, str, list[str]]:
         """The finest category ONS holds for this area, moving to the force or to England and
-        Wales only where ONS publishes the offence there alone; every move is stated."""
+        Wales only where ONS publishes the offence there alone; every move is stated. An offence
+        now published only nationally (fraud) keeps the local figure for a period the long
+        series holds locally: forces recorded fraud before it moved to Action Fraud."""
         offence = BY_KEY.get(key)
         national_only = offence is not None and offence.level == "national" and not offence.parent
+        if national_only and area.kind != "england_and_wales":
+            local = self._local_before(area, key, ask, today)
+            if local is not None:
+                return local
         if not national_only and self._has_counts(area.code, key):
             return area, key, []
         if offence and offence.level == "force" and area.kind == "csp" and area.force_code:
@@ -465,11 +557,56 @@ class Facts:
         if area.kind != "england_and_wales":
             national = self._area(ENGLAND_AND_WALES)
             if national is not None and self._has_counts(ENGLAND_AND_WALES, key):
-                why = CAVEATS["fraud"] if key == "fraud" else (
+                why = self._central_why(area, key) if national_only else (
                     f"ONS publishes {self.noun(key)} only for England and Wales as a whole.")
                 return national, key, [f"There is no figure for {display(area.name)}: {why} "
                                        "Here is the England and Wales figure."]
         return area, key, []
+
+    def _local_before(self, area: AreaRow, key: str, ask: PeriodAsk,
+                      today: date) -> tuple[AreaRow, str, list[str]] | None:
+        """The force's own figure for a period asked by name, where the long series holds one
+        (fraud before Action Fraud); a local area's question gets its force's, stated."""
+        if ask.kind in {"latest", "junk"}:
+            return None
+        force = area if area.kind == "pfa" else (
+            self._area(area.force_code) if area.force_code else None)
+        if force is None:
+            return None
+        held = [p for p, has in self._held(force.code, key) if has]
+        period_end = resolve_year(ask, held, today)[0]
+        if period_end is None:
+            return None
+        said = []
+        if force.code != area.code:
+            said.append(f"Before fraud moved to central recording, police forces recorded it, "
+                        f"but ONS gives no figure for local areas such as {display(area.name)}; "
+                        f"here is the force figure for {display(force.name)}.")
+        central = [(name, first) for name, first in self.recorders if first <= period_end]
+        if central:
+            said.append(f"Central fraud figures ({joined([n for n, _ in central])}) are "
+                        f"held from {period_label(central[0][1])}, as forces passed fraud to "
+                        "Action Fraud, so this force figure may not hold every fraud recorded "
+                        "in the area.")
+        return force, key, said
+
+    def _recorders_of(self, area: AreaRow, key: str) -> tuple[tuple[str, str], ...]:
+        """The central recording bodies behind a national figure for an offence they record."""
+        offence = BY_KEY.get(key)
+        central = offence is not None and offence.caveat == "fraud"
+        return self.recorders if central and area.kind == "england_and_wales" else ()
+
+    def _central_why(self, area: AreaRow, key: str) -> str:
+        """Why a fraud question for a place is answered for England and Wales: who records it
+        now, and until when the place's force did (both from the data)."""
+        names = joined([name for name, _ in self.recorders]) or "Action Fraud"
+        force_code = area.code if area.kind == "pfa" else area.force_code
+        held = [p for p, has in self._held(force_code, key) if has] if force_code else []
+        if held:
+            return (f"fraud is now recorded centrally by {names}, not by police forces; "
+                    f"local force figures run only to {period_label(held[-1])} (ask for a "
+                    "year up to then).")
+        return f"fraud is recorded centrally by {names}, not by local police areas."
 
     # --- one figure ------------------------------------------------------------------------
 
@@ -478,7 +615,7 @@ class Facts:
         base = dict(area=area, offence_key=key, offence_label=self.label(key),
                     offence_noun=self.noun(key), lead=lead, matched=matched,
                     force_name=self.forces.get(area.force_code or "") if area.force_code
-                    else None)
+                    else None, recorders=self._recorders_of(area, key))
         rows = self._held(area.code, key)
         if not rows:
             held = [k for k in self.store.offences_held(area.code) if k in BY_KEY]
@@ -539,7 +676,7 @@ class Facts:
         if national is not None and national.count is not None and rate is not None:
             ew_rate, ew_basis, _ = self._rate(ENGLAND_AND_WALES, national)
             national_rate = (ew_rate, ew_basis) if ew_rate is not None else None
-        caveats = [caveat_for(key), CAVEATS["general"]]
+        caveats = [caveat_for(key, self.parents), CAVEATS["general"]]
         if area.kind in {"csp", "other"}:
             caveats.append(LOCAL_CAUTION)
         return Finding(
@@ -827,6 +964,6 @@ def _part_named(council: str, former: set[str]) -> str:
     return next((name for name in sorted(former) if f" {name_key(name)} " in whole), "")
 
 
-def display(name: str) -> str:
-    """ONS's "Bristol, City of" as a reporter writes it: "Bristol"."""
-    return re.sub(r", (City|County) of$", "", name)
+def joined(names: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)

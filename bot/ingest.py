@@ -34,6 +34,7 @@ from bot.readers.common import (
     LookupRow,
     Observation,
     UnreadableFile,
+    plain_name,
     slug,
 )
 from bot.sources import DATASETS, Provenance, shipped_provenance
@@ -471,7 +472,8 @@ def write_store(contents: list[FileContents], path: Path,
                      default="")
         _insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
         _insert(conn, "editions", (
-            (c.edition.key, c.edition.title, c.edition.dataset, c.edition.period_end,
+            # An edition's name is printed on every surface: ONS's "[note n]" markers never are.
+            (c.edition.key, plain_name(c.edition.title), c.edition.dataset, c.edition.period_end,
              c.edition.published, c.edition.file, c.edition.sha256, page_of(c.edition),
              *_provenance_row(provenance.get(c.edition.sha256))) for c in contents))
         ordered = sorted(areas.areas.values(), key=lambda a: a.code)

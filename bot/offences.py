@@ -8,6 +8,7 @@ new label in next quarter's tables is one line here, not a hunt through three mo
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -75,7 +76,8 @@ CATALOGUE: tuple[Offence, ...] = (
         "sexual", "Sexual offences", "all_crime",
         ("sexual offences", "total sexual offences"),
         ("sex crimes", "sex crime", "sexual crimes", "sexual crime", "sex offences",
-         "sexual offences", "sexual offence", "sex offence", "sexual assaults", "sexual violence"),
+         "sexual offences", "sexual offence", "sex offence", "sexual assaults", "sexual assault",
+         "sexual violence"),
         caveat="sexual",
     ),
     Offence("rape", "Rape", "sexual", ("rape",), ("rape", "rapes"), caveat="sexual",
@@ -146,7 +148,8 @@ CATALOGUE: tuple[Offence, ...] = (
     Offence("misc", "Miscellaneous crimes against society", "all_crime",
             ("miscellaneous crimes against society", "miscellaneous crimes",
              "total miscellaneous crimes against society"),
-            ("miscellaneous crimes", "miscellaneous crimes against society", "other crimes"),
+            ("miscellaneous crimes", "miscellaneous crimes against society", "other crimes", "misc",
+             "misc crimes", "misc crime", "misc offences"),
             plural="miscellaneous crimes against society"),
     Offence("knife", "Selected serious offences involving a knife or sharp instrument", None,
             ("total of selected serious offences involving a knife",),
@@ -301,8 +304,9 @@ CAVEATS: dict[str, str] = {
         "areas, not for local areas; they exclude conventional air weapons."
     ),
     "fraud": (
-        "Fraud is recorded centrally by Action Fraud and industry bodies, not by local police "
-        "areas, so no local figures exist."
+        "Fraud is now recorded centrally, by Action Fraud and industry bodies, not by police "
+        "forces: local figures exist only for the years before forces passed it to Action "
+        "Fraud, and national figures since then are the central bodies' own."
     ),
 }
 
@@ -312,8 +316,18 @@ LOCAL_CAUTION = (
 )
 
 
-def caveat_for(key: str) -> str:
-    """The offence-specific caveat (the general one is added separately, once per reply)."""
-    offence = BY_KEY.get(key)
+def caveat_for(key: str, parents: Mapping[str, str | None] | None = None) -> str:
+    """The offence-specific caveat (the general one is added separately, once per reply).
+
+    A finer ONS category (possession of cannabis, stalking, arson, rape of a female aged 16 or
+    over) carries the caveat of the first group above it in the store's offence table
+    (`parents`: key → parent key), so a category ingest names from next quarter's appendix is
+    qualified like its group without a line here."""
+    seen: set[str] = set()
+    step: str | None = key
+    while step is not None and step not in BY_KEY and step not in seen:
+        seen.add(step)
+        step = (parents or {}).get(step)
+    offence = BY_KEY.get(step) if step else None
     name = offence.caveat if offence else "general"
     return CAVEATS.get(name, CAVEATS["general"]) if name != "general" else ""

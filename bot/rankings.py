@@ -26,6 +26,7 @@ from bot.facts import break_between
 from bot.offences import BY_KEY
 from bot.periods import label as period_label
 from bot.periods import year_before
+from bot.rates import computed_rate
 from bot.store import AreaRow, FigureRow, Store
 from bot.style import rate, signed_percent
 from bot.understanding import (
@@ -34,6 +35,7 @@ from bot.understanding import (
     Candidate,
     Gazetteer,
     PeriodAsk,
+    catalogue_index,
     name_key,
     normalise,
     parse_offence,
@@ -289,16 +291,15 @@ def _siblings(store: Store, scope: AreaRow, level: str) -> list[AreaRow]:
 
 
 def _rate(store: Store, code: str, figure: FigureRow) -> tuple[float | None, str]:
-    """(rate, "" when ONS published it, else how it was computed); (None, why) when neither."""
+    """(rate, "" when ONS published it, else how it was computed); (None, why) when neither.
+    A computed rate follows `computed_rate`, the rule the answers and charts use, so a ranking
+    never rates an area on a population estimate the answer would refuse."""
     if figure.rate is not None:
         return figure.rate, ""
     if figure.count is None:
         return None, "not available"
-    found = store.population(code, int(figure.period_end[:4]))
-    if found is None or found[1] <= 0:
-        return None, "no population estimate held"
-    year, people, _ = found
-    return 1000.0 * figure.count / people, f"mid-{year} population"
+    year = int(figure.period_end[:4])
+    return computed_rate(figure.count, year, store.population(code, year))
 
 
 def _shown(value: float, measure: str) -> str:
@@ -332,8 +333,7 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
         rate, how = _rate(store, area.code, figure)
         if rate is None:
             return Entry(area.code, name, count, reason=how)
-        basis = f"computed from the {how} estimate" if how else (
-            figure.rate_basis or "ONS published rate")
+        basis = f"{how} estimate" if how else (figure.rate_basis or "ONS published rate")
         return Entry(area.code, name, count, value=rate, computed_rate=how, small=count < SMALL,
                      rate_basis=basis)
     before = store.figure(area.code, offence, year_before(period_end))
@@ -367,7 +367,7 @@ def _benchmark(store: Store, area: AreaRow, offence: str, period_end: str, measu
         return f"{display_name(area.name)}: {entry.reason}."
     value = _shown(entry.value, measure)
     if measure == "rate":
-        how = f"rate from the {entry.computed_rate}" if entry.computed_rate else "published rate"
+        how = f"rate {entry.computed_rate}" if entry.computed_rate else "published rate"
         return f"{display_name(area.name)}: {value} per 1,000 ({entry.count:,} recorded; {how})."
     if measure == "change":
         return f"{display_name(area.name)}: {value} ({entry.previous:,} → {entry.count:,})."
@@ -434,6 +434,11 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
     offence_key = ask.offence or "all_crime"
     if ask.offence is None:
         notes.append("No offence was named, so this ranks total recorded crime.")
+    elif ask.offence_said and ask.offence_said not in catalogue_index().phrases:
+        # A slipped letter was put right ("burgalry"): said, as answers say it.
+        notes.append(f"Taking ‘{ask.offence_said}’ as {BY_KEY[ask.offence].noun}."
+                     if ask.offence in BY_KEY else f"Taking ‘{ask.offence_said}’ as "
+                     f"{ask.offence}.")
     labels = store.offence_labels()
     offence = BY_KEY.get(offence_key)
     label = labels.get(offence_key, (offence.label if offence else offence_key, None))[0]
@@ -486,7 +491,11 @@ def rank(store: Store, ask: RankingAsk, today: date | None = None) -> Ranking:
                for area in siblings if area.code in areas_in_period]
     ranked = _positions([e for e in present if e.value is not None], ask.measure,
                         ask.highest_first)
-    not_ranked = tuple(sorted((e for e in present if e.value is None), key=lambda e: e.name))
+    absent = [Entry(area.code, display_name(area.name), None,
+                    reason=f"no figure for {period_label(period_end)} is held")
+              for area in siblings if area.code not in areas_in_period]
+    not_ranked = tuple(sorted((e for e in [*present, *absent] if e.value is None),
+                              key=lambda e: e.name))
     if focus is not None and focus.code not in areas_in_period:
         notes.append(f"No {label.lower()} figure for {focus.name} is held for "
                      f"{period_label(period_end)}.")
@@ -525,7 +534,7 @@ def _line(e: Entry, r: Ranking) -> str:
     place = f"{'=' if e.tied else ''}{e.position}."
     if r.measure == "rate":
         detail = f"{value} per 1,000 ({e.count:,} recorded{', small count' if e.small else ''}"
-        detail += f"; rate from {e.computed_rate})" if e.computed_rate else ")"
+        detail += f"; rate {e.computed_rate})" if e.computed_rate else ")"
     elif r.measure == "change":
         detail = f"{value} ({e.previous:,} → {e.count:,})"
     else:

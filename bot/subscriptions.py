@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import read
-from bot.understanding import Candidate, Gazetteer, name_key, normalise
+from bot.understanding import Candidate, Gazetteer, display, name_key, normalise
 
 MAX_PATCH = 20
 KIND_NAMES = {"csp": "local area", "pfa": "police force area", "region": "region",
@@ -65,7 +65,7 @@ class PatchArea:
     @property
     def label(self) -> str:
         """"North Wales (police force area)": how the patch is read back."""
-        return f"{self.name} ({KIND_NAMES.get(self.kind, self.kind)})"
+        return f"{display(self.name)} ({KIND_NAMES.get(self.kind, self.kind)})"
 
 
 @dataclass(frozen=True)

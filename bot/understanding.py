@@ -17,6 +17,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from datetime import date
 from functools import lru_cache
 
@@ -153,14 +154,22 @@ class AreaMatch:
 @dataclass(frozen=True)
 class OffenceMatch:
     """How the offence was read. how: "exact" (an ONS label), "alias" (a newsroom word),
-    "fuzzy" (a misspelling, scored), "default" (no offence named: total recorded crime, said so)
-    or "unknown" (offence words we do not know: ask, offering `candidates`)."""
+    "fuzzy" (a misspelling or a long description, scored), "default" (no offence named: total
+    recorded crime, said so) or "unknown" (offence words we do not know: ask, offering
+    `candidates`). `asks` is what kind of question it was when the answer must say what it can
+    answer ("rate", "safety"); `replaced` is the offence a correction inside the question took
+    back ("burglary … sorry, robbery"), so the answer can say which one it used, and
+    `corrected` the places or periods it took back, as (now, before) pairs. They travel with
+    the offence because every answer part reads it."""
 
     key: str | None
     said: str = ""
     how: str = "default"
     score: float = 100.0
     candidates: tuple[str, ...] = ()
+    asks: str = ""
+    replaced: str = ""
+    corrected: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +211,13 @@ def name_key(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip()
 
 
+def display(name: str) -> str:
+    """ONS's "Bristol, City of" in reading order, "City of Bristol": the one rule every answer,
+    ranking, digest and story names an area by. Dropping "City of" instead would turn the City
+    of London's force ("London, City of") into London, the region."""
+    return re.sub(r"^(.*), (City|County) of$", r"\2 of \1", name)
+
+
 # --- periods ----------------------------------------------------------------------------------
 
 
@@ -221,14 +237,18 @@ PERIOD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
      "latest"),
     (re.compile(r"\b(19\d\d|20\d\d)\b"), "year"),
     (re.compile(r"(?<![\d/.,:£$-])\b(\d{4,6})\b(?![/.,:%-]\d)"), "junk"),
+    # Any other number ("0", "1e9", a 20-digit "year") except the ones that are part of how a
+    # reporter says a rate or a window ("per 1,000", "12 months").
+    (re.compile(r"(?<![\w/.,:£$=-])(?!(?:12|1,?000|100,?000)(?![\w.,]\d))"
+                r"(\d+(?:[.,]\d+)*(?:e[+-]?\d+)?)(?![\w/%=])"), "junk"),
 )
 
 
 def parse_period(text: str) -> tuple[PeriodAsk | None, str]:
     """The first period the text mentions, and the text with that mention removed.
 
-    A number that looks like a year but is not one we can read ("20222", "1850") comes back as
-    kind "junk", so the answer says it could not read it instead of quietly giving the latest.
+    A number that is not a period we can read ("20222", "1850", "0", "1e9") comes back as kind
+    "junk", so the answer says it could not read it instead of quietly giving the latest.
     """
     for pattern, kind in PERIOD_PATTERNS:
         match = pattern.search(text)
@@ -300,6 +320,17 @@ class OffenceIndex:
         self.longest = max(len(p.split()) for p in phrases)
         self.words = sorted({p for p, k in phrases.items() if " " not in p and k
                              and p not in GENERIC_WORDS and len(p) >= 5})
+        # Every word of every offence phrase: what a slipped letter is corrected towards.
+        self.vocabulary = frozenset(w for p in phrases for w in p.split())
+        self._spellable = sorted(w for w in self.vocabulary if len(w) >= 4 and w.isalpha())
+        # Labels long enough to be described in other words ("deaths or serious injuries from
+        # unlawful driving"): the set of their content stems, longest first.
+        described: dict[frozenset[str], str] = {}
+        for phrase, key in phrases.items():
+            stems = frozenset(_stem(w) for w in phrase.split() if w not in DESCRIPTION_FILLER)
+            if key and len(stems) >= 3:
+                described.setdefault(stems, key)
+        self.described = sorted(described.items(), key=lambda item: -len(item[0]))
 
     def find(self, text: str) -> tuple[str | None, str, tuple[int, int]]:
         """(key, phrase, character span) of the longest offence phrase; key "" names a topic ONS
@@ -313,6 +344,29 @@ class OffenceIndex:
                 if key is not None:
                     return key, phrase, (tokens[start].start(), tokens[start + size - 1].end())
         return None, "", (0, 0)
+
+    def describe(self, text: str) -> tuple[str, list[tuple[int, int]]] | None:
+        """An offence named by the content words of its label in another order or form
+        ("deaths or serious injuries from unlawful driving"): its key and the character spans
+        of the words that named it; None when no label's every content word is there."""
+        tokens = _tokens(text)
+        stems = [_stem(t.group(0)) for t in tokens]
+        present = set(stems)
+        for wanted, key in self.described:
+            if wanted <= present:
+                spans = [(t.start(), t.end()) for t, stem in zip(tokens, stems, strict=True)
+                         if stem in wanted]
+                return key, spans
+        return None
+
+    def respell(self, word: str) -> str | None:
+        """The one offence word `word` is a single slip from (a letter dropped, added, changed
+        or two swapped, first letter kept), or None when there is none or more than one."""
+        from rapidfuzz.distance import OSA
+
+        close = {w for w in self._spellable if w[0] == word[0] and abs(len(w) - len(word)) <= 1
+                 and OSA.distance(word, w, score_cutoff=1) <= 1}
+        return close.pop() if len(close) == 1 else None
 
     def fuzzy(self, word: str) -> tuple[str, str, float] | None:
         """A misspelt offence word ("burglries"): same first letter, ratio ≥ 86."""
@@ -339,19 +393,53 @@ class OffenceIndex:
 
 _CATALOGUE_INDEX: OffenceIndex | None = None
 
+# Words a description of an offence may use that say nothing about which offence it is.
+DESCRIPTION_FILLER = frozenset({
+    "a", "an", "and", "or", "of", "the", "by", "from", "caused", "causing", "involving", "to",
+    "with", "in", "on", "for", "selected", "total", "offence", "offences", "crime", "crimes",
+    "other", "all", "due", "through", "because", "excluding", "including", "any", "number",
+})
 
-def parse_offence(text: str) -> tuple[str | None, str, str]:
-    """(offence key, the words that named it, the text without them), catalogue phrases only."""
+
+def _stem(word: str) -> str:
+    """A crude singular ("injuries" → "injury", "deaths" → "death"), applied to both sides."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def catalogue_index() -> OffenceIndex:
+    """The index of the catalogue's own phrases, built once (no store needed)."""
     global _CATALOGUE_INDEX
     if _CATALOGUE_INDEX is None:
         _CATALOGUE_INDEX = OffenceIndex()
-    key, phrase, (start, end) = _CATALOGUE_INDEX.find(text)
+    return _CATALOGUE_INDEX
+
+
+def parse_offence(text: str) -> tuple[str | None, str, str]:
+    """(offence key, the words that named it, the text without them), catalogue phrases only.
+    A word one slip from an offence word is respelt first, and kept only where it then names
+    the offence ("highest vilent crime rate" is violence, not the "crime rate" of all crime)."""
+    index = catalogue_index()
+    respelt, said = text, ""
+    for word in re.findall(r"[a-z]{5,}", text):
+        if word in FILLER or word in index.vocabulary:
+            continue
+        fixed = index.respell(word)
+        if fixed is not None:
+            trial = re.sub(rf"\b{re.escape(word)}\b", fixed, respelt)
+            key, phrase, _ = index.find(trial)
+            if key and fixed in phrase.split() and phrase not in GENERIC_WORDS:
+                respelt, said = trial, word
+    key, phrase, (start, end) = index.find(respelt)
     if key is not None:
-        return key, phrase, (text[:start] + " " + text[end:]).strip()
+        return key, said or phrase, (respelt[:start] + " " + respelt[end:]).strip()
     for word in re.findall(r"[a-z][a-z'-]{4,}", text):
         if word in FILLER:
             continue
-        found = _CATALOGUE_INDEX.fuzzy(word)
+        found = index.fuzzy(word)
         if found:
             return found[0], word, re.sub(rf"\b{re.escape(word)}\b", " ", text)
     return None, "", text
@@ -401,6 +489,7 @@ class Gazetteer:
         self._sorted = sorted(self.choices)
         self._order = {name: i for i, name in enumerate(self.choices)}
         self.longest = max((len(n.split()) for n in self.by_name), default=1)
+        self.words = frozenset(w for name in self.by_name for w in name.split())
 
     def _directions(self) -> dict[str, tuple[str, ...]]:
         found: dict[str, tuple[str, ...]] = {}
@@ -616,7 +705,8 @@ def _strip_filler(tokens: list[str]) -> str:
 # --- whole questions --------------------------------------------------------------------------
 
 COMPARE = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or)\s+")
-LIST = re.compile(r"\s+and\s+|\s*[,;]\s*")
+# A comma inside a number ("per 1,000") never separates list items.
+LIST = re.compile(r"\s+and\s+|\s*;\s*|\s*,(?!\d{3}\b)\s*")
 
 
 def _pieces(pattern: re.Pattern[str], text: str,
@@ -636,7 +726,7 @@ def _names_a_part(piece: str, gazetteer: Gazetteer) -> bool:
     period, words = parse_period(piece)
     match = gazetteer.match(words)
     return (match.status in {"ok", "ambiguous"} and match.how in {"exact", "alias"}) or (
-        match.status == "none" and period is not None)
+        match.status == "none" and period is not None and period.kind != "junk")
 
 
 def _split(text: str, gazetteer: Gazetteer) -> list[str]:
@@ -646,47 +736,180 @@ def _split(text: str, gazetteer: Gazetteer) -> list[str]:
     protected = gazetteer.protected(text) if (" and " in text or "," in text) else []
     out: list[str] = []
     for piece in _pieces(COMPARE, text, protected):
-        items = _pieces(LIST, piece, protected)
+        # Spans are positions in the text they were found in: find them again in the piece.
+        items = _pieces(LIST, piece, gazetteer.protected(piece) if protected else [])
         if len(items) > 1 and all(_names_a_part(item, gazetteer) for item in items):
             out.extend(items)
         else:
-            out.append(piece)
+            out.extend(_beside(piece, gazetteer.protected(piece) if protected else [],
+                               gazetteer))
     return out
 
 
-def _find_offence(text: str, index: OffenceIndex) -> tuple[OffenceMatch, str]:
+def _beside(piece: str, spans: list[tuple[int, int]], gazetteer: Gazetteer) -> list[str]:
+    """"leeds england and wales": a place whose name holds "and" next to another place named
+    exactly is two parts, not the longer name with the other one silently dropped."""
+    for start, end in spans:
+        other = (piece[:start] + " " + piece[end:]).strip()
+        match = gazetteer.match(parse_period(other)[1])
+        if match.status == "ok" and match.how in {"exact", "alias"}:
+            return [other, piece[start:end]]
+    return [piece]
+
+
+Slip = tuple[int, int, str]
+
+
+def _respell(text: str, index: OffenceIndex, gazetteer: Gazetteer) -> tuple[str, list[Slip]]:
+    """The text with every word that is one slip from an offence word respelt ("vilent" →
+    "violent"), and where each respelt word now sits with what was typed. Only words that are
+    neither filler, an offence word nor a word of a place name are tried, so rapidfuzz is
+    imported only for questions that hold such a word."""
+    out, slips, last = [], [], 0
+    for token in TOKEN.finditer(text):
+        word = token.group(0)
+        if (len(word) < 5 or not word.isalpha() or word in FILLER or word in index.vocabulary
+                or word in gazetteer.words):
+            continue
+        fixed = index.respell(word)
+        if fixed is None:
+            continue
+        out.append(text[last:token.start()])
+        start = sum(len(piece) for piece in out)
+        out.append(fixed)
+        slips.append((start, start + len(fixed), word))
+        last = token.end()
+    out.append(text[last:])
+    return "".join(out), slips
+
+
+def _typed(text: str, slips: list[Slip], start: int, end: int) -> str:
+    """text[start:end] as it was typed: respelt words inside the span put back."""
+    inside = [(a, b, word) for a, b, word in slips if start <= a and b <= end]
+    for a, b, word in reversed(inside):
+        text = text[:a] + word + text[b:]
+        end += len(word) - (b - a)
+    return text[start:end]
+
+
+def _without(text: str, slips: list[Slip], spans: list[tuple[int, int]]) -> str:
+    """The text without `spans`, with every respelt word outside them put back as typed: a
+    correction is only kept where it named the offence."""
+    cuts = sorted([(a, b, " ") for a, b in spans]
+                  + [(a, b, word) for a, b, word in slips
+                     if not any(x <= a and b <= y for x, y in spans)])
+    out, last = [], 0
+    for a, b, put in cuts:
+        out.append(text[last:a] + put)
+        last = b
+    out.append(text[last:])
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def _find_offence(text: str, index: OffenceIndex,
+                  gazetteer: Gazetteer) -> tuple[OffenceMatch, str]:
     """The offence the whole question names, and the text without it. Found before splitting
-    so "crimes against society" or "criminal damage and arson" are never comparison markers."""
+    so "crimes against society" or "criminal damage and arson" are never comparison markers.
+    A label described in other words beats a shorter phrase inside the description; a phrase
+    that needed a slipped letter put right is "fuzzy", and says what was typed."""
     text = US_SPELLING.sub(lambda m: "offenc" + m.group(1), text)
-    key, phrase, (start, end) = index.find(text)
+    fixed, slips = _respell(text, index, gazetteer)
+    key, phrase, (start, end) = index.find(fixed)
+    described = index.describe(fixed)
+    if described is not None and len(described[1]) > len(phrase.split()):
+        spans = described[1]
+        said = _typed(fixed, slips, spans[0][0], spans[-1][1])
+        return (OffenceMatch(described[0], said, "fuzzy", 90.0),
+                _without(fixed, slips, spans))
     if key is None:
-        return OffenceMatch(None), text
-    rest = (text[:start] + " " + text[end:]).strip()
+        return OffenceMatch(None), _without(fixed, slips, [])
+    rest = _without(fixed, slips, [(start, end)])
+    typed = _typed(fixed, slips, start, end)
     if key == "":
-        return OffenceMatch(None, phrase, "unknown"), rest
+        return OffenceMatch(None, typed, "unknown"), rest
+    if any(start <= a and b <= end for a, b, _ in slips):
+        return OffenceMatch(key, typed, "fuzzy", 95.0), rest
     if phrase in GENERIC_WORDS:
         return OffenceMatch("all_crime", phrase, "default"), rest
     return OffenceMatch(key, phrase, "exact" if phrase in index.labels else "alias"), rest
 
 
+# "how safe is Leeds", "is Leeds dangerous": recorded crime cannot answer that, and says so.
+SAFETY = re.compile(r"\bhow (?:safe|dangerous|risky)(?: is| are)?\b|"
+                    r"\b(?:safe|safety|dangerous)\b")
+RATE = re.compile(r"\brates?\b|\bper (?:1,?000|100,?000|head|capita|person|resident)")
+# "burglary … sorry, robbery": what follows the marker replaces what came before it.
+CORRECTION = re.compile(r"(?:\.\.\.|…|[,;:.!-])?\s*\b(?:sorry|i mean|i meant|no wait|"
+                        r"or rather|correction|scratch that|make that|oops)\b[,:!.]*\s*")
+
+
+def _question_kind(text: str, index: OffenceIndex) -> tuple[str, str]:
+    """("safety" | "rate" | "", the text without the safety words). A safety word inside an
+    offence phrase ("dangerous driving", "health and safety offences") is the offence's."""
+    safety = SAFETY.search(text)
+    if safety:
+        key, _, (start, end) = index.find(text)
+        if key is None or not (start <= safety.start() < end or safety.start() <= start
+                               < safety.end()):
+            return "safety", (text[:safety.start()] + " " + text[safety.end():]).strip()
+    return ("rate" if RATE.search(text) else ""), text
+
+
+def _take_correction(text: str, index: OffenceIndex,
+                     gazetteer: Gazetteer) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """A correction inside the question ("burglary leeds … sorry, robbery", "leeds, I mean
+    bradford", "2023, sorry, 2024"): what follows the marker replaces the same kind of thing
+    before it. Returns the text with what was taken back removed, the offence words taken back,
+    and (place or period now, place or period taken back) pairs for the answer to state."""
+    marker = CORRECTION.search(text)
+    if marker is None:
+        return text, "", ()
+    before, after = text[:marker.start()], text[marker.end():]
+    replaced, corrected = "", []
+    key_after, phrase_after, _ = index.find(after)
+    key_before, phrase_before, (start, end) = index.find(before)
+    after_rest, before_rest = after, before
+    if key_after and phrase_after not in GENERIC_WORDS and key_before is not None:
+        before, replaced = before[:start] + " " + before[end:], phrase_before
+    if key_after is not None:
+        after_rest = re.sub(rf"\b{re.escape(phrase_after)}\b", " ", after_rest)
+    if key_before is not None:
+        before_rest = re.sub(rf"\b{re.escape(phrase_before)}\b", " ", before_rest)
+    period_after, after_rest = parse_period(after_rest)
+    period_before, before_rest = parse_period(before_rest)
+    if period_after is not None and period_before is not None:
+        before = before.replace(period_before.said, " ", 1)
+        corrected.append((period_after.said, period_before.said))
+    place_after, place_before = gazetteer.match(after_rest), gazetteer.match(before_rest)
+    if (place_after.status == "ok" and place_after.how in {"exact", "alias"}
+            and place_before.status in {"ok", "ambiguous"}):
+        before = re.sub(rf"\b{re.escape(place_before.said)}\b", " ", before, count=1)
+        corrected.append((place_after.said, place_before.said))
+    return re.sub(r"\s+", " ", f"{before} {after}").strip(), replaced, tuple(corrected)
+
+
 def parse(question: str, gazetteer: Gazetteer, index: OffenceIndex | None = None) -> Parsed:
     """Parse a question into one part per place or period asked about."""
-    global _CATALOGUE_INDEX
     if index is None:
-        if _CATALOGUE_INDEX is None:
-            _CATALOGUE_INDEX = OffenceIndex()
-        index = _CATALOGUE_INDEX
+        index = catalogue_index()
     text = normalise(question)
-    offence, rest = _find_offence(text, index)
+    asks, cleaned = _question_kind(text, index)
+    cleaned, replaced, corrected = _take_correction(cleaned, index, gazetteer)
+    offence, rest = _find_offence(cleaned, index, gazetteer)
     rest = COMPARE_WORD.sub("", rest)
     parts: list[tuple[AreaMatch, PeriodAsk | None, str]] = []
     for piece in _split(rest, gazetteer) or [""]:
         period, words = parse_period(piece)
+        extra, without = parse_period(words)
+        if extra is not None and extra.kind == "junk":
+            # "burglary Leeds 2024 1e9": a second number that is no period is not dropped.
+            period, words = extra, without
         area = gazetteer.match(words)
         if area.status == "none" and period is None and parts:
             continue
         parts.append((area, period, words))
-    offence = _settle_offence(offence, parts, gazetteer, index)
+    offence = dc_replace(_settle_offence(offence, parts, gazetteer, index), asks=asks,
+                         replaced=replaced, corrected=corrected)
     areas = [a for a, _, _ in parts if a.status != "none"]
     periods = [p for _, p, _ in parts if p is not None]
     out: list[tuple[AreaMatch, PeriodAsk]] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Districts, Finding, Qualified, Record, display
+from bot.facts import Change, Districts, Finding, Qualified, Record, display, joined
 from bot.periods import MONTH_NAMES, short
 from bot.periods import label as period_label
 from bot.store import EditionRow
@@ -44,6 +44,7 @@ def force_phrase(name: str | None) -> str:
     """"North Wales" → "North Wales Police"; names that already say police are kept."""
     if not name:
         return "Police"
+    name = display(name)
     if re.search(r"\b(police|constabulary)\b", name, re.I):
         return name
     return f"{name} Police"
@@ -76,10 +77,13 @@ def headline(f: Finding) -> str:
     assert f.area is not None and f.count is not None and f.period_end is not None
     area, noun, when = f.area, f.offence_noun, period_label(f.period_end)
     what = counted(f.count, noun)
-    if area.kind == "england_and_wales":
+    central = recorded_by(f)
+    if central:
+        text = f"{central} recorded {what} in England and Wales in {when}"
+    elif area.kind == "england_and_wales":
         text = f"Police in England and Wales recorded {what} in {when}"
     elif area.kind in {"region", "country"}:
-        text = f"Police in {display(area.name)} recorded {what} in {when}"
+        text = f"Police in {region_phrase(area.name)} recorded {what} in {when}"
     elif area.kind == "pfa" or area.code == "x-british-transport-police":
         text = f"{force_phrase(area.name)} recorded {what} in {when}"
     else:
@@ -142,6 +146,19 @@ def comparison_block(q: Qualified) -> str:
 def _quote(note: str) -> str:
     """A note as a clause inside a sentence: no trailing full stop or stray spaces."""
     return re.sub(r"\s+", " ", note).strip().rstrip(".")
+
+
+def region_phrase(name: str) -> str:
+    """"the North East", "the East", but "London", "Wales", "Yorkshire and The Humber": a
+    region named by its compass point takes "the" in a sentence."""
+    return f"the {name}" if re.match(r"(North|South|East|West)\b", name) else name
+
+
+def recorded_by(f: Finding) -> str:
+    """"Action Fraud, CIFAS and UK Finance": the central bodies that held the series by the
+    figure's period ("" before they began, when police forces recorded it)."""
+    assert f.period_end is not None
+    return joined([name for name, first in f.recorders if first <= f.period_end])
 
 
 def change_sentence(change: Change, *, lead: str = "That is") -> str:
@@ -274,8 +291,9 @@ def provenance_line(edition: EditionRow) -> str:
 
 def figure_paragraphs(f: Finding) -> list[str]:
     assert f.count is not None and f.period_end is not None
-    first = " ".join([*f.lead, headline(f), *qualification_sentences(f)])
-    paragraphs = [p for p in (first, *f.after, previous_sentence(f)) if p]
+    # Every assumption, the period chosen included, comes before the figure it qualifies.
+    first = " ".join([*f.lead, *f.after, headline(f), *qualification_sentences(f)])
+    paragraphs = [p for p in (first, previous_sentence(f)) if p]
     if f.record is not None:
         paragraphs.append(record_sentence(f.record, f.count, f.period_end))
     for sentence in (rate_sentence(f), wider_sentence(f)):
@@ -395,7 +413,9 @@ def comparison_text(f: Finding) -> str:
                             f"{pct(100 * diff / first.count)}.")
             else:
                 summary += f"\nChange {when}: {'up' if diff > 0 else 'down'} {num(abs(diff))}."
-    return "\n\n".join([summary, *(text(p) for p in f.parts)])
+    # What was assumed for any part opens the reply, before the side-by-side figures.
+    assumed = " ".join(dict.fromkeys(a for p in f.parts for a in p.assumptions))
+    return "\n\n".join([p for p in (assumed, summary) if p] + [text(p) for p in f.parts])
 
 
 def text(f: Finding) -> str:

@@ -31,9 +31,40 @@ def test_ask_json_prints_one_object_for_every_status(db_path):
                              ("burglary Atlantis", "not_found"),
                              ("burglary Leeds 2015", "no_data")]:
         result = run(["ask", "--json", question], db_path)
-        assert result.returncode == 0
+        assert result.returncode == (0 if status == "ok" else 1)
         data = json.loads(result.stdout)
         assert data["status"] == status
+
+
+# The one exit-code rule (README, "Exit codes"): 0 a figure was given, 1 a reply without a
+# figure was printed, 2 no store to answer from. (command, question, code)
+EXIT_CASES = [
+    ("ask", "sexual offences Wrexham 2022", 0), ("ask", "violent crime Newcastle", 1),
+    ("ask", "burglary Leeds 2015", 1), ("ask", "which area in Kent has the highest burglary "
+                                               "rate", 0),
+    ("story", "sexual offences Wrexham 2022", 0), ("story", "burglary Atlantis", 1),
+    ("story", "burglary Leeds vs Bradford 2024", 1),
+    ("history", "sexual offences England and Wales 2021/22", 0),
+    ("history", "burglary Leeds 1e9", 1),
+]
+
+
+def test_ask_story_and_history_share_one_exit_code_rule(db_path, tmp_path):
+    for command, question, code in EXIT_CASES:
+        result = run([command, question], db_path)
+        assert result.returncode == code, (command, question, result.stdout)
+        assert result.stdout.strip() and "Traceback" not in result.stderr
+        missing = run([command, question], tmp_path / "none.db")
+        assert missing.returncode == 2 and "crimebot ingest" in missing.stderr
+
+
+def test_a_batch_exits_0_only_when_every_line_had_a_figure(db_path):
+    good = run(["ask", "--json", "--batch", "-"], db_path,
+               stdin="sexual offences Wrexham 2022\nburglary Leeds 2023\n")
+    mixed = run(["ask", "--json", "--batch", "-"], db_path,
+                stdin="sexual offences Wrexham 2022\nburglary Atlantis\n")
+    assert (good.returncode, mixed.returncode) == (0, 1)
+    assert len(mixed.stdout.splitlines()) == 2
 
 
 def test_ask_batch_answers_each_line_in_order(db_path):

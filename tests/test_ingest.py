@@ -201,3 +201,12 @@ def test_cli_history_of_a_figure_with_a_note_shows_the_note(db_path):
          "--db", str(db_path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Note: There is an undercount for Leicestershire" in result.stdout
+
+
+def test_no_edition_name_in_the_store_carries_an_ons_note_marker(store):
+    """Edition names reach every surface (history, digests, /sources, charts): ONS's "[note n]"
+    markers are dropped once, when the store is written. The June 2025 CSP table's own title
+    carries three of them."""
+    titles = {e.key: e.title for e in store.editions()}
+    assert titles["pfa-2025-06-30-table-c2"].endswith("England and Wales, year ending June 2025")
+    assert not [t for t in titles.values() if "[note" in t.lower()]

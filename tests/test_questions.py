@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Answer, Engine
+from bot.offences import BY_KEY, CAVEATS
 from tests.questions.oracle import Oracle, claim_errors
 
 # (words a reporter types, offence key it means)
@@ -174,6 +175,8 @@ NAMED_CASES = [
     ("robbery nationally 2024", "K04000001", "robbery"),
     ("burglary Allerdale 2022", "E22000031", "burglary"),
     ("burglary Corby 2024", "E22000233", "burglary"),
+    ("misc Leeds 2024", "E22000345", "misc"),
+    ("misc crimes Bradford 2024", "E22000342", "misc"),
 ]
 
 # Misspelt or shortened places that are taken, and must be stated: (question, code, key).
@@ -201,6 +204,25 @@ STATED_CASES = [
     ("criminal damage Rochadle 2024", "E22000103", "criminal_damage"),
     ("frauds Hants 2022", "K04000001", "fraud"),
     ("City of Lonodn force total crime 2024", "E23000034", "all_crime"),
+    # everyday typing (issue 16): one slip in an offence word, also with one in the place
+    ("vilent crime Leeds 2024", "E22000345", "violence"),
+    ("ofences Leeds 2024", "E22000345", "all_crime"),
+    ("shopliftin Leeds 2024", "E22000345", "shoplifting"),
+    ("burgalry Leeds 2024", "E22000345", "burglary"),
+    ("burgalry Leedz 2024", "E22000345", "burglary"),
+    ("sexual ofences Bradfrod 2024", "E22000342", "sexual"),
+    ("robbery Middlesborough 2024", "E22000029", "robbery"),
+    ("robbery Peterbrough 2024", "E22000017", "robbery"),
+    ("deaths or serious injuries from unlawful driving England and Wales 2024", "K04000001",
+     "death_driving"),
+    ("how safe is Leeds 2024", "E22000345", "all_crime"),
+    ("is Bradford safe? 2024", "E22000342", "all_crime"),
+    ("crime rate Leeds 2024", "E22000345", "all_crime"),
+    ("burglary rate per 1,000 Leeds 2024", "E22000345", "burglary"),
+    ("burglary Leeds … sorry, robbery 2024", "E22000345", "robbery"),
+    ("rape, I mean sexual offences, Bradford 2024", "E22000342", "sexual"),
+    ("robbery in Leeds, sorry, Bradford 2024", "E22000342", "robbery"),
+    ("robbery Leeds 2023, sorry, 2024", "E22000345", "robbery"),
 ]
 
 # Finer ONS categories held for England and Wales: (question, offence key).
@@ -220,6 +242,18 @@ FINER_CASES = [
     ("blackmail England and Wales year to September 2022", "35-blackmail"),
 ]
 
+# Who records fraud (issue 16): forces before Action Fraud, central bodies since.
+# (question, area code the figure is for, oracle period)
+FRAUD_CASES = [
+    ("fraud Avon and Somerset 2010", "E23000036", "year:2010"),
+    ("fraud Bristol 2010", "E23000036", "year:2010"),
+    ("fraud Kent police year to March 2008", "E23000032", "end:2008-03-31"),
+    ("fraud Leeds 2009", "E23000010", "year:2009"),
+    ("fraud England and Wales", "K04000001", "latest"),
+    ("fraud Torbay", "K04000001", "latest"),
+    ("fraud Avon and Somerset 2024", "K04000001", "year:2024"),
+]
+
 UNKNOWN_OFFENCES = [
     "hate crime Leeds 2024",
     "antisocial behaviour Bristol", "domestic abuse Cardiff 2023", "asb Leeds",
@@ -237,6 +271,10 @@ PERIODS_NOT_HELD = [
     ("robbery Kent year to June 2001", "E23000032"), ("theft Cardiff year to March 2022",
                                                       "W14000015"),
     ("all crime Devon and Cornwall 2022", "E23000035"),
+    # a number that is not a period is never dropped for the latest (issue 16)
+    ("burglary Leeds 1e9", "E22000345"), ("burglary Leeds 0", "E22000345"),
+    ("burglary Leeds 20222222222222222222", "E22000345"), ("robbery Kent police 3.5", "E23000032"),
+    ("burglary Leeds 2024 1e9", "E22000345"),
 ]
 COMPARISONS = [
     ("robbery Kent 2010 vs 2024", ["E23000032", "E23000032"], ["2010-12-31", "2024-12-31"]),
@@ -257,6 +295,13 @@ COMPARISONS = [
      ["2023-12-31", "2024-12-31"]),
     ("robbery England and Wales vs Wales 2024", ["K04000001", "W92000004"],
      ["2024-12-31", "2024-12-31"]),
+    # "England and Wales" is one place inside a comparison (issue 16)
+    ("robbery Leeds vs England and Wales 2024", ["E22000345", "K04000001"],
+     ["2024-12-31", "2024-12-31"]),
+    ("shoplifting Leeds England and Wales 2024", ["E22000345", "K04000001"],
+     ["2024-12-31", "2024-12-31"]),
+    ("burglary Bradford, Leeds and England and Wales 2024",
+     ["E22000342", "E22000345", "K04000001"], ["2024-12-31", "2024-12-31", "2024-12-31"]),
 ]
 
 
@@ -272,7 +317,7 @@ def ask(engine: Engine, question: str) -> Answer:
 def test_the_suite_has_at_least_three_hundred_questions():
     total = (len(FIGURE_CASES) + len(NAMED_CASES) + len(STATED_CASES) + len(FINER_CASES)
              + len(UNKNOWN_OFFENCES) + len(NOT_PLACES) + len(ASKED_PLACES)
-             + len(PERIODS_NOT_HELD) + len(COMPARISONS))
+             + len(PERIODS_NOT_HELD) + len(COMPARISONS) + len(FRAUD_CASES))
     assert total >= 300
 
 
@@ -289,6 +334,14 @@ def check_figure(answer: Answer, oracle: Oracle, code: str, key: str, period: st
     assert claim_errors(oracle, code, key, answer.period_end or "", answer.count or 0,
                         answer.text) == []
     assert "[note" not in answer.text.lower()
+
+
+def check_count(answer: Answer, oracle: Oracle, code: str, key: str, period: str) -> None:
+    """The figure itself, where the answer rightly gives no year-before (a break between)."""
+    expected = oracle.expect(code, key, period)
+    assert (answer.status, answer.area_code, answer.offence_key) == ("ok", code, key)
+    assert (answer.period_end, answer.count) == (expected.period_end, expected.count)
+    assert f"{expected.count:,}" in answer.text.split("\n\n")[0]
 
 
 @pytest.mark.parametrize(("question", "code", "key", "period"), FIGURE_CASES,
@@ -323,6 +376,81 @@ def test_finer_ons_categories_are_answered_for_england_and_wales(engine, oracle,
     check_figure(ask(engine, question), oracle, "K04000001", key, "end:2022-09-30")
 
 
+@pytest.mark.parametrize(("question", "code", "period"), FRAUD_CASES,
+                         ids=[c[0] for c in FRAUD_CASES])
+def test_fraud_is_local_before_action_fraud_and_central_since(engine, oracle, question, code,
+                                                              period):
+    answer = ask(engine, question)
+    check_figure(answer, oracle, code, "fraud", period)
+    assert "Police in England and Wales recorded" not in answer.text
+    if code == "K04000001":
+        names = sorted(oracle.conn.execute(
+            "select name from areas where kind = 'other' and lower(name) in "
+            "(select lower(label) from offences)").fetchall())
+        assert [n for (n,) in names] == ["Action Fraud", "CIFAS", "UK Finance"]
+        assert "Action Fraud, CIFAS and UK Finance recorded" in answer.text
+        if "Torbay" in question or "Avon" in question:
+            assert answer.assumptions[0].startswith("There is no figure for")
+    else:
+        assert "Police recorded" in answer.text.split("\n\n")[0]
+
+
+def test_national_fraud_before_central_recording_is_the_police_figure(engine, oracle):
+    answer = ask(engine, "fraud England and Wales year to March 2010")
+    check_figure(answer, oracle, "K04000001", "fraud", "end:2010-03-31")
+    assert "Police in England and Wales recorded" in answer.text
+    assert "Action Fraud, CIFAS" not in answer.text.split("\n\n")[0]
+
+
+def test_a_force_fraud_figure_after_central_recording_began_says_so(engine, oracle):
+    answer = ask(engine, "fraud Avon and Somerset 2012")
+    check_count(answer, oracle, "E23000036", "fraud", "year:2012")
+    assert answer.assumptions[0].startswith(
+        "Central fraud figures (Action Fraud, CIFAS and UK Finance) are held from the year to "
+        "June 2011")
+    assert answer.change_pct is None and answer.previous_count is None
+    assert "No change is given: forces were passing fraud to central recording" in answer.text
+    assert "It is the " not in answer.text and "like-for-like" not in answer.text
+
+
+@pytest.mark.parametrize("question", ["fraud England and Wales year to March 2012",
+                                      "fraud England and Wales 2012"])
+def test_no_national_fraud_change_spans_the_move_to_central_recording(engine, oracle,
+                                                                      question):
+    """The year to March 2011 was police-recorded, March 2012 central: no "rise of 558%"."""
+    answer = ask(engine, question)
+    check_count(answer, oracle, "K04000001", "fraud", "end:2012-03-31")
+    assert answer.change_pct is None and answer.previous_count is None
+    assert "No change is given: the year to March 2011 was recorded by police forces" in \
+        answer.text
+    assert "It is the highest" not in answer.text
+
+
+@pytest.mark.parametrize(("question", "key", "caveat"), [
+    ("cannabis possession England and Wales year to September 2022",
+     "92e-possession-of-cannabis", "enforcement"),
+    ("stalking England and Wales year to September 2022", "8q-stalking", "violence"),
+    ("coercive control England and Wales year to September 2022",
+     "8u-controlling-and-coercive-behaviour", "violence"),
+    ("arson England and Wales year to September 2022", "arson", "acquisitive"),
+    ("rape of a female aged 16 or over England and Wales year to September 2022",
+     "19c-rape-of-a-female-aged-16-or-over", "sexual"),
+    ("sexual assault on a female aged 13 and over England and Wales year to September 2022",
+     "20a-sexual-assault-on-a-female-aged-13-and-over", "sexual"),
+])
+def test_a_finer_category_carries_its_groups_ons_caveat(engine, oracle, question, key, caveat):
+    """The group is the first catalogue group above the category in the store's own parent
+    table (checked here by SQL), and the answer carries that group's caveat."""
+    check_figure(ask(engine, question), oracle, "K04000001", key, "end:2022-09-30")
+    step = key
+    while step not in BY_KEY:
+        step = oracle.conn.execute("select parent from offences where key = ?",
+                                   (step,)).fetchone()[0]
+    assert BY_KEY[step].caveat == caveat
+    said = next(p for p in ask(engine, question).text.split("\n\n") if p.startswith("Caveat:"))
+    assert CAVEATS[caveat] in said
+
+
 @pytest.mark.parametrize("question", UNKNOWN_OFFENCES)
 def test_an_offence_we_do_not_know_is_asked_about_never_total_crime(engine, question):
     answer = ask(engine, question)
@@ -337,8 +465,11 @@ def test_unknown_offences_offer_the_nearest_ons_categories_as_choices(engine):
     assert [c.offence_key for c in answer.candidates] == [
         "8m-racially-or-religiously-aggravated-harassment", "public_order", "violence"]
     assert all(c.code == "E22000345" for c in answer.candidates)
-    assert answer.to_json()["candidates"][0]["offence_key"] == \
-        "8m-racially-or-religiously-aggravated-harassment"
+    offered = answer.to_json()["candidates"]
+    assert [c["code"] for c in offered] == [
+        "8m-racially-or-religiously-aggravated-harassment", "public_order", "violence"]
+    assert {c["kind"] for c in offered} == {"offence"}
+    assert "E22000345" not in str(offered)
 
 
 @pytest.mark.parametrize("question", NOT_PLACES)
@@ -498,3 +629,18 @@ def test_an_older_method_figure_is_not_set_beside_a_national_figure_on_the_new_m
     assert answer.period_end == "2019-12-31" and "older method" in answer.text.split("\n\n")[0]
     assert "England and Wales rate" not in answer.text
     assert "England and Wales recorded" not in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "burglary Leeds last year", "fraud Torbay 2024", "robbery Kent police 2025",
+    "vilent crime Leeds vs Bradford 2024", "burglary Leeds 2024 vs Middlesborough 2024",
+])
+def test_every_assumption_comes_before_any_figure(engine, question):
+    """The README's promise: what was assumed opens the reply, the period chosen included."""
+    answer = ask(engine, question)
+    assumptions = answer.assumptions or tuple(a for p in answer.parts for a in p.assumptions)
+    assert assumptions, answer.text
+    first_figure = min(answer.text.index(f"{c:,}") for c in
+                       [answer.count, *(p.count for p in answer.parts)] if c is not None)
+    for sentence in assumptions:
+        assert answer.text.index(sentence) < first_figure, (sentence, answer.text)

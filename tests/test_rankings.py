@@ -116,7 +116,7 @@ def test_latest_rates_are_computed_from_the_population_and_say_which_year(engine
     assert result.period_end == "2025-06-30"
     expected = sql_rates(sql, "W15000001", "violence", "2025-06-30")
     assert_order(result.ranked, expected, descending=False)
-    assert {e.computed_rate for e in result.ranked} == {"mid-2023 population"}
+    assert {e.computed_rate for e in result.ranked} == {"computed from the mid-2023 population"}
     assert "computed from the mid-2023 population" in ranking_html(result)
 
 
@@ -265,7 +265,9 @@ def test_many_areas_left_out_for_the_same_reason_are_counted_not_listed(engine):
     result = ranking(engine, "top 10 homicide rises 2024")
     assert len(result.not_ranked) > 100
     text = ranking_html(result)
-    assert f"{len(result.not_ranked)} areas: fewer than 50 offences" in text
+    small = [e for e in result.not_ranked if e.reason.startswith("fewer than 50")]
+    assert len(small) > 100
+    assert f"{len(small)} areas: fewer than 50 offences" in text
 
 
 def test_ranking_buttons_open_the_asked_area_first(engine):
@@ -319,3 +321,49 @@ def test_every_word_that_makes_a_ranking_passes_the_cheap_check_before_rankings_
     words = pattern[pattern.index("(") + 1:pattern.index(")")].split("|")
     assert len(words) > 10
     assert [w for w in words if not MAYBE_RANKING.search(w)] == []
+
+
+def test_every_area_a_ranking_could_not_rank_is_listed_with_its_reason(engine, sql):
+    """The City of London's force has no June 2025 burglary figure: it is listed, not dropped."""
+    result = ranking(engine, "which force has the highest burglary rate")
+    forces = {code for (code,) in sql.execute(
+        "select code from areas where kind = 'pfa' and offered and (code like 'E23%' or code "
+        "like 'W15%')")}
+    listed = {e.code for e in (*result.ranked, *result.not_ranked)}
+    assert listed == forces
+    held = {code for (code,) in sql.execute(
+        "select area from figures where offence = 'burglary' and period_end = ?",
+        (result.period_end,))}
+    missing = sorted(forces - held)
+    assert missing, "the store should hold a force without this period's figure"
+    for entry in result.not_ranked:
+        if entry.code in missing:
+            assert entry.reason == "no figure for the year to June 2025 is held"
+    assert "City of London: no figure for the year to June 2025 is held" in ranking_html(result)
+
+
+def test_rankings_compute_rates_under_the_answers_population_rule(engine, sql):
+    """A 2003 period is more than two years from any population estimate held, so neither the
+    answer nor the ranking computes a rate for it."""
+    result = ranking(engine, "which force had the highest burglary rate in 2003")
+    assert result.ranked == ()
+    reasons = {e.reason for e in result.not_ranked if e.count is not None}
+    assert any("more than 2 years from the period" in r for r in reasons)
+    answer = engine.ask("burglary Kent police year to March 2003")
+    assert answer.rate_per_1000 is None
+
+
+@pytest.mark.parametrize(("question", "key", "said"), [
+    ("which area in Kent has the highest burgalry rate", "burglary", "burgalry"),
+    ("which force has the highest vilent crime rate", "violence", "vilent"),
+])
+def test_a_slipped_offence_word_is_ranked_as_that_offence_and_stated(engine, question, key,
+                                                                     said):
+    result = ranking(engine, question)
+    assert result.offence_key == key
+    assert any(n.startswith(f"Taking ‘{said}’ as ") for n in result.notes)
+
+
+def test_an_offence_spelled_right_needs_no_statement(engine):
+    result = ranking(engine, "which area in Kent has the highest burglary rate")
+    assert not any(n.startswith("Taking") for n in result.notes)

@@ -151,3 +151,124 @@ def test_junk_years_are_kept_as_junk_not_dropped():
     assert parse_period("burglary leeds 20222")[0] == PeriodAsk("junk", None, None, "20222")
     assert resolve_year(PeriodAsk("junk", said="20222"), ["2024-12-31"], date(2026, 1, 1))[0] \
         is None
+
+
+# --- everyday typing (issue 16) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "key", "said"), [
+    ("vilent crime leeds", "violence", "vilent crime"),
+    ("ofences leeds", "all_crime", "ofences"),
+    ("shopliftin leeds", "shoplifting", "shopliftin"),
+    ("burgalry leeds", "burglary", "burgalry"),
+    ("sexual ofences leeds", "sexual", "sexual ofences"),
+    ("robbey leeds", "robbery", "robbey"),
+    ("deaths or serious injuries from unlawful driving leeds", "death_driving",
+     "deaths or serious injuries from unlawful driving"),
+])
+def test_one_slip_or_a_description_names_the_offence_and_keeps_what_was_typed(engine, text,
+                                                                                key, said):
+    match = parse(text, engine.gazetteer).offence_match
+    assert (match.key, match.how, match.said) == (key, "fuzzy", said)
+
+
+def test_a_slip_in_the_offence_and_one_in_the_place_are_both_taken(engine):
+    parsed = parse("burgalry leedz", engine.gazetteer)
+    assert parsed.offence_match.key == "burglary"
+    assert (parsed.areas[0].status, parsed.areas[0].best.name) == ("ok", "Leeds")
+
+
+@pytest.mark.parametrize("text", ["homes leeds", "burglary leeds", "bolton burglary",
+                                  "theft in bradford", "break-ins in york"])
+def test_a_word_is_respelt_only_when_it_names_the_offence(engine, text):
+    """Place words and words that would not name an offence are left as typed."""
+    match = parse(text, engine.gazetteer).offence_match
+    assert match.how != "fuzzy"
+
+
+def test_a_correction_inside_the_question_replaces_the_offence_and_is_stated(engine):
+    parsed = parse("burglary in leeds … sorry, robbery", engine.gazetteer)
+    assert (parsed.offence_match.key, parsed.offence_match.replaced) == ("robbery", "burglary")
+    answer = engine.ask("burglary in leeds … sorry, robbery")
+    assert answer.offence_key == "robbery"
+    assert answer.text.startswith("Taking your correction: robberies, not ‘burglary’.")
+
+
+@pytest.mark.parametrize(("text", "asks"), [
+    ("how safe is leeds", "safety"), ("is bradford dangerous?", "safety"),
+    ("crime rate leeds", "rate"), ("burglary per 1,000 leeds", "rate"), ("burglary leeds", ""),
+    ("dangerous driving leeds", ""), ("health and safety offences england and wales", ""),
+    ("how dangerous is leeds for burglary", "safety"),
+])
+def test_safety_and_rate_questions_are_recognised(engine, text, asks):
+    engine.ask("warm the store's own offence index")
+    assert parse(text, engine.gazetteer, engine.facts.index).offence_match.asks == asks
+
+
+def test_how_safe_says_what_recorded_crime_can_answer_before_the_figure(engine):
+    answer = engine.ask("how safe is Leeds")
+    assert answer.status == "ok" and answer.offence_key == "all_crime"
+    first = answer.text.split("\n\n")[0]
+    assert first.startswith("Recorded crime cannot say how safe a place is")
+    assert first.index("cannot say") < first.index("West Yorkshire Police recorded")
+
+
+def test_a_rate_question_says_what_the_rate_measures(engine):
+    answer = engine.ask("crime rate Leeds")
+    assert answer.assumptions[0].startswith("The rate asked for is given after the count")
+    assert answer.rate_per_1000 is not None
+
+
+@pytest.mark.parametrize("said", ["1e9", "0", "20222222222222222222", "3.5", "07"])
+def test_a_number_that_is_not_a_period_is_junk_never_dropped(said):
+    assert parse_period(f"burglary leeds {said}")[0] == PeriodAsk("junk", None, None, said)
+
+
+@pytest.mark.parametrize("text", ["burglary per 1,000 leeds", "burglary leeds 12 months",
+                                  "burglary leeds per 100,000"])
+def test_rate_units_and_windows_are_not_junk(text):
+    assert parse_period(text)[0] is None
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("robbery leeds vs england and wales", ["Leeds", "England and Wales"]),
+    ("robbery leeds england and wales", ["Leeds", "England and Wales"]),
+    ("robbery england and wales v leeds", ["England and Wales", "Leeds"]),
+    ("robbery leeds, bradford and england and wales", ["Leeds", "Bradford",
+                                                       "England and Wales"]),
+])
+def test_england_and_wales_is_one_place_inside_a_comparison(engine, text, names):
+    assert [a.best.name for a in parse(text, engine.gazetteer).areas] == names
+
+
+def test_middlesborough_is_taken_as_middlesbrough_and_stated(engine):
+    answer = engine.ask("robbery Middlesborough")
+    assert answer.area_name == "Middlesbrough"
+    assert answer.text.startswith("Taking ‘middlesborough’ as Middlesbrough.")
+
+
+def test_misc_is_miscellaneous_crimes_against_society(engine):
+    assert parse("misc leeds", engine.gazetteer).offence_match.key == "misc"
+
+
+@pytest.mark.parametrize(("text", "place", "year", "corrected"), [
+    ("robbery in leeds sorry bradford", "Bradford", None, (("bradford", "leeds"),)),
+    ("robbery leeds 2023, sorry, 2024", "Leeds", 2024, (("2024", "2023"),)),
+    ("burglary leeds 2023 i mean robbery bradford 2024", "Bradford", 2024,
+     (("2024", "2023"), ("bradford", "leeds"))),
+])
+def test_a_correction_of_the_place_or_period_replaces_it_and_is_kept_to_state(engine, text,
+                                                                             place, year,
+                                                                             corrected):
+    parsed = parse(text, engine.gazetteer)
+    assert [a.best.name for a in parsed.areas] == [place]
+    assert parsed.periods[0].year == year
+    assert parsed.offence_match.corrected == corrected
+
+
+def test_a_rate_question_whose_rate_cannot_be_given_says_so_first(engine):
+    """Kent's year to March 2003 is more than two years from any population estimate held."""
+    answer = engine.ask("crime rate Kent police year to March 2003")
+    assert answer.status == "ok" and answer.rate_per_1000 is None
+    assert answer.text.startswith("The rate asked for cannot be given for this figure")
+    assert "No rate per 1,000 residents is given" in answer.text
