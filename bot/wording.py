@@ -93,7 +93,8 @@ def headline(f: Finding) -> str:
     if f.flag == "partial" and q is not None and q.excluded:
         text = text[:-1] + (f"; the {display(area.name)} total excludes "
                             f"{and_list([display(n) for n in q.excluded])}, so it is not the "
-                            f"whole of {display(area.name)}, and no change, record or rate is "
+                            f"whole of {region_phrase(display(area.name))}, and no change, record "
+                            "or rate is "
                             "given for it. ONS: " + q.excluded_why.strip())
         text += "" if text.endswith(".") else "."
     elif f.flag == "partial":

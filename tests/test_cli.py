@@ -121,3 +121,19 @@ def test_notes_lists_the_breaks_and_flags_the_store_holds(db_path):
         in result.stdout
     empty = run(["notes", "no-such-word"], db_path)
     assert empty.returncode == 0 and "No notes or breaks held match that." in empty.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(db_path):
+    """`crimebot ask --batch … | head -1`: the pipe closes under the answers."""
+    env = {**os.environ, "CRIMEBOT_DB": str(db_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--json", "--batch", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(b"burglary Leeds 2023\n" * 400)
+    proc.stdin.close()
+    assert json.loads(proc.stdout.readline())["status"] == "ok"
+    proc.stdout.close()
+    error = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in error
