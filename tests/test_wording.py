@@ -230,6 +230,6 @@ def test_an_undercount_and_a_partial_total_are_stated_in_the_lead():
         qualified=Qualified(excluded=("Greater Manchester",),
                             excluded_why="Greater Manchester Police were unable to supply "
                                          "data.")))
-    assert ("the North West total excludes Greater Manchester, so it is not the whole of North "
-            "West, and no change, record or rate is given for it. ONS: Greater Manchester "
+    assert ("the North West total excludes Greater Manchester, so it is not the whole of the "
+            "North West, and no change, record or rate is given for it. ONS: Greater Manchester "
             "Police were unable to supply data.") in partial.split("\n\n")[0]
