@@ -59,16 +59,16 @@ async def polling(fake: FakeTelegram, db_path: Path, *, chats: frozenset[int] = 
                   notice: float | None = None) -> AsyncIterator[Application]:
     """What `crimebot run` does, on the test's own event loop, with rate limits 100× faster.
     `notice` replaces the default wait before a fast asker is told to wait."""
-    config = Config(token=TOKEN, db_path=db_path, api_base_url=fake.base_url,
-                    allowed_chats=chats, allowed_users=users, cooldown_seconds=cooldown,
-                    log_level="INFO")
-    if notice is not None:
-        config = dataclasses.replace(config, slow_notice_seconds=notice)
     if inbox is None:
         inbox = Path(tempfile.mkdtemp(prefix="crimebot-inbox-")) / "inbox.db"
-    tuning = Tuning(limits=limits, inbox=inbox, grace=grace, poll_timeout=1,
-                    probe_pause=0.05, heartbeat=inbox.parent / "heartbeat",
-                    desk=inbox.parent / "desk.db", desk_interval=desk_interval)
+    config = Config(token=TOKEN, db_path=db_path, api_base_url=fake.base_url,
+                    allowed_chats=chats, allowed_users=users, cooldown_seconds=cooldown,
+                    log_level="INFO", inbox=inbox, heartbeat=inbox.parent / "heartbeat",
+                    desk=inbox.parent / "desk.db")
+    if notice is not None:
+        config = dataclasses.replace(config, slow_notice_seconds=notice)
+    tuning = Tuning(limits=limits, grace=grace, poll_timeout=1, probe_pause=0.05,
+                    desk_interval=desk_interval)
     application = build_application(config, engine or open_serving_engine(db_path), tuning)
     runner = runner_of(application)
     async with runner.session(runner.poll, "long polling (test)"):
