@@ -130,6 +130,15 @@ async def test_the_command_menu_is_registered_at_start(fake, app):
                         "unsubscribe"]
 
 
+async def test_help_lists_every_command_the_menu_offers_as_the_menu_describes_it(fake, app):
+    fake.inject_message(REPORTER, "/help")
+    shown = (await reply(fake, REPORTER)).plain_text
+    menu = [c for cs in fake.commands.values() for c in cs]
+    missing = [c["command"] for c in menu
+               if f"/{c['command']} — {c['description']}" not in shown]
+    assert missing == []
+
+
 async def test_addressed_forms_are_answered_and_others_ignored(fake, app):
     fake.inject_message(GROUP, f"/crime@crimebot {QUESTION}")
     first = await reply(fake, GROUP)
