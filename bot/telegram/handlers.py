@@ -350,33 +350,40 @@ async def on_crime(update: Update, context: Context) -> None:
     await ask(message, context, command_question(message.text))
 
 
-async def command_with_question(update: Update, context: Context, command: str) -> str:
-    """The question after `/command`, paced; with none, the usual "ask me like this" reply has
-    been sent and "" comes back."""
-    message = update.message
-    await pace(update, context)
-    question = command_question(message.text)
-    if not question:
-        await ask(message, context, question, command=command)
-    return question
+def answers(command: str) -> Callable[[Callable[[Message, Context, Answer], Awaitable[object]]],
+                                       Handler]:
+    """The skeleton `/chart` and `/story` share, written once. Sent as a reply to an answer,
+    the command gives that answer's chart or copy, reading any words after it as a follow-up
+    ("/chart and Flintshire"); otherwise the question after it is answered from one pinned
+    store snapshot and handed to the decorated function; with no question, the usual "ask me
+    like this" reply. The asker's turn is waited for in every case."""
+    def wrap(send: Callable[[Message, Context, Answer], Awaitable[object]]) -> Handler:
+        @functools.wraps(send)
+        async def handle(update: Update, context: Context) -> None:
+            message = update.message
+            await pace(update, context)
+            question = command_question(message.text)
+            if replies_to_bot(message, context.bot.id):
+                await ask(message, context, question, command, measure=command)
+                return
+            if not question:
+                await ask(message, context, question, command=command)
+                return
+            engine = fresh_engine(context)
+            with engine.store.snapshot():
+                await send(message, context, engine.ask(question))
+        return handle
+    return wrap
 
 
-async def on_chart(update: Update, context: Context) -> None:
+@answers("chart")
+async def on_chart(message: Message, context: Context, answer: Answer) -> None:
     """`/chart QUESTION`: the chart when the question finds one figure, else the answer text."""
-    message = update.message
-    if await as_follow_up(update, context, "chart"):
-        return
-    question = await command_with_question(update, context, "chart")
-    if not question:
-        return
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        answer = engine.ask(question)
-        if answer.status == "ok" and answer.area_code and answer.offence_key:
-            await send_chart(message, context, answer.area_code, answer.offence_key,
-                             answer.period_end)
-        else:
-            await send_answer(context, message, answer)
+    if answer.status == "ok" and answer.area_code and answer.offence_key:
+        await send_chart(message, context, answer.area_code, answer.offence_key,
+                         answer.period_end)
+    else:
+        await send_answer(context, message, answer)
 
 
 async def on_text(update: Update, context: Context) -> None:
@@ -512,18 +519,11 @@ async def on_new(update: Update, context: Context, engine: Engine) -> Said:
     return Said(text, desk_keyboard(buttons))
 
 
-async def on_story(update: Update, context: Context) -> None:
+@answers("story")
+async def on_story(message: Message, context: Context, answer: Answer) -> None:
     """`/story QUESTION`: the answer as copy to paste, then its chart; a question that needs
     asking back keeps the answer's buttons instead."""
-    message = update.message
-    if await as_follow_up(update, context, "story"):
-        return
-    question = await command_with_question(update, context, "story")
-    if not question:
-        return
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        await send_story(context, message, Turn(engine.ask(question), None, None))
+    await send_story(context, message, Turn(answer, None, None))
 
 
 async def send_story(context: Context, message: Message, turn: Turn) -> Message | None:
@@ -540,17 +540,6 @@ async def send_story(context: Context, message: Message, turn: Turn) -> Message 
                          story.period_end)
     job().flag("answered")
     return sent
-
-
-async def as_follow_up(update: Update, context: Context, command: str) -> bool:
-    """`/chart` or `/story` sent as a reply to an answer: that answer's chart or copy, with
-    any words after the command read as a follow-up ("/chart and Flintshire")."""
-    message = update.message
-    if not replies_to_bot(message, context.bot.id):
-        return False
-    await pace(update, context)
-    await ask(message, context, command_question(message.text), command, measure=command)
-    return True
 
 
 async def on_inline(update: Update, context: Context) -> None:
