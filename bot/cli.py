@@ -83,7 +83,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
 
-    paths = Paths.from_env(store=args.db)
+    paths = Paths.from_env(store=args.db, archive=getattr(args, "archive", None))
     db_path = paths.store
     sources = _sources(args)
     if sources and (problem := _unreadable(sources)):
@@ -92,7 +92,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if problem := _unwritable(db_path.parent):
         print(f"crimebot ingest: {problem}; the store was left as it was", file=sys.stderr)
         return 1
-    archive = Path(args.archive) if getattr(args, "archive", None) else paths.archive
+    archive = paths.archive
     try:
         with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
             fetched = None
@@ -122,7 +122,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from bot.fetch import fetch
     from bot.sources import DownloadError, Settings
 
-    archive = Path(args.archive) if args.archive else Paths.from_env(store=args.db).archive
+    archive = Paths.from_env(store=args.db, archive=args.archive).archive
     try:
         report = fetch(archive, Settings.from_env(),
                        progress=sys.stderr.isatty() and not args.quiet)

@@ -31,6 +31,7 @@ DEFAULT_HEARTBEAT = Path("data/heartbeat")
 INBOX_FILE = "inbox.db"
 DESK_FILE = "desk.db"
 ARCHIVE_DIR = "archive"
+REJECTED_TOKEN_FILE = "token-rejected"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_COOLDOWN_SECONDS = 2.0
 DEFAULT_SLOW_NOTICE_SECONDS = 20.0  # a wait a person notices: say so, once
@@ -315,14 +316,21 @@ class Paths:
                    archive or folder / ARCHIVE_DIR, heartbeat or DEFAULT_HEARTBEAT)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None,
-                 store: str | Path | None = None) -> Paths:
-        """The paths the settings name; `store` (a `--db` option) wins over CRIMEBOT_DB."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, store: str | Path | None = None,
+                 archive: str | Path | None = None) -> Paths:
+        """The paths the settings name; `store` and `archive` (the `--db` and `--archive`
+        options) win over CRIMEBOT_DB and CRIMEBOT_ARCHIVE."""
         return cls.beside(Path(store) if store else read("CRIMEBOT_DB", environ),
                           inbox=read("CRIMEBOT_INBOX", environ),
                           desk=read("CRIMEBOT_DESK_DB", environ),
-                          archive=read("CRIMEBOT_ARCHIVE", environ),
+                          archive=Path(archive) if archive else read("CRIMEBOT_ARCHIVE", environ),
                           heartbeat=read("CRIMEBOT_HEARTBEAT", environ))
+
+    @property
+    def rejected_token(self) -> Path:
+        """The mark `crimebot run` leaves when Telegram refuses its token: beside the inbox,
+        the bot's own writable place."""
+        return self.inbox.parent / REJECTED_TOKEN_FILE
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from bot.telegram.runner import EXIT_AUTH, Runner, Tuning
 
 log = logging.getLogger("bot.telegram")
 
-REJECTED_MARK = "token-rejected"  # beside the inbox: a token Telegram refused, as a hash
 SEND_POOL = 8  # connections to the Bot API for replies, and the sends allowed in flight
 
 
@@ -116,21 +115,16 @@ def rejected_before(config: Config) -> Path | None:
     mark keeps each restart from calling Telegram with the bad token again. A new token (or
     server) does not match it and is tried.
     """
-    mark = mark_path(config)
+    mark = config.paths.rejected_token
     try:
         return mark if mark.read_text(encoding="utf-8").strip() == token_mark(config) else None
     except (OSError, UnicodeDecodeError):
         return None
 
 
-def mark_path(config: Config) -> Path:
-    """Beside the inbox: the bot's own writable place (the store's folder by default)."""
-    return config.paths.inbox.parent / REJECTED_MARK
-
-
 def mark_rejected(config: Config) -> None:
     try:
-        mark_path(config).write_text(token_mark(config) + "\n", encoding="utf-8")
+        config.paths.rejected_token.write_text(token_mark(config) + "\n", encoding="utf-8")
     except OSError as error:
         log.warning("could not note the rejected token beside the store: %s", error)
 
