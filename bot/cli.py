@@ -346,7 +346,7 @@ def cmd_browse(args: argparse.Namespace) -> int:
     """Datasette on the store, on 127.0.0.1 only; the metadata file goes where --metadata says."""
     from bot.browse import serve
 
-    db_path = db_path_from_env(args.db)
+    db_path = Paths.from_env(store=args.db).store
     if not db_path.is_file():
         print(f"crimebot: no store at {db_path}: build it with `crimebot ingest`",
               file=sys.stderr)
