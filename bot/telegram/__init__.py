@@ -2,8 +2,9 @@
 (who may ask, and how fast), `handlers`, `commands` (the command table and the handler list),
 `inbox` (journal, per-chat queues, exactly-once sends), `limiter`, `runner` (the fetch loop
 and the store watch), `webhook` (the webhook server) and `app` (the factory and `crimebot
-run`). Imports run one way, down that list read from the end. The names below are what the
-CLI and the tests use."""
+run`). Imports run one way: `app` → `webhook` → `runner` → `commands` → `handlers` → the
+rooms before them; none imports back up, and none imports this package. The names below are
+what the CLI and the tests use."""
 
 from bot.telegram.access import Access, FloodGuard, command_question, question_in, replies_to_bot
 from bot.telegram.app import build_application, open_serving_engine, run, runner_of
