@@ -23,26 +23,9 @@ from telegram.ext import (
     filters,
 )
 
+import bot.telegram.handlers as handlers
 from bot.answer import Engine
-from bot.telegram.handlers import (
-    Context,
-    Handler,
-    Said,
-    gate,
-    on_about,
-    on_button,
-    on_chart,
-    on_crime,
-    on_error,
-    on_inline,
-    on_new,
-    on_patch,
-    on_story,
-    on_subscribe,
-    on_text,
-    on_unsubscribe,
-    replies,
-)
+from bot.telegram.handlers import Context, Handler, Said, replies
 from bot.telegram.render import EXAMPLE
 
 Who = Literal["anyone", "group admins"]
@@ -73,20 +56,21 @@ async def on_help(update: Update, context: Context, engine: Engine) -> Said:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("crime", "Ask about recorded crime: /crime burglary Leeds 2023", on_crime),
-    Command("chart", "Chart a series: /chart sexual offences Wrexham", on_chart),
+    Command("crime", "Ask about recorded crime: /crime burglary Leeds 2023",
+            handlers.on_crime),
+    Command("chart", "Chart a series: /chart sexual offences Wrexham", handlers.on_chart),
     Command("help", "How to ask, with examples", on_help, aliases=("start",)),
-    Command("about", "Which ONS data editions I answer from", on_about),
-    Command("story", "The answer as copy to paste: /story sexual offences Wrexham", on_story,
-            desk=True),
-    Command("new", "What the newest ONS edition says about this chat's patch", on_new,
-            desk=True),
-    Command("patch", "Show or set this chat's patch: /patch Wrexham, Flintshire", on_patch,
-            desk=True),
-    Command("subscribe", "Release alerts for the patch", on_subscribe, who="group admins",
-            desk=True),
-    Command("unsubscribe", "Turn release alerts off", on_unsubscribe, who="group admins",
-            desk=True),
+    Command("about", "Which ONS data editions I answer from", handlers.on_about),
+    Command("story", "The answer as copy to paste: /story sexual offences Wrexham",
+            handlers.on_story, desk=True),
+    Command("new", "What the newest ONS edition says about this chat's patch",
+            handlers.on_new, desk=True),
+    Command("patch", "Show or set this chat's patch: /patch Wrexham, Flintshire",
+            handlers.on_patch, desk=True),
+    Command("subscribe", "Release alerts for the patch", handlers.on_subscribe,
+            who="group admins", desk=True),
+    Command("unsubscribe", "Turn release alerts off", handlers.on_unsubscribe,
+            who="group admins", desk=True),
 )
 
 
@@ -128,12 +112,12 @@ def wire(application: Application) -> None:
     all (it stops what is not allowed), then each command once, then plain text, button
     presses and inline queries; errors last."""
     new_messages = filters.UpdateType.MESSAGE
-    application.add_handler(TypeHandler(Update, gate), group=-1)
+    application.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     for command in COMMANDS:
         application.add_handler(CommandHandler([command.name, *command.aliases],
                                                command.handler, filters=new_messages))
     application.add_handler(MessageHandler(new_messages & filters.TEXT & ~filters.COMMAND,
-                                           on_text))
-    application.add_handler(CallbackQueryHandler(on_button))
-    application.add_handler(InlineQueryHandler(on_inline))
-    application.add_error_handler(on_error)
+                                           handlers.on_text))
+    application.add_handler(CallbackQueryHandler(handlers.on_button))
+    application.add_handler(InlineQueryHandler(handlers.on_inline))
+    application.add_error_handler(handlers.on_error)
