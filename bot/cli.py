@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import read, settings_help
-from bot.store import Store, db_path_from_env
+from bot.config import Paths, read, settings_help
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.answer import Engine
@@ -79,11 +79,12 @@ def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> lis
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from bot.fetch import archive_provenance, default_archive
+    from bot.fetch import archive_provenance
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
 
-    db_path = db_path_from_env(args.db)
+    paths = Paths.from_env(store=args.db, archive=getattr(args, "archive", None))
+    db_path = paths.store
     sources = _sources(args)
     if sources and (problem := _unreadable(sources)):
         print(f"crimebot ingest: {problem}", file=sys.stderr)
@@ -91,7 +92,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if problem := _unwritable(db_path.parent):
         print(f"crimebot ingest: {problem}; the store was left as it was", file=sys.stderr)
         return 1
-    archive = Path(args.archive) if getattr(args, "archive", None) else default_archive(db_path)
+    archive = paths.archive
     try:
         with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
             fetched = None
@@ -118,13 +119,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from bot.fetch import default_archive, fetch
-    from bot.sources import DownloadError
+    from bot.fetch import fetch
+    from bot.sources import DownloadError, Settings
 
-    archive = Path(args.archive) if args.archive else default_archive(
-        db_path_from_env(args.db))
+    archive = Paths.from_env(store=args.db, archive=args.archive).archive
     try:
-        report = fetch(archive, progress=sys.stderr.isatty() and not args.quiet)
+        report = fetch(archive, Settings.from_env(),
+                       progress=sys.stderr.isatty() and not args.quiet)
     except DownloadError as error:
         print(f"crimebot fetch: {error}", file=sys.stderr)
         return 1
@@ -239,7 +240,7 @@ def _engine(args: argparse.Namespace):
     from bot.answer import open_engine
     from bot.store import StoreError
 
-    db_path = db_path_from_env(getattr(args, "db", None))
+    db_path = Paths.from_env(store=getattr(args, "db", None)).store
     if not db_path.exists() and (sources := read("CRIMEBOT_SOURCES")):
         from bot.ingest import build
 
@@ -345,7 +346,7 @@ def cmd_browse(args: argparse.Namespace) -> int:
     """Datasette on the store, on 127.0.0.1 only; the metadata file goes where --metadata says."""
     from bot.browse import serve
 
-    db_path = db_path_from_env(args.db)
+    db_path = Paths.from_env(store=args.db).store
     if not db_path.is_file():
         print(f"crimebot: no store at {db_path}: build it with `crimebot ingest`",
               file=sys.stderr)
@@ -458,23 +459,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     A filesystem error (an unreadable store, a port the webhook cannot bind) is one line naming
     the path and the likely cause, not a traceback in the journal.
     """
-    from bot.config import Config, ConfigError
+    from bot.config import Config, ConfigError, WebhookSettings
     from bot.ops import explain_os_error, store_unopenable, wait_for_store
 
     try:
         config = Config.from_env(os.environ)
+        webhook = WebhookSettings.from_env(os.environ, args.webhook) if args.webhook else None
     except ConfigError as error:
         print(f"crimebot run: {error}", file=sys.stderr)
         return 2
     if args.wait_for_store:
-        wait_for_store(config.db_path, heartbeat=read("CRIMEBOT_HEARTBEAT"))
+        wait_for_store(config.db_path, heartbeat=config.paths.heartbeat)
     if problem := store_unopenable(config.db_path):
         print(f"crimebot run: {problem}", file=sys.stderr)
         return 1
     from bot.telegram import run
 
     try:
-        return run(config, args.webhook)
+        return run(config, webhook)
     except OSError as error:
         print(f"crimebot run: {explain_os_error(error, 'use')}", file=sys.stderr)
         return 1
@@ -492,7 +494,7 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     """Exit 0 while the running bot's heartbeat is fresh; Docker's HEALTHCHECK runs this."""
     from bot.ops import heartbeat_problem, heartbeat_state
 
-    path = read("CRIMEBOT_HEARTBEAT")
+    path = Paths.from_env().heartbeat
     problem = heartbeat_problem(path)
     if problem:
         print(f"crimebot healthcheck: {problem}", file=sys.stderr)

@@ -5,6 +5,11 @@ same way. The table is the single place a variable is named: `Config`, the webho
 `crimebot doctor`'s table, `crimebot run --help` and the check of `deploy/.env.example` are all
 derived from it, so a new variable cannot be documented in one place and forgotten in another.
 
+Settings are read here, once, at start, into typed objects (`Config` for the bot, `Paths` for
+every file kept beside the store, `WebhookSettings`); the code that uses them is handed those
+objects and never reads the environment itself. A new setting is one `Setting` row plus the field
+of the typed object that carries it.
+
 Parsing is strict: a typo in an allow-list must stop the bot with a message naming the variable,
 not silently open it to every chat. Each parser takes the stripped raw value, where "" means
 unset (env files often carry `NAME=` for "use the default").
@@ -23,11 +28,18 @@ from typing import Any, Literal
 
 DEFAULT_DB = Path("data/crime.db")
 DEFAULT_HEARTBEAT = Path("data/heartbeat")
+INBOX_FILE = "inbox.db"
+DESK_FILE = "desk.db"
+ARCHIVE_DIR = "archive"
+REJECTED_TOKEN_FILE = "token-rejected"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_COOLDOWN_SECONDS = 2.0
 DEFAULT_SLOW_NOTICE_SECONDS = 20.0  # a wait a person notices: say so, once
 DEFAULT_LISTEN = "0.0.0.0"
 DEFAULT_PORT = 8443
+WEBHOOK_PATH = "/telegram"
+HEALTH_PATH = "/healthz"
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 DEFAULT_ONS_TIMEOUT_S = 20.0
 ONS_BASE = "https://www.ons.gov.uk"
 LOOKUP_URL = (
@@ -219,10 +231,10 @@ SETTINGS: tuple[Setting, ...] = (
             "folder of ONS files for `crimebot ingest` instead of the fetched archive",
             used_by="ingest",
             describe=lambda path: str(path) if path else "not set: ingest reads the archive"),
-    Setting("CRIMEBOT_ARCHIVE", _optional_path, "archive/ beside the store",
+    Setting("CRIMEBOT_ARCHIVE", _optional_path, f"{ARCHIVE_DIR}/ beside the store",
             "folder `crimebot fetch` downloads ONS editions into and `crimebot ingest` reads",
-            used_by="ingest",
-            describe=lambda path: str(path) if path else "not set: archive/ beside the store"),
+            used_by="ingest", describe=lambda path: str(path) if path
+            else f"not set: {ARCHIVE_DIR}/ beside the store"),
     Setting("CRIMEBOT_ONS_BASE", lambda raw: (raw or ONS_BASE).rstrip("/"), ONS_BASE,
             "ONS website `crimebot fetch` discovers editions on; change only for tests",
             used_by="ingest"),
@@ -239,12 +251,12 @@ SETTINGS: tuple[Setting, ...] = (
             "days past the month ONS's next quarterly edition is due before the store counts "
             "as stale (doctor, /healthz, heartbeat)", used_by="all",
             describe=lambda days: f"{days} days"),
-    Setting("CRIMEBOT_INBOX", _optional_path, "inbox.db beside the store",
+    Setting("CRIMEBOT_INBOX", _optional_path, f"{INBOX_FILE} beside the store",
             "journal of updates not yet answered; survives restarts",
-            describe=lambda path: str(path) if path else "inbox.db beside the store"),
-    Setting("CRIMEBOT_DESK_DB", _optional_path, "desk.db beside the store",
+            describe=lambda path: str(path) if path else f"{INBOX_FILE} beside the store"),
+    Setting("CRIMEBOT_DESK_DB", _optional_path, f"{DESK_FILE} beside the store",
             "group patches, release-alert subscriptions and digests sent",
-            describe=lambda path: str(path) if path else "desk.db beside the store"),
+            describe=lambda path: str(path) if path else f"{DESK_FILE} beside the store"),
     Setting("CRIMEBOT_STOP_GRACE_SECONDS",
             bounded("CRIMEBOT_STOP_GRACE_SECONDS", DEFAULT_STOP_GRACE_SECONDS, 0, 600),
             f"{DEFAULT_STOP_GRACE_SECONDS:g}",
@@ -281,8 +293,53 @@ def settings_help(used_by: tuple[Used, ...]) -> str:
 
 
 @dataclass(frozen=True)
+class Paths:
+    """Every file crimebot keeps, found from the store's path in one place.
+
+    The inbox, the desk and the archive sit beside the store (the one data volume a deployment
+    mounts) unless a setting moves one; the heartbeat keeps its own default, `data/heartbeat`,
+    because Docker's HEALTHCHECK looks there whatever the store is called.
+    """
+
+    store: Path
+    inbox: Path
+    desk: Path
+    archive: Path
+    heartbeat: Path = DEFAULT_HEARTBEAT
+
+    @classmethod
+    def beside(cls, store: Path, *, inbox: Path | None = None, desk: Path | None = None,
+               archive: Path | None = None, heartbeat: Path | None = None) -> Paths:
+        """The files for a store at `store`, with any of them moved elsewhere."""
+        folder = Path(store).parent
+        return cls(Path(store), inbox or folder / INBOX_FILE, desk or folder / DESK_FILE,
+                   archive or folder / ARCHIVE_DIR, heartbeat or DEFAULT_HEARTBEAT)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, store: str | Path | None = None,
+                 archive: str | Path | None = None) -> Paths:
+        """The paths the settings name; `store` and `archive` (the `--db` and `--archive`
+        options) win over CRIMEBOT_DB and CRIMEBOT_ARCHIVE."""
+        return cls.beside(Path(store) if store else read("CRIMEBOT_DB", environ),
+                          inbox=read("CRIMEBOT_INBOX", environ),
+                          desk=read("CRIMEBOT_DESK_DB", environ),
+                          archive=Path(archive) if archive else read("CRIMEBOT_ARCHIVE", environ),
+                          heartbeat=read("CRIMEBOT_HEARTBEAT", environ))
+
+    @property
+    def rejected_token(self) -> Path:
+        """The mark `crimebot run` leaves when Telegram refuses its token: beside the inbox,
+        the bot's own writable place."""
+        return self.inbox.parent / REJECTED_TOKEN_FILE
+
+
+@dataclass(frozen=True)
 class Config:
-    """Everything the running bot needs to know, validated."""
+    """Everything the running bot needs to know, validated, read once by `from_env`.
+
+    `db_path` is the store; the files beside it (`paths`) may be moved by `inbox`, `desk` and
+    `heartbeat`, which tests point at a folder of their own.
+    """
 
     token: str
     db_path: Path
@@ -293,18 +350,30 @@ class Config:
     log_level: str
     stale_grace_days: int = DEFAULT_STALE_GRACE_DAYS
     slow_notice_seconds: float = DEFAULT_SLOW_NOTICE_SECONDS
+    followup_minutes: float = DEFAULT_FOLLOWUP_MINUTES
+    stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS
+    limit_scale: float = 1.0
+    inbox: Path | None = None
+    desk: Path | None = None
+    heartbeat: Path = DEFAULT_HEARTBEAT
 
     @property
     def file_base_url(self) -> str:
         """Bot API servers serve files under /file/bot<token>, beside the methods' /bot<token>."""
         return self.api_base_url.removesuffix("/bot") + "/file/bot"
 
+    @property
+    def paths(self) -> Paths:
+        return Paths.beside(self.db_path, inbox=self.inbox, desk=self.desk,
+                            heartbeat=self.heartbeat)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:
         """Read and check every setting; raise ConfigError on the first bad one."""
+        paths = Paths.from_env(environ)
         return cls(
             token=read("TELEGRAM_BOT_TOKEN", environ),
-            db_path=read("CRIMEBOT_DB", environ),
+            db_path=paths.store,
             api_base_url=read("TELEGRAM_API_BASE_URL", environ),
             allowed_chats=read("CRIMEBOT_ALLOWED_CHATS", environ),
             allowed_users=read("CRIMEBOT_ALLOWED_USERS", environ),
@@ -312,4 +381,52 @@ class Config:
             log_level=read("CRIMEBOT_LOG_LEVEL", environ),
             stale_grace_days=read("CRIMEBOT_STALE_GRACE_DAYS", environ),
             slow_notice_seconds=read("CRIMEBOT_SLOW_NOTICE_SECONDS", environ),
+            followup_minutes=read("CRIMEBOT_FOLLOWUP_MINUTES", environ),
+            stop_grace_seconds=read("CRIMEBOT_STOP_GRACE_SECONDS", environ),
+            limit_scale=read("CRIMEBOT_LIMIT_SCALE", environ),
+            inbox=paths.inbox,
+            desk=paths.desk,
+            heartbeat=paths.heartbeat,
         )
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """Where `crimebot run --webhook URL` listens and what it registers with Telegram."""
+
+    url: str
+    listen: str
+    port: int
+    secret: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], url: str) -> WebhookSettings:
+        """Read and check the webhook settings; raise ConfigError naming the bad one."""
+        return cls(url=webhook_url(url), listen=read("CRIMEBOT_WEBHOOK_LISTEN", environ),
+                   port=read("CRIMEBOT_WEBHOOK_PORT", environ),
+                   secret=read("CRIMEBOT_WEBHOOK_SECRET", environ))
+
+
+def webhook_url(raw: str) -> str:
+    """The public URL to register; a bare host gets `/telegram` so the path is never `/`."""
+    from urllib.parse import urlsplit  # only `run --webhook` needs it; keep `ask` light
+
+    url = raw.strip()
+    parts = urlsplit(url)
+    unusable = ConfigError("--webhook needs the public https URL Telegram should post to, e.g. "
+                           f"https://bot.example.org/telegram; got {raw!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise unusable from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise unusable
+    if port is not None and port not in TELEGRAM_WEBHOOK_PORTS:
+        raise ConfigError(f"Telegram only posts webhooks to ports 443, 80, 88 or 8443; "
+                          f"{raw!r} uses {port}")
+    if parts.path in ("", "/"):
+        return url.rstrip("/") + WEBHOOK_PATH
+    if parts.path == HEALTH_PATH:
+        raise ConfigError(f"the webhook URL's path cannot be {HEALTH_PATH}, which serves the "
+                          "health check")
+    return url

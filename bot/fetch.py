@@ -27,14 +27,13 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Literal
 
-from bot.config import read
 from bot.readers.common import sha256_of
 from bot.sources import DATASETS, DownloadError, Provenance, Settings
 
@@ -42,11 +41,6 @@ MANIFEST = "manifest.json"
 DISCOVERY = "discovery.json"
 PARTIAL = ".partial"
 ONS_DOMAIN = "ons.gov.uk"
-
-
-def default_archive(db_path: Path, env: Mapping[str, str] | None = None) -> Path:
-    """The archive sits beside the store unless CRIMEBOT_ARCHIVE says otherwise."""
-    return read("CRIMEBOT_ARCHIVE", env) or db_path.parent / "archive"
 
 
 @dataclass(frozen=True)
@@ -419,10 +413,8 @@ def lookup_name(url: str) -> str:
     return last if "." in last else "lad23_csp_pfa_lookup.csv"
 
 
-def fetch(archive: Path, settings: Settings | None = None, *,
-          progress: bool = False) -> FetchReport:
+def fetch(archive: Path, settings: Settings, *, progress: bool = False) -> FetchReport:
     """Download every listed file the archive does not hold; never delete anything."""
-    settings = settings or Settings.from_env()
     archive.mkdir(parents=True, exist_ok=True)
     entries = load_manifest(archive)
     try:

@@ -238,10 +238,6 @@ class Status:
 # --- heartbeat ----------------------------------------------------------------------------------
 
 
-def heartbeat_path(env: Mapping[str, str]) -> Path:
-    return settings.read("CRIMEBOT_HEARTBEAT", env)
-
-
 def write_heartbeat(path: Path, status: Status, now: float | None = None) -> None:
     """Replace the heartbeat file atomically, so a healthcheck never reads half a file."""
     replace_json(path, {"time": time.time() if now is None else now, "pid": os.getpid(),
@@ -575,13 +571,13 @@ def discovery_record(path: Path) -> dict[str, Any] | None:
 
 def _refresh_checks(env: Mapping[str, str]) -> list[Check]:
     """The refresh line, unless the deployment is fed from a local folder instead of ONS."""
-    from bot.fetch import DISCOVERY, default_archive
+    from bot.fetch import DISCOVERY
 
     try:
         if settings.read("CRIMEBOT_SOURCES", env):
             return [Check("refresh", "ok", "CRIMEBOT_SOURCES is set: refresh ingests that "
                                            "folder and does not ask ONS")]
-        where = default_archive(settings.read("CRIMEBOT_DB", env), env) / DISCOVERY
+        where = settings.Paths.from_env(env).archive / DISCOVERY
     except ConfigError:
         return []
     return [refresh_check(discovery_record(where), where, _utc_now())]
@@ -605,7 +601,7 @@ def doctor(config_env: Mapping[str, str]) -> tuple[int, str]:
         checked = asyncio.run(token_check(config.token, config.api_base_url))
         # Error texts come from httpx and PTB; make sure none of them carries the token.
         checks.append(replace(checked, detail=RedactSecrets([config.token]).redact(checked.detail)))
-    checks += store_checks(settings.read("CRIMEBOT_DB", config_env), _grace_days(config_env),
+    checks += store_checks(settings.Paths.from_env(config_env).store, _grace_days(config_env),
                            _utc_now().date())
     checks += _refresh_checks(config_env)
     failed = any(check.state == "FAIL" for check in checks)

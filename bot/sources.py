@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -91,11 +92,12 @@ class Settings:
     timeout: float
 
     @classmethod
-    def from_env(cls) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read once, by `crimebot fetch` at start, and handed down to `fetch`."""
         return cls(
-            base=read("CRIMEBOT_ONS_BASE"),
-            lookup_urls=read("CRIMEBOT_LOOKUP_URLS"),
-            timeout=read("CRIMEBOT_ONS_TIMEOUT"),
+            base=read("CRIMEBOT_ONS_BASE", environ),
+            lookup_urls=read("CRIMEBOT_LOOKUP_URLS", environ),
+            timeout=read("CRIMEBOT_ONS_TIMEOUT", environ),
         )
 
 

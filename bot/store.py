@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the store for it
-from bot.config import read
 
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
 SCHEMA_VERSIONS = ("4",)
@@ -41,10 +40,6 @@ log = logging.getLogger(__name__)
 
 class StoreError(Exception):
     """The store is missing, empty or not a crimebot store; the message says what to do."""
-
-
-def db_path_from_env(explicit: str | Path | None = None) -> Path:
-    return Path(explicit) if explicit else read("CRIMEBOT_DB")
 
 
 @dataclass(frozen=True)

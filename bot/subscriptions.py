@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import read
 from bot.understanding import Candidate, Gazetteer, display, name_key, normalise
 
 MAX_PATCH = 20
@@ -49,11 +48,6 @@ create table if not exists sent (
     primary key (chat, edition)
 );
 """
-
-
-def desk_path_from_env(store_path: str | Path) -> Path:
-    """$CRIMEBOT_DESK_DB, else `desk.db` in the store's folder (the data volume)."""
-    return read("CRIMEBOT_DESK_DB") or Path(store_path).parent / "desk.db"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from bot.config import SETTINGS, Config, ConfigError, read
+from bot.config import SETTINGS, Config, ConfigError, Paths, read
 from bot.ops import doctor, explain_os_error, store_unopenable, wait_for_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +41,40 @@ def test_every_variable_the_code_names_is_declared_once() -> None:
     mentioned = {match for path in (ROOT / "bot").rglob("*.py")
                  for match in NAME_IN_STRING.findall(path.read_text())}
     assert mentioned - set(names) == set()
+
+
+# Where settings may be read: the table's own module, the CLI and doctor (at start, to build
+# the typed objects or report on each setting), and the ONS settings' constructor. Everything
+# else is handed `Config`, `Paths` or `WebhookSettings`.
+READ_AT_START = {"bot/config.py", "bot/cli.py", "bot/ops.py", "bot/sources.py"}
+
+
+def test_settings_are_read_at_start_and_handed_down() -> None:
+    readers = sorted(
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "bot").rglob("*.py")
+        if str(path.relative_to(ROOT)) not in READ_AT_START
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if re.search(r"from bot\.config import[^#]*\bread\b|\bconfig\.read\(|settings\.read\(",
+                     line))
+    assert readers == []
+
+
+def test_the_inbox_desk_and_archive_sit_beside_the_store_unless_a_setting_moves_one(
+        tmp_path: Path) -> None:
+    store = tmp_path / "data" / "crime.db"
+    beside = Paths.from_env({"CRIMEBOT_DB": str(store)})
+    assert (beside.store, beside.inbox, beside.desk, beside.archive) == (
+        store, store.parent / "inbox.db", store.parent / "desk.db", store.parent / "archive")
+    assert beside.heartbeat == Path("data/heartbeat")
+    moved = Paths.from_env({"CRIMEBOT_DB": str(store), "CRIMEBOT_INBOX": "/run/i.db",
+                            "CRIMEBOT_DESK_DB": "/srv/d.db", "CRIMEBOT_ARCHIVE": "/srv/ons",
+                            "CRIMEBOT_HEARTBEAT": "/run/beat"}, store=tmp_path / "other.db")
+    assert moved == Paths(tmp_path / "other.db", Path("/run/i.db"), Path("/srv/d.db"),
+                          Path("/srv/ons"), Path("/run/beat"))
+    config = Config.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "CRIMEBOT_DB": str(store),
+                              "CRIMEBOT_DESK_DB": "/srv/d.db"})
+    assert config.paths == Paths.beside(store, desk=Path("/srv/d.db"))
 
 
 def test_run_help_lists_every_setting_it_reads_with_its_default() -> None:

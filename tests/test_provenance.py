@@ -201,7 +201,7 @@ def test_answering_never_imports_pandas(db_path: Path):
         "import sys\n"
         "from bot.cli import main\n"
         f"main(['ask', '--db', {str(db_path)!r}, '--json', 'burglary Leeds'])\n"
-        "import bot.telegram.app, bot.telegram.handlers, bot.webhook, bot.provenance\n"
+        "import bot.telegram.app, bot.telegram.handlers, bot.telegram.webhook, bot.provenance\n"
         "print('PANDAS' if 'pandas' in sys.modules else 'NO PANDAS')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=ROOT, check=True)

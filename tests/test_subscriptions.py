@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Engine
+from bot.config import Paths
 from bot.subscriptions import (
     ADMINS_ONLY,
     MAX_PATCH,
     PatchParse,
     Subscriptions,
-    desk_path_from_env,
     parse_patch,
     patch_command,
     patch_problems,
@@ -134,9 +134,9 @@ def test_a_group_upgraded_to_a_supergroup_keeps_everything(engine, subs):
 
 def test_the_desk_file_sits_beside_the_store_unless_set(monkeypatch, tmp_path):
     monkeypatch.delenv("CRIMEBOT_DESK_DB", raising=False)
-    assert desk_path_from_env(tmp_path / "crime.db") == tmp_path / "desk.db"
+    assert Paths.from_env(store=tmp_path / "crime.db").desk == tmp_path / "desk.db"
     monkeypatch.setenv("CRIMEBOT_DESK_DB", str(tmp_path / "x.db"))
-    assert desk_path_from_env(tmp_path / "crime.db") == tmp_path / "x.db"
+    assert Paths.from_env(store=tmp_path / "crime.db").desk == tmp_path / "x.db"
 
 
 def test_every_settings_reply_is_valid_telegram_html(engine, subs):

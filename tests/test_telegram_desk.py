@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from bot.ingest import build
-from bot.telegram import decode_callback, runner_of
+from bot.telegram import COMMANDS, decode_callback, runner_of
 from tests.fake_ons import FakeONS
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_telegram_e2e import buttons, messages_to, polling, reply, settle
@@ -144,6 +144,16 @@ async def test_only_group_admins_change_the_patch_and_alerts(fake, db_path, tmp_
         assert "atlantis" in unknown.plain_text.lower() and "not changed" in unknown.plain_text
     asked = [c.params for c in fake.calls if c.method == "getChatMember"]
     assert {p["user_id"] for p in asked} == {ADMIN, MEMBER}
+
+
+async def test_every_command_the_menu_marks_for_group_admins_refuses_a_member(
+        fake, db_path, tmp_path):
+    fake.set_member(NEWSROOM, MEMBER, "member")
+    marked = [c.name for c in COMMANDS if c.who == "group admins"]
+    async with polling(fake, db_path, inbox=tmp_path / "inbox.db"):
+        refused = [name for name in marked
+                   if (await command(fake, NEWSROOM, f"/{name}", MEMBER)).plain_text == REFUSED]
+    assert marked and refused == marked
 
 
 async def test_story_new_and_rankings_are_valid_html_with_buttons_that_open_answers(

@@ -59,16 +59,16 @@ async def polling(fake: FakeTelegram, db_path: Path, *, chats: frozenset[int] = 
                   notice: float | None = None) -> AsyncIterator[Application]:
     """What `crimebot run` does, on the test's own event loop, with rate limits 100× faster.
     `notice` replaces the default wait before a fast asker is told to wait."""
-    config = Config(token=TOKEN, db_path=db_path, api_base_url=fake.base_url,
-                    allowed_chats=chats, allowed_users=users, cooldown_seconds=cooldown,
-                    log_level="INFO")
-    if notice is not None:
-        config = dataclasses.replace(config, slow_notice_seconds=notice)
     if inbox is None:
         inbox = Path(tempfile.mkdtemp(prefix="crimebot-inbox-")) / "inbox.db"
-    tuning = Tuning(limits=limits, inbox=inbox, grace=grace, poll_timeout=1,
-                    probe_pause=0.05, heartbeat=inbox.parent / "heartbeat",
-                    desk=inbox.parent / "desk.db", desk_interval=desk_interval)
+    config = Config(token=TOKEN, db_path=db_path, api_base_url=fake.base_url,
+                    allowed_chats=chats, allowed_users=users, cooldown_seconds=cooldown,
+                    log_level="INFO", inbox=inbox, heartbeat=inbox.parent / "heartbeat",
+                    desk=inbox.parent / "desk.db")
+    if notice is not None:
+        config = dataclasses.replace(config, slow_notice_seconds=notice)
+    tuning = Tuning(limits=limits, grace=grace, poll_timeout=1, probe_pause=0.05,
+                    desk_interval=desk_interval)
     application = build_application(config, engine or open_serving_engine(db_path), tuning)
     runner = runner_of(application)
     async with runner.session(runner.poll, "long polling (test)"):
@@ -128,6 +128,15 @@ async def test_the_command_menu_is_registered_at_start(fake, app):
     commands = [c["command"] for cs in fake.commands.values() for c in cs]
     assert commands == ["crime", "chart", "help", "about", "story", "new", "patch", "subscribe",
                         "unsubscribe"]
+
+
+async def test_help_lists_every_command_the_menu_offers_as_the_menu_describes_it(fake, app):
+    fake.inject_message(REPORTER, "/help")
+    shown = (await reply(fake, REPORTER)).plain_text
+    menu = [c for cs in fake.commands.values() for c in cs]
+    missing = [c["command"] for c in menu
+               if f"/{c['command']} — {c['description']}" not in shown]
+    assert missing == []
 
 
 async def test_addressed_forms_are_answered_and_others_ignored(fake, app):

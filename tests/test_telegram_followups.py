@@ -38,10 +38,10 @@ async def polling(fake: FakeTelegram, db_path: Path, data: Path,
     restarts) and a follow-up window of `followup_s` seconds (default: the setting's)."""
     config = Config(token=E2E_TOKEN, db_path=db_path, api_base_url=fake.base_url,
                     allowed_chats=frozenset(), allowed_users=frozenset(), cooldown_seconds=0.0,
-                    log_level="INFO")
-    tuning = Tuning(limits=LIMITS, inbox=data / "inbox.db", grace=5.0,
-                    poll_timeout=1, probe_pause=0.05, heartbeat=data / "heartbeat",
-                    desk=data / "desk.db", followup=followup_s)
+                    log_level="INFO", inbox=data / "inbox.db", heartbeat=data / "heartbeat",
+                    desk=data / "desk.db")
+    tuning = Tuning(limits=LIMITS, grace=5.0, poll_timeout=1, probe_pause=0.05,
+                    followup=followup_s)
     application = build_application(config, open_serving_engine(db_path), tuning)
     runner = runner_of(application)
     async with runner.session(runner.poll, "long polling (test)"):

@@ -126,10 +126,9 @@ async def bot(db_path, engine, tmp_path):
         request = RecordingRequest()
         config = Config(token=TOKEN, db_path=db_path, api_base_url="http://seam.invalid/bot",
                         allowed_chats=chats, allowed_users=frozenset(), cooldown_seconds=0,
-                        log_level="INFO")
-        tuning = Tuning(limits=Limits().scaled(0.001), inbox=tmp_path / "inbox.db",
-                        probe_pause=0, heartbeat=tmp_path / "heartbeat",
-                        desk=tmp_path / "desk.db", **timing)
+                        log_level="INFO", inbox=tmp_path / "inbox.db",
+                        heartbeat=tmp_path / "heartbeat", desk=tmp_path / "desk.db")
+        tuning = Tuning(limits=Limits().scaled(0.001), probe_pause=0, **timing)
         application = build_application(config, engine, tuning, request=request)
         await application.initialize()
         made.append(application)

@@ -13,15 +13,9 @@ from functools import partial
 import aiohttp
 import pytest
 
-from bot.config import Config, ConfigError
+from bot.config import Config, ConfigError, WebhookSettings
 from bot.telegram import Limits, Tuning, build_application, open_serving_engine, runner_of
-from bot.webhook import (
-    SECRET_HEADER,
-    WebhookSettings,
-    secret_matches,
-    serve_webhook,
-    webhook_settings,
-)
+from bot.telegram.webhook import SECRET_HEADER, secret_matches, serve_webhook
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -39,11 +33,13 @@ def free_port() -> int:
 
 
 def test_settings_defaults_and_a_bare_host_gets_a_path():
-    settings = webhook_settings({"CRIMEBOT_WEBHOOK_SECRET": SECRET}, "https://bot.example.org")
+    settings = WebhookSettings.from_env({"CRIMEBOT_WEBHOOK_SECRET": SECRET},
+                                        "https://bot.example.org")
     assert settings.url == "https://bot.example.org/telegram"
     assert (settings.listen, settings.port, settings.secret) == ("0.0.0.0", 8443, SECRET)
-    assert webhook_settings({"CRIMEBOT_WEBHOOK_SECRET": SECRET, "CRIMEBOT_WEBHOOK_PORT": "9000",
-                             "CRIMEBOT_WEBHOOK_LISTEN": "127.0.0.1"}, URL).port == 9000
+    assert WebhookSettings.from_env({"CRIMEBOT_WEBHOOK_SECRET": SECRET,
+                                     "CRIMEBOT_WEBHOOK_PORT": "9000",
+                                     "CRIMEBOT_WEBHOOK_LISTEN": "127.0.0.1"}, URL).port == 9000
 
 
 @pytest.mark.parametrize(("env", "url", "names"), [
@@ -58,7 +54,7 @@ def test_settings_defaults_and_a_bare_host_gets_a_path():
 ])
 def test_bad_settings_say_what_is_wrong(env, url, names):
     with pytest.raises(ConfigError, match=names):
-        webhook_settings(env, url)
+        WebhookSettings.from_env(env, url)
 
 
 def test_the_secret_must_match_exactly():
@@ -100,9 +96,9 @@ async def test_webhook_journals_dedupes_refuses_malformed_and_stops_on_sigterm(
         tg.add_chat(42)
         config = Config(token=TOKEN, db_path=db_path, api_base_url=tg.base_url,
                         allowed_chats=frozenset(), allowed_users=frozenset(),
-                        cooldown_seconds=0, log_level="INFO")
-        tuning = Tuning(inbox=tmp_path / "inbox.db", heartbeat=tmp_path / "heartbeat",
-                        desk=tmp_path / "desk.db")
+                        cooldown_seconds=0, log_level="INFO", inbox=tmp_path / "inbox.db",
+                        heartbeat=tmp_path / "heartbeat", desk=tmp_path / "desk.db")
+        tuning = Tuning()
         application = build_application(config, open_serving_engine(db_path), tuning)
         runner = runner_of(application)
         port = free_port()
@@ -163,9 +159,9 @@ async def test_a_webhook_burst_from_45_chats_keeps_the_overall_limit(db_path, tm
             tg.add_chat(chat)
         config = Config(token=TOKEN, db_path=db_path, api_base_url=tg.base_url,
                         allowed_chats=frozenset(), allowed_users=frozenset(),
-                        cooldown_seconds=0, log_level="INFO")
-        tuning = Tuning(limits=limits, inbox=tmp_path / "inbox.db",
+                        cooldown_seconds=0, log_level="INFO", inbox=tmp_path / "inbox.db",
                         heartbeat=tmp_path / "heartbeat", desk=tmp_path / "desk.db")
+        tuning = Tuning(limits=limits)
         runner = runner_of(build_application(config, open_serving_engine(db_path), tuning))
         port = free_port()
         settings = WebhookSettings(URL, "127.0.0.1", port, SECRET)

@@ -1,22 +1,13 @@
 """The Telegram surface, in rooms: `render` (pure HTML), `callbacks` (button data), `access`
-(who may ask, and how fast), `handlers`, `inbox` (journal, per-chat queues, exactly-once
-sends), `limiter`, and `app` (the factory and the fetch loop). The names below are what the CLI
-and the tests use."""
+(who may ask, and how fast), `handlers`, `commands` (the command table and the handler list),
+`inbox` (journal, per-chat queues, exactly-once sends), `limiter`, `runner` (the fetch loop
+and the store watch), `webhook` (the webhook server) and `app` (the factory and `crimebot
+run`). Imports run one way: `app` → `webhook` → `runner` → `commands` → `handlers` → the
+rooms before them; none imports back up, and none imports this package. The names below are
+what the CLI and the tests use."""
 
 from bot.telegram.access import Access, FloodGuard, command_question, question_in, replies_to_bot
-from bot.telegram.app import (
-    ALLOWED_UPDATES,
-    COMMANDS,
-    EXIT_AUTH,
-    Runner,
-    Tuning,
-    build_application,
-    open_serving_engine,
-    post_init,
-    post_shutdown,
-    run,
-    runner_of,
-)
+from bot.telegram.app import build_application, open_serving_engine, run, runner_of
 from bot.telegram.callbacks import (
     ACTION_ANSWER,
     ACTION_CHART,
@@ -26,6 +17,7 @@ from bot.telegram.callbacks import (
     offence_digest,
     resolve_offence,
 )
+from bot.telegram.commands import COMMANDS
 from bot.telegram.limiter import Limiter, Limits
 from bot.telegram.render import (
     INLINE_CACHE_SECONDS,
@@ -39,6 +31,14 @@ from bot.telegram.render import (
     inline_article,
     split_message,
     utf16_len,
+)
+from bot.telegram.runner import (
+    ALLOWED_UPDATES,
+    EXIT_AUTH,
+    Runner,
+    Tuning,
+    post_init,
+    post_shutdown,
 )
 
 __all__ = [

@@ -9,9 +9,10 @@ exactly once. Handlers flag the update's outcome on its `Job`; the log line repo
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -69,7 +70,6 @@ from bot.telegram.render import (
     answer_html,
     answer_keyboard,
     desk_keyboard,
-    help_text,
     inline_article,
     late_note,
     photo_caption,
@@ -103,6 +103,33 @@ class Context(CallbackContext[ExtBot[None], dict, dict, dict]):
     @property
     def services(self) -> Services:
         return self.bot_data["services"]
+
+
+@dataclass(frozen=True)
+class Said:
+    """A command's one reply: its HTML and the buttons under it."""
+
+    html: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+Handler = Callable[[Update, Context], Awaitable[None]]
+
+
+def replies(make: Callable[[Update, Context, Engine], Awaitable[Said]]) -> Handler:
+    """The skeleton every one-message command shares, written once: wait for the asker's turn,
+    make the reply from one pinned store snapshot (a store swapped in meanwhile cannot mix two
+    editions into it), send it exactly once and flag the update answered. A failure anywhere
+    reaches `on_error`, which says sorry only when nothing was delivered."""
+    @functools.wraps(make)
+    async def handle(update: Update, context: Context) -> None:
+        await pace(update, context)
+        engine = fresh_engine(context)
+        with engine.store.snapshot():
+            said = await make(update, context, engine)
+        await say(context, update.message, said.html, said.markup)
+        job().flag("answered")
+    return handle
 
 
 def job() -> Job:
@@ -312,21 +339,9 @@ async def gate(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-async def on_help(update: Update, context: Context) -> None:
-    message = update.message
-    await pace(update, context)
-    await say(context, message, help_text(context.bot.username))
-    job().flag("answered")
-
-
-async def on_about(update: Update, context: Context) -> None:
-    message = update.message
-    await pace(update, context)
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        text = about_text(engine.store.editions())
-    await say(context, message, text)
-    job().flag("answered")
+@replies
+async def on_about(update: Update, context: Context, engine: Engine) -> Said:
+    return Said(about_text(engine.store.editions()))
 
 
 async def on_crime(update: Update, context: Context) -> None:
@@ -335,33 +350,40 @@ async def on_crime(update: Update, context: Context) -> None:
     await ask(message, context, command_question(message.text))
 
 
-async def command_with_question(update: Update, context: Context, command: str) -> str:
-    """The question after `/command`, paced; with none, the usual "ask me like this" reply has
-    been sent and "" comes back."""
-    message = update.message
-    await pace(update, context)
-    question = command_question(message.text)
-    if not question:
-        await ask(message, context, question, command=command)
-    return question
+def answers(command: str) -> Callable[[Callable[[Message, Context, Answer], Awaitable[object]]],
+                                       Handler]:
+    """The skeleton `/chart` and `/story` share, written once. Sent as a reply to an answer,
+    the command gives that answer's chart or copy, reading any words after it as a follow-up
+    ("/chart and Flintshire"); otherwise the question after it is answered from one pinned
+    store snapshot and handed to the decorated function; with no question, the usual "ask me
+    like this" reply. The asker's turn is waited for in every case."""
+    def wrap(send: Callable[[Message, Context, Answer], Awaitable[object]]) -> Handler:
+        @functools.wraps(send)
+        async def handle(update: Update, context: Context) -> None:
+            message = update.message
+            await pace(update, context)
+            question = command_question(message.text)
+            if replies_to_bot(message, context.bot.id):
+                await ask(message, context, question, command, measure=command)
+                return
+            if not question:
+                await ask(message, context, question, command=command)
+                return
+            engine = fresh_engine(context)
+            with engine.store.snapshot():
+                await send(message, context, engine.ask(question))
+        return handle
+    return wrap
 
 
-async def on_chart(update: Update, context: Context) -> None:
+@answers("chart")
+async def on_chart(message: Message, context: Context, answer: Answer) -> None:
     """`/chart QUESTION`: the chart when the question finds one figure, else the answer text."""
-    message = update.message
-    if await as_follow_up(update, context, "chart"):
-        return
-    question = await command_with_question(update, context, "chart")
-    if not question:
-        return
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        answer = engine.ask(question)
-        if answer.status == "ok" and answer.area_code and answer.offence_key:
-            await send_chart(message, context, answer.area_code, answer.offence_key,
-                             answer.period_end)
-        else:
-            await send_answer(context, message, answer)
+    if answer.status == "ok" and answer.area_code and answer.offence_key:
+        await send_chart(message, context, answer.area_code, answer.offence_key,
+                         answer.period_end)
+    else:
+        await send_answer(context, message, answer)
 
 
 async def on_text(update: Update, context: Context) -> None:
@@ -459,70 +481,49 @@ def baseline(desk: Subscriptions, store: Store, chat: int) -> str | None:
     return newest.key if newest is not None else None
 
 
-async def on_patch(update: Update, context: Context) -> None:
+@replies
+async def on_patch(update: Update, context: Context, engine: Engine) -> Said:
     """`/patch` shows the patch to anyone; `/patch NAMES` sets it, for those who may."""
     message = update.message
-    await pace(update, context)
     names = command_question(message.text)
     allowed = await may_change(update, context) if names else False
     desk = context.services.desk
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        change = patch_command(desk, engine.gazetteer, message.chat_id, names,
-                               may_change=allowed)
-        if names and change.ok and desk.is_subscribed(message.chat_id) and (
-                key := baseline(desk, engine.store, message.chat_id)):
-            desk.mark_sent(message.chat_id, key)
-    await say(context, message, change.html)
-    job().flag("answered")
+    change = patch_command(desk, engine.gazetteer, message.chat_id, names, may_change=allowed)
+    if names and change.ok and desk.is_subscribed(message.chat_id) and (
+            key := baseline(desk, engine.store, message.chat_id)):
+        desk.mark_sent(message.chat_id, key)
+    return Said(change.html)
 
 
-async def on_subscribe(update: Update, context: Context) -> None:
-    message = update.message
-    await pace(update, context)
+@replies
+async def on_subscribe(update: Update, context: Context, engine: Engine) -> Said:
+    chat = update.message.chat_id
     allowed = await may_change(update, context)
     desk = context.services.desk
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        change = desk.subscribe(message.chat_id, may_change=allowed,
-                                baseline=baseline(desk, engine.store, message.chat_id))
-    await say(context, message, change.html)
-    job().flag("answered")
+    return Said(desk.subscribe(chat, may_change=allowed,
+                               baseline=baseline(desk, engine.store, chat)).html)
 
 
-async def on_unsubscribe(update: Update, context: Context) -> None:
-    message = update.message
-    await pace(update, context)
+@replies
+async def on_unsubscribe(update: Update, context: Context, engine: Engine) -> Said:
     allowed = await may_change(update, context)
-    change = context.services.desk.unsubscribe(message.chat_id, may_change=allowed)
-    await say(context, message, change.html)
-    job().flag("answered")
+    return Said(context.services.desk.unsubscribe(update.message.chat_id,
+                                                  may_change=allowed).html)
 
 
-async def on_new(update: Update, context: Context) -> None:
+@replies
+async def on_new(update: Update, context: Context, engine: Engine) -> Said:
     """`/new`: what the newest edition says about the chat's patch, built off the event loop."""
-    message = update.message
-    await pace(update, context)
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        text, buttons = await asyncio.to_thread(on_demand, context.services.desk, engine.store,
-                                                message.chat_id)
-    await say(context, message, text, desk_keyboard(buttons))
-    job().flag("answered")
+    text, buttons = await asyncio.to_thread(on_demand, context.services.desk, engine.store,
+                                            update.message.chat_id)
+    return Said(text, desk_keyboard(buttons))
 
 
-async def on_story(update: Update, context: Context) -> None:
+@answers("story")
+async def on_story(message: Message, context: Context, answer: Answer) -> None:
     """`/story QUESTION`: the answer as copy to paste, then its chart; a question that needs
     asking back keeps the answer's buttons instead."""
-    message = update.message
-    if await as_follow_up(update, context, "story"):
-        return
-    question = await command_with_question(update, context, "story")
-    if not question:
-        return
-    engine = fresh_engine(context)
-    with engine.store.snapshot():
-        await send_story(context, message, Turn(engine.ask(question), None, None))
+    await send_story(context, message, Turn(answer, None, None))
 
 
 async def send_story(context: Context, message: Message, turn: Turn) -> Message | None:
@@ -539,17 +540,6 @@ async def send_story(context: Context, message: Message, turn: Turn) -> Message 
                          story.period_end)
     job().flag("answered")
     return sent
-
-
-async def as_follow_up(update: Update, context: Context, command: str) -> bool:
-    """`/chart` or `/story` sent as a reply to an answer: that answer's chart or copy, with
-    any words after the command read as a follow-up ("/chart and Flintshire")."""
-    message = update.message
-    if not replies_to_bot(message, context.bot.id):
-        return False
-    await pace(update, context)
-    await ask(message, context, command_question(message.text), command, measure=command)
-    return True
 
 
 async def on_inline(update: Update, context: Context) -> None:

@@ -198,30 +198,6 @@ def inline_article(number: int, answer: Answer) -> InlineQueryResultArticle:
     )
 
 
-def help_text(bot_username: str) -> str:
-    return (
-        "<b>Police recorded crime in England and Wales, from the ONS tables.</b>\n\n"
-        "Ask for an offence, a place and a period, for example:\n"
-        f"/crime {EXAMPLE}\n"
-        "/crime burglary Leeds latest\n"
-        "/crime violent crime Bedfordshire 2024\n"
-        "/chart knife crime Greater Manchester\n"
-        "/crime which area in Kent has the highest burglary rate\n"
-        "/story sexual offences Wrexham\n\n"
-        "In a group, start with /crime, mention me or reply to one of my answers. In a private "
-        f"chat just type the question. In any chat, type @{html.escape(bot_username)} and the "
-        "question to share an answer.\n\n"
-        "/about says which data editions I answer from.\n\n"
-        "<b>Release-day desk</b>\n"
-        "/patch shows this chat's patch; /patch Wrexham, Flintshire, North Wales Police sets it\n"
-        "/subscribe and /unsubscribe turn release alerts on and off: one message per new ONS "
-        "edition about the patch\n"
-        "/new shows what the newest edition says about the patch\n"
-        "/story QUESTION gives the answer as copy ready to paste, with its chart\n"
-        "In groups only admins may change the patch and alerts."
-    )
-
-
 def about_text(editions: Iterable[EditionRow]) -> str:
     lines = ["<b>Data held</b> (ONS police recorded crime and supporting tables):", ""]
     for edition in editions:

@@ -15,8 +15,6 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,60 +22,16 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot.config import ConfigError, read
+from bot.config import HEALTH_PATH, WebhookSettings
 from bot.ops import Status
-from bot.telegram.app import ALLOWED_UPDATES, Runner, parse_update
+from bot.telegram.runner import ALLOWED_UPDATES, Runner, parse_update
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-DEFAULT_PATH = "/telegram"
-HEALTH_PATH = "/healthz"
-TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 MAX_DEPTH = 32  # Telegram's updates nest about eight deep; anything far deeper is an attack
 MAX_BODY_BYTES = 1024 * 1024
 CHECK_INTERVAL_S = 30.0
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    url: str
-    listen: str
-    port: int
-    secret: str
-
-
-def webhook_url(raw: str) -> str:
-    """The public URL to register; a bare host gets `/telegram` so the path is never `/`."""
-    url = raw.strip()
-    parts = urlsplit(url)
-    unusable = ConfigError("--webhook needs the public https URL Telegram should post to, e.g. "
-                           f"https://bot.example.org/telegram; got {raw!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise unusable from None
-    if parts.scheme != "https" or not parts.hostname:
-        raise unusable
-    if port is not None and port not in TELEGRAM_WEBHOOK_PORTS:
-        raise ConfigError(f"Telegram only posts webhooks to ports 443, 80, 88 or 8443; "
-                          f"{raw!r} uses {port}")
-    if parts.path in ("", "/"):
-        return url.rstrip("/") + DEFAULT_PATH
-    if parts.path == HEALTH_PATH:
-        raise ConfigError(f"the webhook URL's path cannot be {HEALTH_PATH}, which serves the "
-                          "health check")
-    return url
-
-
-def webhook_settings(env: Mapping[str, str], url: str) -> WebhookSettings:
-    """Read and check the webhook settings; raise ConfigError naming the bad one."""
-    return WebhookSettings(
-        url=webhook_url(url),
-        listen=read("CRIMEBOT_WEBHOOK_LISTEN", env),
-        port=read("CRIMEBOT_WEBHOOK_PORT", env),
-        secret=read("CRIMEBOT_WEBHOOK_SECRET", env),
-    )
 
 
 def secret_matches(given: str | None, secret: str) -> bool:
