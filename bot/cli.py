@@ -62,8 +62,9 @@ def _unwritable(folder: Path) -> str | None:
 def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> list[Path]:
     """The fetched archive when there is one, else the ONS files shipped in `data/ons/`.
 
-    `refresh` passes `archive_only`: a deployment that fetches must not quietly fall back to the
-    shipped editions when its archive has gone missing.
+    `refresh` passes `archive_only` once a store exists: a deployment that fetches must not
+    quietly replace its store with the older shipped editions when its archive has gone missing.
+    Its very first refresh, with ONS out of reach, builds from the shipped files and says so.
     """
     from bot.fetch import archive_sources
     from bot.ingest import IngestError
@@ -72,6 +73,8 @@ def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> lis
     if archive_sources(archive, scratch):
         return [scratch]
     if not archive_only and SHIPPED.is_dir():
+        print(f"crimebot: no fetched archive at {archive}: building from the ONS files shipped "
+              f"with crimebot ({SHIPPED})", file=sys.stderr)
         return [SHIPPED]
     raise IngestError(
         f"no --source given and no archive at {archive}: run `crimebot fetch` (needs ONS), or "
@@ -97,7 +100,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(prefix="crimebot-archive-") as scratch:
             fetched = None
             if sources is None:
-                archive_only = getattr(args, "from_archive", False)
+                archive_only = getattr(args, "from_archive", False) and db_path.exists()
                 sources = _archive_or_shipped(archive, Path(scratch), archive_only)
                 fetched = archive_provenance(archive)
             report = build(sources, db_path, progress=sys.stderr.isatty() and not args.quiet,

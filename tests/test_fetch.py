@@ -196,6 +196,25 @@ def test_refresh_keeps_the_store_and_archive_when_ons_is_unreachable(sources, tm
     assert len(load_manifest(tmp_path / "a")) == len(ALL_FILES)
 
 
+def test_a_first_refresh_offline_builds_from_the_shipped_files_and_a_later_one_keeps_the_store(
+        tmp_path):
+    """A new deployment that cannot reach ONS still answers (from data/ons, said on stderr);
+    once a store exists, a refresh that fetched nothing never swaps in the older shipped files."""
+    env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
+    env |= {"CRIMEBOT_ARCHIVE": str(tmp_path / "a"), "CRIMEBOT_DB": str(tmp_path / "x.db"),
+            "CRIMEBOT_ONS_BASE": f"http://127.0.0.1:{closed_port()}",
+            "CRIMEBOT_ONS_TIMEOUT": "3"}
+    first = crimebot("refresh", "--quiet", env=env)
+    assert first.returncode == 1  # the fetch failed, and the exit code says so
+    assert "building from the ONS files shipped with crimebot" in first.stderr
+    assert editions_of(tmp_path / "x.db"), "the store was built"
+    before = (tmp_path / "x.db").read_bytes()
+    again = crimebot("refresh", "--quiet", env=env)
+    assert again.returncode == 1 and "shipped" not in again.stderr
+    assert "Traceback" not in again.stderr
+    assert (tmp_path / "x.db").read_bytes() == before
+
+
 def test_refresh_fed_from_a_local_folder_ingests_it_without_asking_ons(sources, db_path, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CRIMEBOT_DB"}
     env |= {"CRIMEBOT_SOURCES": str(sources), "CRIMEBOT_DB": str(tmp_path / "x.db"),
