@@ -12,8 +12,10 @@ from datetime import date
 from pathlib import Path
 
 from bot import wording
-from bot.facts import ENGLAND_AND_WALES, Change, Choice, Facts, Finding
+from bot.facts import Facts
+from bot.finding import Change, Choice, Finding
 from bot.periods import label as period_label
+from bot.places import ENGLAND_AND_WALES
 from bot.store import Store
 from bot.understanding import Candidate, Gazetteer, OffenceIndex, Parsed, normalise
 

@@ -25,16 +25,16 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.answer import from_finding
-from bot.facts import BOUNDARY_CHANGES, ENGLAND_AND_WALES, display
 from bot.periods import MONTH_NAMES, ye
+from bot.places import ENGLAND_AND_WALES, NATIONAL_NAME, display
 from bot.rates import rate_of
+from bot.series import BOUNDARY_CHANGES
 from bot.store import FigureRow, Store
 from bot.wording import and_list, edition_name, headline, num
 
 if TYPE_CHECKING:
-    from bot.facts import Finding
+    from bot.finding import Finding
 
-NATIONAL_NAME = "England and Wales"
 SOURCE_PREFIX = "Source: ONS / Home Office police recorded crime — "
 DERIVED_NOTE = ("Hollow points: totals ONS does not print for that period, the sum of its "
                 "offence groups.")

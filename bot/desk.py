@@ -15,14 +15,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.facts import boundary_between, break_between, display
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
-from bot.periods import MONTH_NAMES, year_before
+from bot.parts import Button
 from bot.periods import label as period_label
+from bot.periods import year_before
+from bot.places import display_name
+from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import Break, EditionRow, FigureRow, Store
 from bot.style import percent as _pct
+from bot.style import source_line, window
 from bot.subscriptions import PatchArea, Subscriptions, patch_text
-from bot.wording import source_line
 
 # Counts below this are too small for a % change or a record to mean much (reporting guide).
 SMALL = 50
@@ -34,21 +36,6 @@ MAX_TOTALS = 10
 MAX_HTML = 4096
 
 ORDER = {o.key: i for i, o in enumerate(CATALOGUE)}
-
-def crosses_boundary(code: str, earlier: str, later: str) -> bool:
-    """True when a boundary change falls between two period ends of the same area."""
-    return bool(boundary_between(code, earlier, later))
-
-
-@dataclass(frozen=True)
-class Button:
-    """What a digest button opens: the full answer for one area, offence and period."""
-
-    label: str
-    area: str
-    offence: str
-    period: str
-
 
 @dataclass(frozen=True)
 class DigestItem:
@@ -146,13 +133,6 @@ def same_window_run(series: Sequence[FigureRow], period_end: str, code: str = ""
     return run[::-1]
 
 
-def undercounts(store: Store, code: str, offence: str) -> Callable[[FigureRow], bool]:
-    """Whether ONS's notes call a figure of this series an undercount."""
-    return lambda figure: any(
-        n.kind == "undercount"
-        for n in store.qualifications(code, offence, figure.period_end, figure.edition))
-
-
 def _offences_for(store: Store, area: PatchArea) -> list[str]:
     levels = {"local", "force"} if area.kind != "csp" else {"local"}
     held = set(store.offences_held(area.code))
@@ -170,10 +150,6 @@ def newest_edition(store: Store, areas: Sequence[PatchArea]) -> EditionRow | Non
             if f.count is not None}
     editions = [e for e in (store.edition(k) for k in keys) if e is not None]
     return max(editions, key=lambda e: (e.period_end, e.key), default=None)
-
-
-def notes_text(store: Store, code: str, offence: str, period_end: str) -> str:
-    return " ".join(store.notes_for(code, offence, period_end))
 
 
 def build_digest(store: Store, patch: Sequence[PatchArea],
@@ -255,15 +231,6 @@ def _as(item: DigestItem, kind: str) -> DigestItem:
     return replace(item, kind=kind)
 
 
-def display_name(name: str, kind: str = "") -> str:
-    """ONS's "London, City of" as a reporter writes it ("City of London"); with kind "pfa", the
-    force by its police name, so "North Wales" the force is not read as a place."""
-    name = display(name)
-    if kind == "pfa" and not re.search(r"\b(police|constabulary)\b", name, re.I):
-        return f"{name} Police"
-    return name
-
-
 def _name(area: PatchArea) -> str:
     return display_name(area.name, area.kind)
 
@@ -275,17 +242,13 @@ def _e(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _window(period_end: str) -> str:
-    return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
-
-
 def item_text(item: DigestItem) -> str:
     """One digest line as plain text (the totals section names no offence: its title does)."""
     head = (f"{item.area_name}: {item.count:,}" if item.kind == "total" else
             f"{item.area_name}, {item.offence_label.lower()}: {item.count:,}")
     if item.kind in ("record_high", "record_low"):
         word = "highest" if item.kind == "record_high" else "lowest"
-        return (f"{head}, the {word} of the {item.run_years} {_window(item.period_end)} held "
+        return (f"{head}, the {word} of the {item.run_years} {window(item.period_end)} held "
                 f"(from {period_label(item.run_from or item.period_end)})")
     if item.previous is None and item.not_compared:
         return f"{head} ({item.not_compared}, so no change is given)"

@@ -26,6 +26,7 @@ import sqlite_utils
 
 from bot.config import LOOKUP_URL, ONS_BASE
 from bot.offences import CATALOGUE
+from bot.places import KIND_BY_PREFIX, NATIONAL_NAME
 from bot.qualifications import breaks_in, kind_of, method_changes
 from bot.readers import read_file, why_unread
 from bot.readers.common import (
@@ -39,11 +40,8 @@ from bot.readers.common import (
 )
 from bot.sources import DATASETS, Provenance, shipped_provenance
 
-ENGLAND_AND_WALES = "K04000001"
 LA_CODE = re.compile(r"^(E06|E07|E08|E09|W06)\d{6}$")
 GSS_CODE = re.compile(r"^[EWKNS]\d{8}$")
-KIND_BY_PREFIX = {"K04": "england_and_wales", "E92": "country", "W92": "country",
-                  "E12": "region", "E23": "pfa", "W15": "pfa"}
 
 SCHEMA_VERSION = "4"
 
@@ -168,7 +166,7 @@ class Areas:
                 offered = "british transport" in obs.name.lower()
                 return self._add(code, obs.name, "other", None, offered=offered, newer=newer)
         kind = KIND_BY_PREFIX.get(code[:3], "other")
-        name = {"england_and_wales": "England and Wales"}.get(kind, obs.name)
+        name = NATIONAL_NAME if kind == "england_and_wales" else obs.name
         if kind == "country":
             name = name.title()
         return self._add(code, name, kind, code if kind == "pfa" else None, newer=newer)

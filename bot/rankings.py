@@ -14,21 +14,15 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.desk import (
-    Button,
-    crosses_boundary,
-    display_name,
-    notes_text,
-    source_line,
-    undercounts,
-)
-from bot.facts import break_between
 from bot.offences import BY_KEY
+from bot.parts import Button
 from bot.periods import label as period_label
 from bot.periods import year_before
+from bot.places import ENGLAND_AND_WALES, WALES, display_name
 from bot.rates import computed_rate
+from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import AreaRow, FigureRow, Store
-from bot.style import rate, signed_percent
+from bot.style import rate, signed_percent, source_line
 from bot.understanding import (
     FILLER,
     AreaMatch,
@@ -42,10 +36,6 @@ from bot.understanding import (
     parse_period,
     resolve_year,
 )
-
-ENGLAND_AND_WALES = "K04000001"
-WALES = "W92000004"
-ENGLAND = "E92000001"
 
 # Counts under this make a percentage change meaningless and a rate volatile (reporting guide).
 SMALL = 50

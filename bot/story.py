@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from bot.answer import Answer
+from bot.places import display
 from bot.style import percent as _pct
 
 _NOTE = re.compile(r"^\(|\bis taken as\b|\bthis is the latest period\b|^ONS publishes .* here is|"
@@ -44,14 +45,10 @@ class Story:
         return "\n\n".join([self.headline, *self.paragraphs, self.source])
 
 
-def _display(name: str) -> str:
-    return re.sub(r", (City|County) of$", "", name)
-
-
 def headline(answer: Answer) -> str:
     """A headline from the answer's own fields: the change when ONS figures support one."""
     subject = (answer.offence_label or "Recorded crime")
-    where = _display(answer.area_name or "")
+    where = display(answer.area_name or "")
     if answer.change_pct:
         direction = "up" if answer.change_pct > 0 else "down"
         return f"{subject} in {where} {direction} {_pct(answer.change_pct)} in a year"

@@ -11,11 +11,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Districts, Finding, Qualified, Record, display, joined
-from bot.periods import MONTH_NAMES, short
+from bot.finding import Change, Districts, Finding, Qualified, Record, joined
 from bot.periods import label as period_label
+from bot.periods import short
+from bot.places import display, region_phrase
+from bot.places import force_name as _force_name
 from bot.store import EditionRow
 from bot.style import count as num
+from bot.style import edition_name, source_line, window
 from bot.style import percent as pct
 from bot.style import rate as rate_text
 
@@ -25,7 +28,6 @@ HELP = ("Ask me about police recorded crime in England and Wales, for example: "
 
 SINGULAR = {"offences": "offence", "crimes": "crime", "burglaries": "burglary",
             "robberies": "robbery", "thefts": "theft", "homicides": "homicide", "rapes": "rape"}
-_NOTE = re.compile(r"\s*\[\s*note[^\]]*\]", re.IGNORECASE)
 
 
 def counted(count: int, noun: str) -> str:
@@ -42,12 +44,7 @@ def counted(count: int, noun: str) -> str:
 
 def force_phrase(name: str | None) -> str:
     """"North Wales" → "North Wales Police"; names that already say police are kept."""
-    if not name:
-        return "Police"
-    name = display(name)
-    if re.search(r"\b(police|constabulary)\b", name, re.I):
-        return name
-    return f"{name} Police"
+    return _force_name(name) if name else "Police"
 
 
 def periods_held(periods: tuple[str, ...]) -> str:
@@ -55,11 +52,6 @@ def periods_held(periods: tuple[str, ...]) -> str:
     if len(periods) <= 6:
         return ", ".join(short(p) for p in periods)
     return f"{short(periods[0])} to {short(periods[-1])} ({len(periods)} periods)"
-
-
-def window(period_end: str) -> str:
-    """"2024-12-31" → "years to December": the name of a 12-month window."""
-    return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
 
 
 def _years(ends: tuple[str, ...]) -> str:
@@ -147,12 +139,6 @@ def comparison_block(q: Qualified) -> str:
 def _quote(note: str) -> str:
     """A note as a clause inside a sentence: no trailing full stop or stray spaces."""
     return re.sub(r"\s+", " ", note).strip().rstrip(".")
-
-
-def region_phrase(name: str) -> str:
-    """"the North East", "the East", but "London", "Wales", "Yorkshire and The Humber": a
-    region named by its compass point takes "the" in a sentence."""
-    return f"the {name}" if re.match(r"(North|South|East|West)\b", name) else name
 
 
 def recorded_by(f: Finding) -> str:
@@ -252,30 +238,6 @@ def wider_sentence(f: Finding) -> str:
             parts.append(f"no England and Wales figure for this period is held (nearest: "
                          f"{num(f.national.count)} in {period_label(f.national.period_end)})")
     return f"In the same period, {'; '.join(parts)}." if parts else ""
-
-
-def edition_name(edition: EditionRow | None, key: str | None = None) -> str:
-    """The edition as its tables name it: the dataset and "year ending <month year>" from the
-    period the tables cover (a cover title can be wrong, and titles carry "[note n]")."""
-    if edition is None:
-        return key or ""
-    ending = period_label(edition.period_end).replace("the year to", "year ending")
-    return f"{_NOTE.sub('', edition.dataset)}, {ending}"
-
-
-def source_line(edition: EditionRow | None) -> str:
-    if edition is None:
-        return "Source: ONS police recorded crime."
-    published = (f", published {date.fromisoformat(edition.published):%-d %B %Y}"
-                 if edition.published else "")
-    dataset = _NOTE.sub("", edition.dataset)
-    if edition.key.startswith("pfa-series"):
-        return (f"Source: ONS / Home Office police recorded crime — {dataset}, the ONS open "
-                f"data series of rolling 12-month totals by police force area, which ends with "
-                f"{period_label(edition.period_end)}{published}.")
-    ending = period_label(edition.period_end).replace("the year to", "year ending")
-    return f"Source: ONS / Home Office police recorded crime — {dataset}, edition {ending}" \
-           f"{published}."
 
 
 def provenance_line(edition: EditionRow) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import wording
-from bot.facts import Change, Choice, Districts, Finding, Qualified, Record
+from bot.finding import Change, Choice, Districts, Finding, Qualified, Record
 from bot.store import AreaRow, Break, EditionRow, FigureRow
 
 WREXHAM = AreaRow("W14000006", "Wrexham", "csp", "W15000001", True)

@@ -22,7 +22,7 @@ from telegram.constants import MessageLimit
 
 from bot import periods
 from bot.answer import Answer
-from bot.desk import Button
+from bot.parts import Button
 from bot.provenance import Citation, describe, links
 from bot.store import EditionRow
 from bot.telegram.callbacks import (

@@ -1,0 +1,47 @@
+"""The structure of a reply: paragraphs that say what they are, and buttons that say what they
+open.
+
+Wording makes paragraphs with roles; answers, stories, the desk and the CLI read the roles, never
+the prose; only `bot.telegram.render` turns them into Telegram HTML. Kept apart from everything
+else so that every layer can speak in these without importing the layer that made them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# What a paragraph of an answer is, in the reporting guide's order.
+LEAD = "lead"
+CHANGE = "change"
+CONTEXT = "context"
+RATE = "rate"
+COMPARISON = "comparison"
+CAVEAT = "caveat"
+ASSUMPTION = "assumption"
+SOURCE = "source"
+ROLES = (ASSUMPTION, LEAD, CHANGE, CONTEXT, RATE, COMPARISON, CAVEAT, SOURCE)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of a reply and its role, so a story can lift the lead or the caveat
+    without guessing from the words."""
+
+    role: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Button:
+    """What a digest or ranking button opens: the full answer for one area, offence and
+    period."""
+
+    label: str
+    area: str
+    offence: str
+    period: str
+
+
+def joined_text(paragraphs: tuple[Paragraph, ...] | list[Paragraph]) -> str:
+    """Plain text of a reply: its paragraphs, split by blank lines."""
+    return "\n\n".join(p.text for p in paragraphs)
