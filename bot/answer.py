@@ -7,13 +7,14 @@ the bot's text cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from bot import wording
 from bot.facts import Facts
 from bot.finding import Change, Choice, Finding
+from bot.parts import LEAD, Paragraph, joined_text
 from bot.periods import label as period_label
 from bot.places import ENGLAND_AND_WALES
 from bot.store import Store
@@ -28,7 +29,10 @@ HELP = wording.HELP
 @dataclass(frozen=True)
 class Answer:
     """Everything a reply says, as data. `text` is plain text (no markup), paragraphs split by
-    blank lines; surfaces escape it for their own format."""
+    blank lines; surfaces escape it for their own format. `paragraphs` are the same words with
+    their roles (lead, change, context, rate, comparison, caveat, assumption, source), so a
+    story or a surface picks a part by what it is, never by parsing the prose; a reply made
+    without a Finding (an empty question) is one lead paragraph."""
 
     status: str
     text: str
@@ -62,6 +66,21 @@ class Answer:
     qualifications: dict | None = field(default=None, compare=False)
     matched: dict = field(default_factory=dict, compare=False)
     context: dict | None = field(default=None, compare=False)
+    paragraphs: tuple[Paragraph, ...] = field(default=(), compare=False)
+
+    @property
+    def sections(self) -> tuple[Paragraph, ...]:
+        """The reply's paragraphs with their roles (one lead paragraph for a bare reply)."""
+        return self.paragraphs or (Paragraph(LEAD, self.text),)
+
+    def led(self, lead: str) -> Answer:
+        """The answer opened by a follow-up's lead ("Following on from burglary: "), said as
+        the first thing its first paragraph assumed."""
+        if not lead:
+            return self
+        first, *rest = self.sections
+        opened = replace(first, assumed=(lead.rstrip(), *first.assumed))
+        return replace(self, text=lead + self.text, paragraphs=(opened, *rest))
 
     def to_json(self) -> dict:
         """The `crimebot ask --json` contract."""
@@ -131,8 +150,9 @@ def from_finding(f: Finding) -> Answer:
     area = f.area
     previous_held = f.previous_state not in {"", "not_held", "boundary", "qualified"}
     national = f.national if f.national is not None and f.national.count is not None else None
+    paragraphs = wording.paragraphs(f)
     return Answer(
-        f.status, wording.text(f),
+        f.status, joined_text(paragraphs), paragraphs=paragraphs,
         area_code=area.code if area else None, area_name=area.name if area else None,
         area_kind=area.kind if area else None, force_name=f.force_name,
         offence_key=f.offence_key, offence_label=f.offence_label,

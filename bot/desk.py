@@ -5,18 +5,17 @@ period, the offences at a record high or low for that same window, and the large
 Records follow the reporting guide: only the same 12-month window (years to June with years to
 June), only over an unbroken run of years actually held, and the run is stated. Each item carries
 (area, offence, period) so the Telegram layer can put a button on it that opens the full answer.
-Rendering is pure and produces Telegram HTML with every name escaped.
+`digest_layout` lays it out as lines; `bot.telegram.render` sets them as Telegram HTML and
+`digest_text` as plain text for the CLI.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
-from bot.parts import Button
+from bot.parts import Button, Line
 from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.places import display_name
@@ -24,7 +23,7 @@ from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import Break, EditionRow, FigureRow, Store
 from bot.style import percent as _pct
 from bot.style import source_line, window
-from bot.subscriptions import PatchArea, Subscriptions, patch_text
+from bot.subscriptions import PatchArea
 
 # Counts below this are too small for a % change or a record to mean much (reporting guide).
 SMALL = 50
@@ -33,7 +32,6 @@ MIN_RUN = 3
 MAX_RECORDS = 6
 MAX_CHANGES = 5
 MAX_TOTALS = 10
-MAX_HTML = 4096
 
 ORDER = {o.key: i for i, o in enumerate(CATALOGUE)}
 
@@ -88,14 +86,13 @@ class Digest:
 
 
 @dataclass(frozen=True)
-class Due:
-    """A digest to send: the Telegram layer sends `text` (HTML) with `buttons`, then calls
-    `Subscriptions.mark_sent(chat, edition)`."""
+class DigestLayout:
+    """A digest as lines in blocks: `head` and `tail` always shown, `body` blocks shortened
+    from the longest when a surface has a length limit."""
 
-    chat: int
-    edition: str
-    text: str
-    buttons: tuple[Button, ...]
+    head: tuple[Line, ...]
+    body: tuple[tuple[Line, ...], ...] = ()
+    tail: tuple[Line, ...] = ()
 
 
 # --- facts --------------------------------------------------------------------------------------
@@ -238,10 +235,6 @@ def _name(area: PatchArea) -> str:
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
 def item_text(item: DigestItem) -> str:
     """One digest line as plain text (the totals section names no offence: its title does)."""
     head = (f"{item.area_name}: {item.count:,}" if item.kind == "total" else
@@ -261,45 +254,41 @@ def item_text(item: DigestItem) -> str:
             f"{period_label(year_before(item.period_end))}")
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def digest_html(digest: Digest) -> str:
-    """The digest as one Telegram HTML message (at most 4,096 characters)."""
+def digest_layout(digest: Digest) -> DigestLayout:
+    """The digest's lines in their blocks, for a surface to set: headings and the period are
+    strong; the body's blocks are what a length limit may shorten."""
     if digest.period_end is None:
-        return _e(f"No digest: {digest.edition_title}.")
-    head = [f"<b>{_e('New ONS figures: ' + period_label(digest.period_end))}</b>",
-            _e("Patch: " + "; ".join(a.label for a in digest.patch) + ".")]
-    body: list[list[str]] = []
+        return DigestLayout((Line(f"No digest: {digest.edition_title}."),))
+    head = (Line("New ONS figures: " + period_label(digest.period_end), strong=True),
+            Line("Patch: " + "; ".join(a.label for a in digest.patch) + "."))
+    body: list[tuple[Line, ...]] = []
     if not digest.covered:
-        body.append([_e("This edition holds no figures for the areas in this patch.")])
-    totals = [_e("• " + item_text(t)) for t in digest.totals[:MAX_TOTALS]]
+        body.append((Line("This edition holds no figures for the areas in this patch."),))
+    totals = [Line("• " + item_text(t)) for t in digest.totals[:MAX_TOTALS]]
     if totals:
-        body.append(["<b>Total recorded crime (excluding fraud)</b>", *totals])
+        body.append((Line("Total recorded crime (excluding fraud)", strong=True), *totals))
     sections = (("Records for this 12-month window", digest.records),
                 ("Largest rises (50 or more offences in both years)", digest.rises),
                 ("Largest falls (50 or more offences in both years)", digest.falls))
     for title, items in sections:
         if items:
-            body.append([f"<b>{_e(title)}</b>", *(_e("• " + item_text(i)) for i in items)])
+            body.append((Line(title, strong=True), *(Line("• " + item_text(i)) for i in items)))
     extra = [*digest.missing, *digest.notes]
     if digest.not_covered:
         extra.append("Not in this edition: " + "; ".join(digest.not_covered) + ".")
     if extra:
-        body.append([_e(x) for x in extra])
+        body.append(tuple(Line(x) for x in extra))
     if digest.items:
-        body.append([_e("Tap a button below for the full answer, with the caveats.")])
-    tail = [_e("Caveat: " + CAVEATS["general"]), _e(digest.source)]
-    while True:
-        text = "\n\n".join("\n".join(block) for block in [head, *body, tail])
-        if _utf16(text) <= MAX_HTML or not body:
-            return text
-        longest = max(body, key=len)
-        if len(longest) <= 2:
-            body.remove(longest)
-        else:
-            longest.pop()
+        body.append((Line("Tap a button below for the full answer, with the caveats."),))
+    tail = (Line("Caveat: " + CAVEATS["general"]), Line(digest.source))
+    return DigestLayout(head, tuple(body), tail)
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest as plain text, for the CLI: every line, no length limit."""
+    layout = digest_layout(digest)
+    return "\n\n".join("\n".join(line.text for line in block)
+                        for block in (layout.head, *layout.body, layout.tail) if block)
 
 
 def digest_buttons(digest: Digest) -> tuple[Button, ...]:
@@ -308,40 +297,3 @@ def digest_buttons(digest: Digest) -> tuple[Button, ...]:
     for item in digest.items:
         seen.setdefault((item.area_code, item.offence_key, item.period_end), item.button)
     return tuple(seen.values())
-
-
-def plain_text(markup: str) -> str:
-    """Telegram HTML as plain text, for the CLI: the copy the bot would send, without tags."""
-    return html.unescape(re.sub(r"</?[a-z]+[^>]*>", "", markup))
-
-
-# --- alerts ---------------------------------------------------------------------------------------
-
-
-def digest_due(subs: Subscriptions, store: Store) -> list[Due]:
-    """Digests owed to subscribed chats: the newest edition for each chat's patch, when the
-    chat has not been sent it and the edition holds figures for the patch."""
-    due: list[Due] = []
-    built: dict[tuple[PatchArea, ...], Digest] = {}
-    for chat in subs.subscribed():
-        patch = tuple(subs.patch(chat))
-        if not patch:
-            continue
-        if patch not in built:
-            edition = newest_edition(store, patch)
-            built[patch] = build_digest(store, patch, edition.key if edition else None)
-        digest = built[patch]
-        if (digest.edition_key is None or not digest.covered
-                or subs.was_sent(chat, digest.edition_key)):
-            continue
-        due.append(Due(chat, digest.edition_key, digest_html(digest), digest_buttons(digest)))
-    return due
-
-
-def on_demand(subs: Subscriptions, store: Store, chat: int) -> tuple[str, tuple[Button, ...]]:
-    """`/new`: the newest edition's digest for the chat's patch, as (HTML, buttons)."""
-    patch = subs.patch(chat)
-    if not patch:
-        return _e(patch_text(patch)), ()
-    digest = build_digest(store, patch)
-    return digest_html(digest), digest_buttons(digest)

@@ -25,10 +25,28 @@ ROLES = (ASSUMPTION, LEAD, CHANGE, CONTEXT, RATE, COMPARISON, CAVEAT, SOURCE)
 @dataclass(frozen=True)
 class Paragraph:
     """One paragraph of a reply and its role, so a story can lift the lead or the caveat
-    without guessing from the words."""
+    without guessing from the words. A paragraph opens with the sentences saying what was
+    `assumed` to reach it (the answer prints them first, the guide's order), then its `label`
+    ("Caveat:"), then its `body`."""
 
     role: str
+    body: str
+    assumed: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def text(self) -> str:
+        """The paragraph as the answer prints it."""
+        return " ".join([*self.assumed, *([self.label] if self.label else []), self.body])
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a list message (a digest, a ranking); `strong` lines are headings or the
+    area asked about, which a surface may set in bold."""
+
     text: str
+    strong: bool = False
 
 
 @dataclass(frozen=True)

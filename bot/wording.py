@@ -12,6 +12,18 @@ import re
 from datetime import date
 
 from bot.finding import Change, Districts, Finding, Qualified, Record, joined
+from bot.parts import (
+    ASSUMPTION,
+    CAVEAT,
+    CHANGE,
+    COMPARISON,
+    CONTEXT,
+    LEAD,
+    RATE,
+    SOURCE,
+    Paragraph,
+    joined_text,
+)
 from bot.periods import label as period_label
 from bot.periods import short
 from bot.places import display, region_phrase
@@ -252,24 +264,28 @@ def provenance_line(edition: EditionRow) -> str:
     return f"{released}; read from a local file, where it was fetched is not recorded"
 
 
-def figure_paragraphs(f: Finding) -> list[str]:
+def figure_paragraphs(f: Finding) -> list[Paragraph]:
     assert f.count is not None and f.period_end is not None
     # Every assumption, the period chosen included, comes before the figure it qualifies.
-    first = " ".join([*f.lead, *f.after, headline(f), *qualification_sentences(f)])
-    paragraphs = [p for p in (first, previous_sentence(f)) if p]
+    paragraphs = [Paragraph(LEAD, " ".join([headline(f), *qualification_sentences(f)]),
+                            assumed=(*f.lead, *f.after))]
+    change = previous_sentence(f)
+    if change:
+        paragraphs.append(Paragraph(CHANGE, change))
     if f.record is not None:
-        paragraphs.append(record_sentence(f.record, f.count, f.period_end))
-    for sentence in (rate_sentence(f), wider_sentence(f)):
+        paragraphs.append(Paragraph(CONTEXT, record_sentence(f.record, f.count, f.period_end)))
+    for role, sentence in ((RATE, rate_sentence(f)), (CONTEXT, wider_sentence(f))):
         if sentence:
-            paragraphs.append(sentence)
-    paragraphs.extend(f.notes)
+            paragraphs.append(Paragraph(role, sentence))
+    paragraphs.extend(Paragraph(CAVEAT, note) for note in f.notes)
     if f.revised:
-        paragraphs.append("ONS has revised this figure since it was first published: " + "; ".join(
+        paragraphs.append(Paragraph(CONTEXT, "ONS has revised this figure since it was first "
+                                    "published: " + "; ".join(
             f"{edition_name(edition, key)} printed "
             + (num(count) if count is not None else "no figure")
-            for edition, key, count in f.revised) + ".")
-    paragraphs.append("Caveat: " + " ".join(f.caveats))
-    paragraphs.append(source_line(f.edition))
+            for edition, key, count in f.revised) + "."))
+    paragraphs.append(Paragraph(CAVEAT, " ".join(f.caveats), label="Caveat:"))
+    paragraphs.append(Paragraph(SOURCE, source_line(f.edition)))
     return paragraphs
 
 
@@ -352,7 +368,7 @@ def districts_text(f: Finding) -> str:
     return " ".join([*f.lead, *rows])
 
 
-def comparison_text(f: Finding) -> str:
+def comparison_paragraphs(f: Finding) -> list[Paragraph]:
     lines = [f"{display(p.area.name if p.area else '')}, {period_label(p.period_end or '')}: "
              f"{num(p.count or 0)}" for p in f.parts]
     summary = "Side by side (" + (f.offence_label or "").lower() + "):\n" + "\n".join(lines)
@@ -378,15 +394,27 @@ def comparison_text(f: Finding) -> str:
                 summary += f"\nChange {when}: {'up' if diff > 0 else 'down'} {num(abs(diff))}."
     # What was assumed for any part opens the reply, before the side-by-side figures.
     assumed = " ".join(dict.fromkeys(a for p in f.parts for a in p.assumptions))
-    return "\n\n".join([p for p in (assumed, summary) if p] + [text(p) for p in f.parts])
+    opening = [Paragraph(ASSUMPTION, assumed)] if assumed else []
+    return [*opening, Paragraph(COMPARISON, summary),
+            *(paragraph for p in f.parts for paragraph in paragraphs(p))]
 
 
 def text(f: Finding) -> str:
     """The reply as plain text, paragraphs split by blank lines."""
+    return joined_text(paragraphs(f))
+
+
+def paragraphs(f: Finding) -> tuple[Paragraph, ...]:
+    """The reply's paragraphs, each with its role, in the reporting guide's order."""
     if f.kind == "comparison":
-        return comparison_text(f)
+        return tuple(comparison_paragraphs(f))
     if f.kind == "figure":
-        return "\n\n".join(figure_paragraphs(f))
+        return tuple(figure_paragraphs(f))
+    return (Paragraph(LEAD, short_text(f)),)
+
+
+def short_text(f: Finding) -> str:
+    """The one-paragraph replies: nothing found, a question back, a figure not held."""
     if f.kind == "nothing":
         return "I couldn't find a place or an offence in that. " + HELP
     if f.kind == "no_place":

@@ -1,7 +1,9 @@
 """Answers as Telegram HTML: pure functions from text and `Answer` fields to what is sent.
 
-Everything a user reads is escaped here, once; the application's `Defaults(parse_mode=HTML)`
-makes every send parse it, so no call site can forget.
+Everything a user reads is escaped here, once, and this is the one module that writes HTML:
+answers, stories, digests and rankings reach it as plain words with their structure (roles,
+strong lines) and leave it as markup. The application's `Defaults(parse_mode=HTML)` makes every
+send parse it, so no call site can forget.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from telegram.constants import MessageLimit
 
 from bot import periods
 from bot.answer import Answer
-from bot.parts import Button
+from bot.desk import Digest, digest_layout
+from bot.parts import Button, Line
 from bot.provenance import Citation, describe, links
+from bot.rankings import Ranking, ranking_lines
 from bot.store import EditionRow
+from bot.story import Story
 from bot.telegram.callbacks import (
     ACTION_ANSWER,
     ACTION_CHART,
@@ -47,6 +52,25 @@ EMPTY_QUESTION = "Ask me a question after the command, for example: /{command} {
 EXAMPLE = "sexual offences Wrexham 2022"
 WHERE_FROM = "Where is this from?"
 NO_SOURCES = "No figure in that answer could be traced to a cell; please ask again."
+
+
+MAX_HTML = MessageLimit.MAX_TEXT_LENGTH
+
+
+def plain_html(text: str) -> str:
+    """Plain words as HTML: escaped, nothing set."""
+    return html.escape(text, quote=False)
+
+
+def aside_html(text: str) -> str:
+    """A remark beside a reply (a late reply, a follow-up's lead), in italics."""
+    return f"<i>{plain_html(text)}</i>"
+
+
+def line_html(line: Line) -> str:
+    """A list line as HTML: a strong line in bold."""
+    escaped = plain_html(line.text)
+    return f"<b>{escaped}</b>" if line.strong else escaped
 
 
 def utf16_len(text: str) -> int:
@@ -205,3 +229,47 @@ def about_text(editions: Iterable[EditionRow]) -> str:
         lines.append(f"• {html.escape(edition.title, quote=False)} "
                      f"({periods.short(edition.period_end)}{published})")
     return "\n".join(lines)
+
+
+def story_html(story: Story) -> str:
+    """Story copy as HTML: headline in bold, copy and source escaped, desk notes in italics
+    after."""
+    if story.status != "ok":
+        return plain_html(story.text_only)
+    parts = [f"<b>{plain_html(story.headline)}</b>", *(plain_html(p) for p in story.paragraphs),
+             plain_html(story.source)]
+    if story.desk_notes:
+        parts.append("<i>" + plain_html("For the desk, not for print: "
+                                        + " ".join(story.desk_notes)) + "</i>")
+    return "\n\n".join(p for p in parts if p)
+
+
+def digest_html(digest: Digest) -> str:
+    """The digest as one HTML message within Telegram's limit: the longest block loses its
+    last line (a block of a heading and one line goes whole) until it fits."""
+    layout = digest_layout(digest)
+    head = [line_html(line) for line in layout.head]
+    body = [[line_html(line) for line in block] for block in layout.body]
+    tail = [line_html(line) for line in layout.tail]
+    while True:
+        text = "\n\n".join("\n".join(block) for block in [head, *body, tail] if block)
+        if utf16_len(text) <= MAX_HTML or not body:
+            return text
+        longest = max(body, key=len)
+        if len(longest) <= 2:
+            body.remove(longest)
+        else:
+            longest.pop()
+
+
+def ranking_html(ranking: Ranking) -> str:
+    """The ranking as one HTML message: the asked area in bold, as many rows as were asked for
+    while the message stays within Telegram's limit."""
+    if ranking.status != "ok":
+        return plain_html(ranking.message)
+    limit = ranking.limit
+    text = "\n".join(line_html(line) for line in ranking_lines(ranking, limit))
+    while utf16_len(text) > MAX_HTML and limit > 1:
+        limit = limit // 2
+        text = "\n".join(line_html(line) for line in ranking_lines(ranking, limit))
+    return text
