@@ -14,8 +14,9 @@ from pathlib import Path
 from bot import wording
 from bot.facts import Facts
 from bot.finding import Change, Choice, Finding
-from bot.parts import LEAD, Paragraph, joined_text
+from bot.parts import ANSWER, CHART, LEAD, SOURCE_BUTTON, WHERE_FROM, Button, Paragraph, joined_text
 from bot.periods import label as period_label
+from bot.periods import short
 from bot.places import ENGLAND_AND_WALES
 from bot.store import Store
 from bot.understanding import Candidate, Gazetteer, OffenceIndex, Parsed, normalise
@@ -72,6 +73,29 @@ class Answer:
     def sections(self) -> tuple[Paragraph, ...]:
         """The reply's paragraphs with their roles (one lead paragraph for a bare reply)."""
         return self.paragraphs or (Paragraph(LEAD, self.text),)
+
+    @property
+    def buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """The buttons under the reply, in rows: a place or offence to choose, or for a figure
+        the periods either side, its chart and where it is from."""
+        if self.candidates:
+            return tuple((Button(choice.label, choice.code, offence, self.period_end, ANSWER),)
+                         for choice in self.candidates
+                         if (offence := choice.offence_key or self.offence_key))
+        if self.status != "ok" or not (self.area_code and self.offence_key
+                                       and self.period_end):
+            return ()
+        area, offence = self.area_code, self.offence_key
+        row = []
+        if self.earlier_period:
+            row.append(Button(f"◀ {short(self.earlier_period)}", area, offence,
+                              self.earlier_period, ANSWER))
+        row.append(Button("📈 Chart", area, offence, self.period_end, CHART))
+        if self.later_period:
+            row.append(Button(f"{short(self.later_period)} ▶", area, offence,
+                              self.later_period, ANSWER))
+        return (tuple(row), (Button(WHERE_FROM, area, offence, self.period_end,
+                                    SOURCE_BUTTON),))
 
     def led(self, lead: str) -> Answer:
         """The answer opened by a follow-up's lead ("Following on from burglary: "), said as

@@ -21,6 +21,7 @@ from bot.periods import year_before
 from bot.places import display_name
 from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import Break, EditionRow, FigureRow, Store
+from bot.style import count as num
 from bot.style import percent as _pct
 from bot.style import source_line, window
 from bot.subscriptions import PatchArea
@@ -237,8 +238,8 @@ def _name(area: PatchArea) -> str:
 
 def item_text(item: DigestItem) -> str:
     """One digest line as plain text (the totals section names no offence: its title does)."""
-    head = (f"{item.area_name}: {item.count:,}" if item.kind == "total" else
-            f"{item.area_name}, {item.offence_label.lower()}: {item.count:,}")
+    head = (f"{item.area_name}: {num(item.count)}" if item.kind == "total" else
+            f"{item.area_name}, {item.offence_label.lower()}: {num(item.count)}")
     if item.kind in ("record_high", "record_low"):
         word = "highest" if item.kind == "record_high" else "lowest"
         return (f"{head}, the {word} of the {item.run_years} {window(item.period_end)} held "
@@ -248,9 +249,9 @@ def item_text(item: DigestItem) -> str:
     if item.previous is None:
         return f"{head} (no figure for the year before is held)"
     if item.change_pct is None or item.change_pct == 0:
-        return f"{head} (unchanged on the year before, {item.previous:,})"
+        return f"{head} (unchanged on the year before, {num(item.previous)})"
     direction = "up" if item.change_pct > 0 else "down"
-    return (f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,} in "
+    return (f"{head}, {direction} {_pct(item.change_pct)} from {num(item.previous)} in "
             f"{period_label(year_before(item.period_end))}")
 
 

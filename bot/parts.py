@@ -49,15 +49,23 @@ class Line:
     strong: bool = False
 
 
+# What a button does: send the full answer below the message ("open", digests and rankings),
+# show the answer in place of this one ("answer", a candidate or the period before or after),
+# send the series chart, or say where each number was printed.
+OPEN, ANSWER, CHART, SOURCE_BUTTON = "open", "answer", "chart", "source"
+WHERE_FROM = "Where is this from?"
+
+
 @dataclass(frozen=True)
 class Button:
-    """What a digest or ranking button opens: the full answer for one area, offence and
-    period."""
+    """A button under a reply: its label, and the area, offence and period (None: the latest
+    held) whose answer, chart or sources it opens."""
 
     label: str
     area: str
     offence: str
-    period: str
+    period: str | None
+    action: str = OPEN
 
 
 def joined_text(paragraphs: tuple[Paragraph, ...] | list[Paragraph]) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.answer import Answer
 from bot.parts import ASSUMPTION, SOURCE
 from bot.places import display
+from bot.style import count as num
 from bot.style import percent as _pct
 
 
@@ -51,8 +52,8 @@ def headline(answer: Answer) -> str:
     if answer.previous_count is not None and answer.count is not None \
             and answer.previous_count != answer.count:
         direction = "rise" if answer.count > answer.previous_count else "fall"
-        return f"{subject} in {where}: small-number {direction} to {answer.count:,}"
-    return f"{subject} in {where}: {answer.count:,} in {answer.period_label}"
+        return f"{subject} in {where}: small-number {direction} to {num(answer.count)}"
+    return f"{subject} in {where}: {num(answer.count)} in {answer.period_label}"
 
 
 def build_story(answer: Answer) -> Story:

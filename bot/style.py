@@ -64,7 +64,23 @@ def month(period_end: str) -> str:
 
 def window(period_end: str) -> str:
     """"2024-12-31" → "years to December": the name of a 12-month window."""
-    return f"years to {month(period_end)}"
+    return month_window(int(period_end[5:7]))
+
+
+def month_window(number: int, *, abbreviated: bool = False) -> str:
+    """12 → "years to December" ("years to Dec" where space is short, on a chart)."""
+    name = MONTH_NAMES[number - 1]
+    return f"years to {name[:3] if abbreviated else name}"
+
+
+def capitalised(text: str) -> str:
+    """The first letter up, the rest as written ("years to June" → "Years to June")."""
+    return text[:1].upper() + text[1:]
+
+
+def period_words(period_end: str) -> str:
+    """"2024-12-31" → "year to December 2024", for a phrase that supplies its own article."""
+    return period_label(period_end).removeprefix("the ")
 
 
 def ending(period_end: str) -> str:

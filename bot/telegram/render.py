@@ -25,7 +25,7 @@ from telegram.constants import MessageLimit
 from bot import periods
 from bot.answer import Answer
 from bot.desk import Digest, digest_layout
-from bot.parts import Button, Line
+from bot.parts import ANSWER, CHART, OPEN, SOURCE_BUTTON, WHERE_FROM, Button, Line
 from bot.provenance import Citation, describe, links
 from bot.rankings import Ranking, ranking_lines
 from bot.store import EditionRow
@@ -50,7 +50,6 @@ NOT_ALLOWED = "This bot only answers in the chats it was set up for."
 NO_CHART = "There are no figures to chart for that."
 EMPTY_QUESTION = "Ask me a question after the command, for example: /{command} {example}"
 EXAMPLE = "sexual offences Wrexham 2022"
-WHERE_FROM = "Where is this from?"
 NO_SOURCES = "No figure in that answer could be traced to a cell; please ask again."
 
 
@@ -147,33 +146,21 @@ def late_note(asked: datetime | None, now: datetime) -> str | None:
     return f"Sorry for the late reply: you asked this at {when}."
 
 
+ACTION_OF = {OPEN: ACTION_OPEN, ANSWER: ACTION_ANSWER, CHART: ACTION_CHART,
+             SOURCE_BUTTON: ACTION_SOURCE}
+
+
+def button_markup(button: Button) -> InlineKeyboardButton:
+    """A reply's button as Telegram's, its action and target in the callback data."""
+    return InlineKeyboardButton(button.label, callback_data=encode_callback(
+        ACTION_OF[button.action], button.area, button.offence, button.period))
+
+
 def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
-    """Candidates to pick from, or chart and previous/next period for a figure; else none."""
-    if answer.candidates:
-        buttons = [[InlineKeyboardButton(choice.label, callback_data=encode_callback(
-                        ACTION_ANSWER, choice.code, offence, answer.period_end))]
-                   for choice in answer.candidates
-                   if (offence := choice.offence_key or answer.offence_key)]
-        return InlineKeyboardMarkup(buttons) if buttons else None
-    if answer.status != "ok" or not (answer.area_code and answer.offence_key
-                                     and answer.period_end):
-        return None
-    area, offence = answer.area_code, answer.offence_key
-    row = []
-    if answer.earlier_period:
-        row.append(InlineKeyboardButton(
-            f"◀ {periods.short(answer.earlier_period)}",
-            callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.earlier_period)))
-    row.append(InlineKeyboardButton(
-        "📈 Chart", callback_data=encode_callback(ACTION_CHART, area, offence,
-                                                 answer.period_end)))
-    if answer.later_period:
-        row.append(InlineKeyboardButton(
-            f"{periods.short(answer.later_period)} ▶",
-            callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.later_period)))
-    source = InlineKeyboardButton(WHERE_FROM, callback_data=encode_callback(
-        ACTION_SOURCE, area, offence, answer.period_end))
-    return InlineKeyboardMarkup([row, [source]])
+    """The answer's own buttons (candidates to pick from, or chart and previous/next period
+    for a figure), else none."""
+    rows = [[button_markup(b) for b in row] for row in answer.buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def sources_html(citations: Iterable[Citation]) -> str:
@@ -195,8 +182,7 @@ def sources_html(citations: Iterable[Citation]) -> str:
 def desk_keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
     """Digest and ranking buttons, one a row. A press sends the full answer below the message
     rather than in its place, so the digest or list stays readable."""
-    rows = [[InlineKeyboardButton(b.label, callback_data=encode_callback(
-        ACTION_OPEN, b.area, b.offence, b.period))] for b in buttons]
+    rows = [[button_markup(b)] for b in buttons]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
