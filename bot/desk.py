@@ -21,9 +21,8 @@ from bot.periods import year_before
 from bot.places import display_name
 from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import Break, EditionRow, FigureRow, Store
+from bot.style import change, source_line, window
 from bot.style import count as num
-from bot.style import percent as _pct
-from bot.style import source_line, window
 from bot.subscriptions import PatchArea
 
 # Counts below this are too small for a % change or a record to mean much (reporting guide).
@@ -250,8 +249,7 @@ def item_text(item: DigestItem) -> str:
         return f"{head} (no figure for the year before is held)"
     if item.change_pct is None or item.change_pct == 0:
         return f"{head} (unchanged on the year before, {num(item.previous)})"
-    direction = "up" if item.change_pct > 0 else "down"
-    return (f"{head}, {direction} {_pct(item.change_pct)} from {num(item.previous)} in "
+    return (f"{head}, {change(item.change_pct)} from {num(item.previous)} in "
             f"{period_label(year_before(item.period_end))}")
 
 

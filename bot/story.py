@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from bot.answer import Answer
 from bot.parts import ASSUMPTION, SOURCE
 from bot.places import display
+from bot.style import change
 from bot.style import count as num
-from bot.style import percent as _pct
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,7 @@ def headline(answer: Answer) -> str:
     subject = (answer.offence_label or "Recorded crime")
     where = display(answer.area_name or "")
     if answer.change_pct:
-        direction = "up" if answer.change_pct > 0 else "down"
-        return f"{subject} in {where} {direction} {_pct(answer.change_pct)} in a year"
+        return f"{subject} in {where} {change(answer.change_pct)} in a year"
     if answer.previous_count is not None and answer.count is not None \
             and answer.previous_count != answer.count:
         direction = "rise" if answer.count > answer.previous_count else "fall"

@@ -29,6 +29,7 @@ from bot.periods import short
 from bot.places import display, region_phrase
 from bot.places import force_name as _force_name
 from bot.store import EditionRow
+from bot.style import change as change_words
 from bot.style import count as num
 from bot.style import edition_name, source_line, window
 from bot.style import percent as pct
@@ -388,8 +389,7 @@ def comparison_paragraphs(f: Finding) -> list[Paragraph]:
             if diff == 0:
                 summary += f"\nChange {when}: unchanged."
             elif first.count > 0 and min(first.count, last.count) >= 50:
-                summary += (f"\nChange {when}: {'up' if diff > 0 else 'down'} "
-                            f"{pct(100 * diff / first.count)}.")
+                summary += f"\nChange {when}: {change_words(100 * diff / first.count)}."
             else:
                 summary += f"\nChange {when}: {'up' if diff > 0 else 'down'} {num(abs(diff))}."
     # What was assumed for any part opens the reply, before the side-by-side figures.

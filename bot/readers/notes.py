@@ -7,7 +7,6 @@ import re
 from bot.periods import month_end
 from bot.readers.common import (
     _LABELS,
-    _NOTE_MARK,
     MONTHS,
     Note,
     NoteMarker,
@@ -17,6 +16,7 @@ from bot.readers.common import (
     footnoted,
     text,
 )
+from bot.style import NOTE_MARK
 
 
 def footnotes_below(rows: list[list[object]], header_at: int) -> dict[int, str]:
@@ -156,7 +156,7 @@ def note_markers(rows: list[list[object]], table: str) -> list[NoteMarker]:
         if len(row) < 2 or re.match(r"^\d{1,2}\.", text(row[0])):
             continue
         raw = text(row[1])
-        numbers = [int(n) for mark in _NOTE_MARK.findall(raw) for n in re.findall(r"\d+", mark)]
+        numbers = [int(n) for mark in NOTE_MARK.findall(raw) for n in re.findall(r"\d+", mark)]
         name, digits = footnoted(row[1])
         out += [NoteMarker(table, n, text(row[0]), name) for n in [*numbers, *digits]]
     return out
