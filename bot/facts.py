@@ -6,7 +6,9 @@ figures of the same window only (never across a gap it does not name or a bounda
 the rate ONS publishes or one computed from a population estimate close enough in time, and the
 ONS notes that qualify the figure. Every read is a bounded query (one figure, the year before,
 the national figure or the nearest, the same-window points), so answers stay fast at any store
-size. `bot.wording` turns a Finding into words and never looks anything up.
+size. `bot.wording` turns a Finding into words and never looks anything up. The Finding's shape
+lives in `bot.finding` and the series context (year before, record, what stops a comparison) in
+`bot.series`, so this module holds only the rules that choose what is answered.
 """
 
 from __future__ import annotations
