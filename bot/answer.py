@@ -104,7 +104,8 @@ class Answer:
             return self
         first, *rest = self.sections
         opened = replace(first, assumed=(lead.rstrip(), *first.assumed))
-        return replace(self, text=lead + self.text, paragraphs=(opened, *rest))
+        paragraphs = (opened, *rest)
+        return replace(self, text=joined_text(paragraphs), paragraphs=paragraphs)
 
     def to_json(self) -> dict:
         """The `crimebot ask --json` contract."""
