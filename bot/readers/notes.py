@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.periods import month_end
+from bot.places import ENGLAND_AND_WALES, NATIONAL_NAME
 from bot.readers.common import (
     _LABELS,
     MONTHS,
@@ -107,7 +108,7 @@ def sheet_notes(rows: list[list[object]], forces: set[tuple[str, str]],
         named = [(code, name) for code, name in sorted(forces)
                  if re.search(rf"\b{re.escape(name)}\b", sentence, re.IGNORECASE)]
         if not forces or re.search(r"\bnational\b", sentence, re.IGNORECASE):
-            named.append(("K04000001", "England and Wales"))
+            named.append((ENGLAND_AND_WALES, NATIONAL_NAME))
         for code, name in named:
             note = Note(code, name, offence, start, end, sentence)
             if note not in notes:
