@@ -72,6 +72,11 @@ def line_html(line: Line) -> str:
     return f"<b>{escaped}</b>" if line.strong else escaped
 
 
+def lines_html(lines: Iterable[Line]) -> str:
+    """Lines as one HTML message, a line to a line."""
+    return "\n".join(line_html(line) for line in lines)
+
+
 def utf16_len(text: str) -> int:
     """Telegram counts message length in UTF-16 code units, so emoji count twice."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
@@ -254,8 +259,8 @@ def ranking_html(ranking: Ranking) -> str:
     if ranking.status != "ok":
         return plain_html(ranking.message)
     limit = ranking.limit
-    text = "\n".join(line_html(line) for line in ranking_lines(ranking, limit))
+    text = lines_html(ranking_lines(ranking, limit))
     while utf16_len(text) > MAX_HTML and limit > 1:
         limit = limit // 2
-        text = "\n".join(line_html(line) for line in ranking_lines(ranking, limit))
+        text = lines_html(ranking_lines(ranking, limit))
     return text
