@@ -7,13 +7,17 @@ the bot's text cannot disagree.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from bot import wording
-from bot.facts import ENGLAND_AND_WALES, Change, Choice, Facts, Finding
+from bot.facts import Facts
+from bot.finding import Change, Choice, Finding
+from bot.parts import ANSWER, CHART, LEAD, SOURCE_BUTTON, WHERE_FROM, Button, Paragraph, joined_text
 from bot.periods import label as period_label
+from bot.periods import short
+from bot.places import ENGLAND_AND_WALES
 from bot.store import Store
 from bot.understanding import Candidate, Gazetteer, OffenceIndex, Parsed, normalise
 
@@ -26,7 +30,10 @@ HELP = wording.HELP
 @dataclass(frozen=True)
 class Answer:
     """Everything a reply says, as data. `text` is plain text (no markup), paragraphs split by
-    blank lines; surfaces escape it for their own format."""
+    blank lines; surfaces escape it for their own format. `paragraphs` are the same words with
+    their roles (lead, change, context, rate, comparison, caveat, assumption, source), so a
+    story or a surface picks a part by what it is, never by parsing the prose; a reply made
+    without a Finding (an empty question) is one lead paragraph."""
 
     status: str
     text: str
@@ -60,6 +67,45 @@ class Answer:
     qualifications: dict | None = field(default=None, compare=False)
     matched: dict = field(default_factory=dict, compare=False)
     context: dict | None = field(default=None, compare=False)
+    paragraphs: tuple[Paragraph, ...] = field(default=(), compare=False)
+
+    @property
+    def sections(self) -> tuple[Paragraph, ...]:
+        """The reply's paragraphs with their roles (one lead paragraph for a bare reply)."""
+        return self.paragraphs or (Paragraph(LEAD, self.text),)
+
+    @property
+    def buttons(self) -> tuple[tuple[Button, ...], ...]:
+        """The buttons under the reply, in rows: a place or offence to choose, or for a figure
+        the periods either side, its chart and where it is from."""
+        if self.candidates:
+            return tuple((Button(choice.label, choice.code, offence, self.period_end, ANSWER),)
+                         for choice in self.candidates
+                         if (offence := choice.offence_key or self.offence_key))
+        if self.status != "ok" or not (self.area_code and self.offence_key
+                                       and self.period_end):
+            return ()
+        area, offence = self.area_code, self.offence_key
+        row = []
+        if self.earlier_period:
+            row.append(Button(f"◀ {short(self.earlier_period)}", area, offence,
+                              self.earlier_period, ANSWER))
+        row.append(Button("📈 Chart", area, offence, self.period_end, CHART))
+        if self.later_period:
+            row.append(Button(f"{short(self.later_period)} ▶", area, offence,
+                              self.later_period, ANSWER))
+        return (tuple(row), (Button(WHERE_FROM, area, offence, self.period_end,
+                                    SOURCE_BUTTON),))
+
+    def led(self, lead: str) -> Answer:
+        """The answer opened by a follow-up's lead ("Following on from burglary: "), said as
+        the first thing its first paragraph assumed."""
+        if not lead:
+            return self
+        first, *rest = self.sections
+        opened = replace(first, assumed=(lead.rstrip(), *first.assumed))
+        paragraphs = (opened, *rest)
+        return replace(self, text=joined_text(paragraphs), paragraphs=paragraphs)
 
     def to_json(self) -> dict:
         """The `crimebot ask --json` contract."""
@@ -129,8 +175,9 @@ def from_finding(f: Finding) -> Answer:
     area = f.area
     previous_held = f.previous_state not in {"", "not_held", "boundary", "qualified"}
     national = f.national if f.national is not None and f.national.count is not None else None
+    paragraphs = wording.paragraphs(f)
     return Answer(
-        f.status, wording.text(f),
+        f.status, joined_text(paragraphs), paragraphs=paragraphs,
         area_code=area.code if area else None, area_name=area.name if area else None,
         area_kind=area.kind if area else None, force_name=f.force_name,
         offence_key=f.offence_key, offence_label=f.offence_label,

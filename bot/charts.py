@@ -25,16 +25,17 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.answer import from_finding
-from bot.facts import BOUNDARY_CHANGES, ENGLAND_AND_WALES, display
-from bot.periods import MONTH_NAMES, ye
+from bot.periods import ye
+from bot.places import ENGLAND_AND_WALES, NATIONAL_NAME, display
 from bot.rates import rate_of
+from bot.series import BOUNDARY_CHANGES
 from bot.store import FigureRow, Store
+from bot.style import capitalised, month_window
 from bot.wording import and_list, edition_name, headline, num
 
 if TYPE_CHECKING:
-    from bot.facts import Finding
+    from bot.finding import Finding
 
-NATIONAL_NAME = "England and Wales"
 SOURCE_PREFIX = "Source: ONS / Home Office police recorded crime — "
 DERIVED_NOTE = ("Hollow points: totals ONS does not print for that period, the sum of its "
                 "offence groups.")
@@ -238,7 +239,7 @@ def window_line(rows: list[FigureRow], value: Value, breaks: tuple[BreakMark, ..
             segments[-1].append(point)
         drawn = point if amount is not None else drawn
         anchor, missing = row.period_end, []
-    return Line(f"{name}, years to {MONTH_NAMES[month - 1]}", area, month,
+    return Line(f"{name}, {month_window(month)}", area, month,
                 tuple(tuple(s) for s in segments), tuple(gaps), tuple(incomplete), highlighted)
 
 
@@ -462,7 +463,7 @@ def draw_panel(ax: object, panel: Panel, highlight: Highlight, legend_at: float)
             ax.plot([day(p) for p in segment], [p.value for p in segment],
                     color=colour, linewidth=width, alpha=alpha, linestyle="--" if dashed else "-",
                     label=(line.name if panel.kind != "counts" else
-                           f"Years to {MONTH_NAMES[line.month - 1]}") if number == 0 else None)
+                           capitalised(month_window(line.month))) if number == 0 else None)
             for derived in (False, True):
                 chosen = [p for p in segment if (p.flag == "derived") == derived]
                 if chosen:
@@ -476,7 +477,7 @@ def draw_panel(ax: object, panel: Panel, highlight: Highlight, legend_at: float)
             ax.axvspan(day(gap.after), day(gap.before), color="#999999", alpha=0.2, lw=0)
             middle = day(gap.after) + (day(gap.before) - day(gap.after)) / 2
             label = gap.label if len(area_lines) == 1 else \
-                f"Years to {MONTH_NAMES[line.month - 1][:3]}: {gap.label}"
+                f"{capitalised(month_window(line.month, abbreviated=True))}: {gap.label}"
             ax.text(middle, 0.02, "\n".join(textwrap.wrap(label, 16)),
                     transform=ax.get_xaxis_transform(), ha="center", va="bottom",
                     fontsize=10.5, style="italic", color="#333333")

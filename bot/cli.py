@@ -374,8 +374,7 @@ def cmd_areas(args: argparse.Namespace) -> int:
 
 
 def cmd_rank(args: argparse.Namespace) -> int:
-    from bot.desk import plain_text
-    from bot.rankings import parse_ranking, rank, ranking_html
+    from bot.rankings import parse_ranking, rank, ranking_text
 
     engine = _engine(args)
     if engine is None:
@@ -387,12 +386,12 @@ def cmd_rank(args: argparse.Namespace) -> int:
               "burglary rate” or `crimebot ask` for one area.", file=sys.stderr)
         return NO_FIGURE
     ranking = rank(engine.store, ask)
-    print(plain_text(ranking_html(ranking)))
+    print(ranking_text(ranking))
     return exit_code([ranking.status])
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.desk import build_digest, digest_html, plain_text
+    from bot.desk import build_digest, digest_text
     from bot.subscriptions import parse_patch, patch_problems
 
     engine = _engine(args)
@@ -403,8 +402,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
         print(patch_problems(parsed), file=sys.stderr)
         return 1
     digest = build_digest(engine.store, parsed.areas, args.edition)
-    markup = digest_html(digest)
-    print(markup if args.html else plain_text(markup))
+    if args.html:
+        from bot.telegram.render import digest_html
+
+        print(digest_html(digest))
+    else:
+        print(digest_text(digest))
     return 0 if digest.period_end else 1
 
 

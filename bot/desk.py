@@ -5,24 +5,25 @@ period, the offences at a record high or low for that same window, and the large
 Records follow the reporting guide: only the same 12-month window (years to June with years to
 June), only over an unbroken run of years actually held, and the run is stated. Each item carries
 (area, offence, period) so the Telegram layer can put a button on it that opens the full answer.
-Rendering is pure and produces Telegram HTML with every name escaped.
+`digest_layout` lays it out as lines; `bot.telegram.render` sets them as Telegram HTML and
+`digest_text` as plain text for the CLI.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.facts import boundary_between, break_between, display
 from bot.offences import BY_KEY, CATALOGUE, CAVEATS
-from bot.periods import MONTH_NAMES, year_before
+from bot.parts import Button, Line
 from bot.periods import label as period_label
+from bot.periods import year_before
+from bot.places import display_name
+from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import Break, EditionRow, FigureRow, Store
-from bot.style import percent as _pct
-from bot.subscriptions import PatchArea, Subscriptions, patch_text
-from bot.wording import source_line
+from bot.style import change, source_line, window
+from bot.style import count as num
+from bot.subscriptions import PatchArea
 
 # Counts below this are too small for a % change or a record to mean much (reporting guide).
 SMALL = 50
@@ -31,24 +32,8 @@ MIN_RUN = 3
 MAX_RECORDS = 6
 MAX_CHANGES = 5
 MAX_TOTALS = 10
-MAX_HTML = 4096
 
 ORDER = {o.key: i for i, o in enumerate(CATALOGUE)}
-
-def crosses_boundary(code: str, earlier: str, later: str) -> bool:
-    """True when a boundary change falls between two period ends of the same area."""
-    return bool(boundary_between(code, earlier, later))
-
-
-@dataclass(frozen=True)
-class Button:
-    """What a digest button opens: the full answer for one area, offence and period."""
-
-    label: str
-    area: str
-    offence: str
-    period: str
-
 
 @dataclass(frozen=True)
 class DigestItem:
@@ -101,14 +86,13 @@ class Digest:
 
 
 @dataclass(frozen=True)
-class Due:
-    """A digest to send: the Telegram layer sends `text` (HTML) with `buttons`, then calls
-    `Subscriptions.mark_sent(chat, edition)`."""
+class DigestLayout:
+    """A digest as lines in blocks: `head` and `tail` always shown, `body` blocks shortened
+    from the longest when a surface has a length limit."""
 
-    chat: int
-    edition: str
-    text: str
-    buttons: tuple[Button, ...]
+    head: tuple[Line, ...]
+    body: tuple[tuple[Line, ...], ...] = ()
+    tail: tuple[Line, ...] = ()
 
 
 # --- facts --------------------------------------------------------------------------------------
@@ -146,13 +130,6 @@ def same_window_run(series: Sequence[FigureRow], period_end: str, code: str = ""
     return run[::-1]
 
 
-def undercounts(store: Store, code: str, offence: str) -> Callable[[FigureRow], bool]:
-    """Whether ONS's notes call a figure of this series an undercount."""
-    return lambda figure: any(
-        n.kind == "undercount"
-        for n in store.qualifications(code, offence, figure.period_end, figure.edition))
-
-
 def _offences_for(store: Store, area: PatchArea) -> list[str]:
     levels = {"local", "force"} if area.kind != "csp" else {"local"}
     held = set(store.offences_held(area.code))
@@ -170,10 +147,6 @@ def newest_edition(store: Store, areas: Sequence[PatchArea]) -> EditionRow | Non
             if f.count is not None}
     editions = [e for e in (store.edition(k) for k in keys) if e is not None]
     return max(editions, key=lambda e: (e.period_end, e.key), default=None)
-
-
-def notes_text(store: Store, code: str, offence: str, period_end: str) -> str:
-    return " ".join(store.notes_for(code, offence, period_end))
 
 
 def build_digest(store: Store, patch: Sequence[PatchArea],
@@ -255,15 +228,6 @@ def _as(item: DigestItem, kind: str) -> DigestItem:
     return replace(item, kind=kind)
 
 
-def display_name(name: str, kind: str = "") -> str:
-    """ONS's "London, City of" as a reporter writes it ("City of London"); with kind "pfa", the
-    force by its police name, so "North Wales" the force is not read as a place."""
-    name = display(name)
-    if kind == "pfa" and not re.search(r"\b(police|constabulary)\b", name, re.I):
-        return f"{name} Police"
-    return name
-
-
 def _name(area: PatchArea) -> str:
     return display_name(area.name, area.kind)
 
@@ -271,72 +235,59 @@ def _name(area: PatchArea) -> str:
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=False)
-
-
-def _window(period_end: str) -> str:
-    return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
-
-
 def item_text(item: DigestItem) -> str:
     """One digest line as plain text (the totals section names no offence: its title does)."""
-    head = (f"{item.area_name}: {item.count:,}" if item.kind == "total" else
-            f"{item.area_name}, {item.offence_label.lower()}: {item.count:,}")
+    head = (f"{item.area_name}: {num(item.count)}" if item.kind == "total" else
+            f"{item.area_name}, {item.offence_label.lower()}: {num(item.count)}")
     if item.kind in ("record_high", "record_low"):
         word = "highest" if item.kind == "record_high" else "lowest"
-        return (f"{head}, the {word} of the {item.run_years} {_window(item.period_end)} held "
+        return (f"{head}, the {word} of the {item.run_years} {window(item.period_end)} held "
                 f"(from {period_label(item.run_from or item.period_end)})")
     if item.previous is None and item.not_compared:
         return f"{head} ({item.not_compared}, so no change is given)"
     if item.previous is None:
         return f"{head} (no figure for the year before is held)"
     if item.change_pct is None or item.change_pct == 0:
-        return f"{head} (unchanged on the year before, {item.previous:,})"
-    direction = "up" if item.change_pct > 0 else "down"
-    return (f"{head}, {direction} {_pct(item.change_pct)} from {item.previous:,} in "
+        return f"{head} (unchanged on the year before, {num(item.previous)})"
+    return (f"{head}, {change(item.change_pct)} from {num(item.previous)} in "
             f"{period_label(year_before(item.period_end))}")
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def digest_html(digest: Digest) -> str:
-    """The digest as one Telegram HTML message (at most 4,096 characters)."""
+def digest_layout(digest: Digest) -> DigestLayout:
+    """The digest's lines in their blocks, for a surface to set: headings and the period are
+    strong; the body's blocks are what a length limit may shorten."""
     if digest.period_end is None:
-        return _e(f"No digest: {digest.edition_title}.")
-    head = [f"<b>{_e('New ONS figures: ' + period_label(digest.period_end))}</b>",
-            _e("Patch: " + "; ".join(a.label for a in digest.patch) + ".")]
-    body: list[list[str]] = []
+        return DigestLayout((Line(f"No digest: {digest.edition_title}."),))
+    head = (Line("New ONS figures: " + period_label(digest.period_end), strong=True),
+            Line("Patch: " + "; ".join(a.label for a in digest.patch) + "."))
+    body: list[tuple[Line, ...]] = []
     if not digest.covered:
-        body.append([_e("This edition holds no figures for the areas in this patch.")])
-    totals = [_e("• " + item_text(t)) for t in digest.totals[:MAX_TOTALS]]
+        body.append((Line("This edition holds no figures for the areas in this patch."),))
+    totals = [Line("• " + item_text(t)) for t in digest.totals[:MAX_TOTALS]]
     if totals:
-        body.append(["<b>Total recorded crime (excluding fraud)</b>", *totals])
+        body.append((Line("Total recorded crime (excluding fraud)", strong=True), *totals))
     sections = (("Records for this 12-month window", digest.records),
                 ("Largest rises (50 or more offences in both years)", digest.rises),
                 ("Largest falls (50 or more offences in both years)", digest.falls))
     for title, items in sections:
         if items:
-            body.append([f"<b>{_e(title)}</b>", *(_e("• " + item_text(i)) for i in items)])
+            body.append((Line(title, strong=True), *(Line("• " + item_text(i)) for i in items)))
     extra = [*digest.missing, *digest.notes]
     if digest.not_covered:
         extra.append("Not in this edition: " + "; ".join(digest.not_covered) + ".")
     if extra:
-        body.append([_e(x) for x in extra])
+        body.append(tuple(Line(x) for x in extra))
     if digest.items:
-        body.append([_e("Tap a button below for the full answer, with the caveats.")])
-    tail = [_e("Caveat: " + CAVEATS["general"]), _e(digest.source)]
-    while True:
-        text = "\n\n".join("\n".join(block) for block in [head, *body, tail])
-        if _utf16(text) <= MAX_HTML or not body:
-            return text
-        longest = max(body, key=len)
-        if len(longest) <= 2:
-            body.remove(longest)
-        else:
-            longest.pop()
+        body.append((Line("Tap a button below for the full answer, with the caveats."),))
+    tail = (Line("Caveat: " + CAVEATS["general"]), Line(digest.source))
+    return DigestLayout(head, tuple(body), tail)
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest as plain text, for the CLI: every line, no length limit."""
+    layout = digest_layout(digest)
+    return "\n\n".join("\n".join(line.text for line in block)
+                        for block in (layout.head, *layout.body, layout.tail) if block)
 
 
 def digest_buttons(digest: Digest) -> tuple[Button, ...]:
@@ -345,40 +296,3 @@ def digest_buttons(digest: Digest) -> tuple[Button, ...]:
     for item in digest.items:
         seen.setdefault((item.area_code, item.offence_key, item.period_end), item.button)
     return tuple(seen.values())
-
-
-def plain_text(markup: str) -> str:
-    """Telegram HTML as plain text, for the CLI: the copy the bot would send, without tags."""
-    return html.unescape(re.sub(r"</?[a-z]+[^>]*>", "", markup))
-
-
-# --- alerts ---------------------------------------------------------------------------------------
-
-
-def digest_due(subs: Subscriptions, store: Store) -> list[Due]:
-    """Digests owed to subscribed chats: the newest edition for each chat's patch, when the
-    chat has not been sent it and the edition holds figures for the patch."""
-    due: list[Due] = []
-    built: dict[tuple[PatchArea, ...], Digest] = {}
-    for chat in subs.subscribed():
-        patch = tuple(subs.patch(chat))
-        if not patch:
-            continue
-        if patch not in built:
-            edition = newest_edition(store, patch)
-            built[patch] = build_digest(store, patch, edition.key if edition else None)
-        digest = built[patch]
-        if (digest.edition_key is None or not digest.covered
-                or subs.was_sent(chat, digest.edition_key)):
-            continue
-        due.append(Due(chat, digest.edition_key, digest_html(digest), digest_buttons(digest)))
-    return due
-
-
-def on_demand(subs: Subscriptions, store: Store, chat: int) -> tuple[str, tuple[Button, ...]]:
-    """`/new`: the newest edition's digest for the chat's patch, as (HTML, buttons)."""
-    patch = subs.patch(chat)
-    if not patch:
-        return _e(patch_text(patch)), ()
-    digest = build_digest(store, patch)
-    return digest_html(digest), digest_buttons(digest)

@@ -6,21 +6,24 @@ figures of the same window only (never across a gap it does not name or a bounda
 the rate ONS publishes or one computed from a population estimate close enough in time, and the
 ONS notes that qualify the figure. Every read is a bounded query (one figure, the year before,
 the national figure or the nearest, the same-window points), so answers stay fast at any store
-size. `bot.wording` turns a Finding into words and never looks anything up.
+size. `bot.wording` turns a Finding into words and never looks anything up. The Finding's shape
+lives in `bot.finding` and the series context (year before, record, what stops a comparison) in
+`bot.series`, so this module holds only the rules that choose what is answered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from datetime import date
 
+from bot.finding import Choice, Districts, Finding, Matched, joined
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
 from bot.periods import label as period_label
 from bot.periods import year_before
-from bot.qualifications import names_in
+from bot.places import ENGLAND_AND_WALES, display, name_key
 from bot.rates import rate_of
-from bot.store import AreaRow, Break, EditionRow, FigureRow, NoteRow, Store
+from bot.series import Series, boundary_between
+from bot.store import AreaRow, EditionRow, FigureRow, Store
 from bot.understanding import (
     AreaMatch,
     Candidate,
@@ -30,196 +33,22 @@ from bot.understanding import (
     Parsed,
     PeriodAsk,
     Place,
-    display,
-    name_key,
     parse,
     resolve_year,
 )
 
-ENGLAND_AND_WALES = "K04000001"
 # How a rate question's answer opens; replaced when no rate can be given.
 RATE_PROMISE = "The rate asked for is given after the count"
 # What total recorded crime is called where the answer names it as an assumption.
 OFFENCE_DEFAULT = "total recorded crime (excluding fraud)"
 
-# Boundary changes the tables make without a new code: figures either side are not the same
-# place, so no change or record is computed across them. (code, first period on the new
-# boundary) → what changed.
-BOUNDARY_CHANGES: dict[str, tuple[str, str]] = {
-    "E22000367": ("2023-12-31", "Dorset's figures take in Christchurch from the year to "
-                                "December 2023 (the December 2024 edition), so earlier Dorset "
-                                "figures cover a smaller area"),
-}
 
-
-def break_between(breaks: tuple[Break, ...] | list[Break], earlier: str,
-                  later: str) -> Break | None:
-    """The latest break ONS states between two period ends of one series, else None."""
-    found = [b for b in breaks if earlier < b.starts <= later]
-    return found[-1] if found else None
-
-
-def boundary_between(code: str, earlier: str, later: str) -> str:
-    """What changed, when a boundary change falls between two period ends of one area, else ""."""
-    change = BOUNDARY_CHANGES.get(code)
-    return change[1] if change and earlier < change[0] <= later else ""
-
-
-Matched = tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
 
 
 # The burglary categories before April 2017, held in the long force series: a question about
 # residential burglary in 2012 is answered with domestic burglary, and says so.
 PRE_2017 = {"residential_burglary": "domestic_burglary",
             "non_residential_burglary": "non_domestic_burglary"}
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A candidate offered when a place is ambiguous or an offence unknown; `offence_key` is set
-    when the choice is an offence (the area stays `code`)."""
-
-    code: str
-    name: str
-    kind: str
-    force: str | None = None
-    offence_key: str | None = None
-
-    @property
-    def label(self) -> str:
-        """"Bedford (local area, Bedfordshire)": what a button says."""
-        if self.offence_key:
-            return self.name
-        kinds = {"csp": "local area", "pfa": "police force area",
-                 "england_and_wales": "national", "region": "region", "country": "country",
-                 "other": "other"}
-        where = f", {display(self.force)}" if self.force and self.force != self.name else ""
-        return f"{display(self.name)} ({kinds.get(self.kind, self.kind)}{where})"
-
-
-@dataclass(frozen=True)
-class Change:
-    """Counts a year apart in the same 12-month window; pct is None for small or odd bases."""
-
-    earlier_end: str
-    earlier_count: int
-    later_end: str
-    later_count: int
-    pct: float | None
-
-
-@dataclass(frozen=True)
-class Record:
-    """"Highest/lowest since": only among figures of the same 12-month window, stopping at a
-    boundary change. `since_end` None means the highest/lowest of all `held`; `missing` names
-    the same-window years inside the span that are not held."""
-
-    kind: str
-    since_end: str | None
-    since_count: int | None
-    first_end: str
-    held: int
-    missing: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Qualified:
-    """What ONS's own notes say about this figure, read from the store (never typed in):
-    `broken` is the break between this figure and the year before (or the record span) that
-    stopped a comparison; `faulty` the notes that call this figure (or the one a year earlier,
-    `faulty_previous`) an undercount; `excluded` the forces a partial total leaves out, with
-    ONS's reason; `old_method` the newer edition's method note, when this figure is one only an
-    older edition holds on the old method."""
-
-    broken: Break | None = None
-    faulty: tuple[str, ...] = ()
-    faulty_previous: bool = False
-    excluded: tuple[str, ...] = ()
-    excluded_why: str = ""
-    old_method: str = ""
-    method_differs: bool = False
-
-    @property
-    def blocks_change(self) -> bool:
-        return bool(self.broken or self.faulty or self.faulty_previous or self.method_differs)
-
-
-@dataclass(frozen=True)
-class Districts:
-    """A council that the newer ONS tables print as several district rows (the December 2024
-    CSP tables and the June 2025 CSV print Buckinghamshire as Aylesbury Vale, Chiltern, South
-    Bucks and Wycombe). `rows` are the rows that are the council's alone; `shared` names a part
-    of the council counted in a row that also covers another council, as (part, row), e.g.
-    ("Christchurch", "Dorset"). `since` is the first period printed as districts and `last_own`
-    the last period held for the council as a whole (both None when it has no row of its own).
-    The rows are never added up: the guide warns that summing by local authority double-counts,
-    and a shared row covers more than the council."""
-
-    council: str
-    rows: tuple[str, ...]
-    shared: tuple[tuple[str, str], ...] = ()
-    since: str | None = None
-    last_own: str | None = None
-    latest: str | None = None
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Everything one answer may say, as data. kind: "figure", "no_place", "unknown_place",
-    "ask_place", "unknown_offence", "not_held" (no figures for that offence there),
-    "period_not_held", "nothing" (no question), "comparison", "districts" (the council's
-    figures stop where the newer tables print it as its districts: a question back)."""
-
-    status: str
-    kind: str
-    said: str = ""
-    area: AreaRow | None = None
-    force_name: str | None = None
-    offence_key: str | None = None
-    offence_label: str | None = None
-    offence_noun: str = ""
-    period_end: str | None = None
-    count: int | None = None
-    flag: str | None = None
-    previous_end: str | None = None
-    previous_count: int | None = None
-    previous_state: str = ""
-    change: Change | None = None
-    like_for_like: Change | None = None
-    record: Record | None = None
-    boundary: str = ""
-    rate: float | None = None
-    rate_basis: str = ""
-    rate_missing: str = ""
-    national: FigureRow | None = None
-    national_rate: tuple[float, str] | None = None
-    force_total: FigureRow | None = None
-    qualified: Qualified | None = None
-    notes: tuple[str, ...] = ()
-    caveats: tuple[str, ...] = ()
-    edition: EditionRow | None = None
-    edition_key: str | None = None
-    lead: tuple[str, ...] = ()
-    after: tuple[str, ...] = ()
-    matched: Matched = ()
-    earlier_period: str | None = None
-    later_period: str | None = None
-    held: tuple[str, ...] = ()
-    nearest: tuple[str | None, str | None] = (None, None)
-    split: tuple[tuple[str, int], ...] = ()
-    held_offences: tuple[str, ...] = ()
-    candidates: tuple[Choice, ...] = ()
-    revised: tuple[tuple[EditionRow | None, str, int | None], ...] = ()
-    unreadable: bool = False
-    districts: Districts | None = None
-    whole: tuple[str, str] | None = None
-    recorders: tuple[tuple[str, str], ...] = ()
-    parts: tuple[Finding, ...] = field(default=())
-
-    @property
-    def assumptions(self) -> tuple[str, ...]:
-        """Every plain sentence that says what was assumed or substituted."""
-        return self.lead + self.after
 
 
 def _matched(area: AreaMatch | None, offence: OffenceMatch | None) -> Matched:
@@ -238,6 +67,7 @@ class Facts:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.series = Series(store)
         self._generation = -1
         self.gazetteer: Gazetteer | None = None
         self.index: OffenceIndex | None = None
@@ -644,17 +474,17 @@ class Facts:
         previous = None if boundary or partial else self.store.figure(area.code, key,
                                                                        previous_end)
         breaks = tuple(self.store.breaks(area.code, key))
-        qualified = self._qualified(area, key, figure, previous, breaks)
-        state, change = ("incomplete", None) if partial else self._previous(figure, previous)
+        qualified = self.series.qualified(area, key, figure, previous, breaks, self.forces)
+        state, change = ("incomplete", None) if partial else self.series.previous(figure, previous)
         if state == "held" and qualified.blocks_change:
             state, change = "qualified", None
         like = None
         if state == "not_held" and not boundary and not qualified.faulty:
-            like = self._like_for_like(area.code, key, counted, period_end, figure, breaks)
-        notes = self._notes(area, key, period_end, figure.edition)
+            like = self.series.like_for_like(area.code, key, counted, period_end, figure, breaks)
+        notes = self.series.notes(area, key, period_end, figure.edition)
         revised = self._revised(area.code, key, figure)
         if previous is not None and previous.count is None:
-            notes += tuple(n for n in self._notes(area, key, previous_end, previous.edition)
+            notes += tuple(n for n in self.series.notes(area, key, previous_end, previous.edition)
                            if n not in notes)
         notes = tuple(n for n in notes
                       if n != qualified.excluded_why and n not in qualified.faulty)
@@ -683,7 +513,7 @@ class Facts:
             "ok", "figure", period_end=period_end, count=figure.count, flag=figure.flag,
             previous_end=previous_end, previous_count=previous.count if previous else None,
             previous_state="boundary" if boundary else state, change=change, like_for_like=like,
-            record=None if partial or qualified.faulty else self._record(area.code, key,
+            record=None if partial or qualified.faulty else self.series.record(area.code, key,
                                                                             figure, breaks),
             boundary=boundary, rate=rate, qualified=qualified,
             rate_basis=basis, rate_missing=missing, national=national,
@@ -734,7 +564,7 @@ class Facts:
         target = ask.end or (f"{ask.year}-12-31" if ask.year else None)
         missing = next((p for p, has in reversed(rows) if not has and (
             p == ask.end or (ask.year and p.startswith(f"{ask.year}-")))), None)
-        notes = self._notes(area, key, missing) if missing else ()
+        notes = self.series.notes(area, key, missing) if missing else ()
         before = max((p for p in counted if target and p < target), default=None)
         after = min((p for p in counted if target and p > target), default=None)
         split: tuple[tuple[str, int], ...] = ()
@@ -759,86 +589,6 @@ class Facts:
         found, _ = resolve_year(ask, held, today)
         return (self.areas[council[0]].name, found) if found else None
 
-    @staticmethod
-    def _previous(figure: FigureRow, previous: FigureRow | None) -> tuple[str, Change | None]:
-        if previous is None:
-            return "not_held", None
-        if previous.count is None:
-            return "not_published", None
-        if previous.flag == "partial":
-            return "partial", None
-        count = figure.count or 0
-        if previous.count <= 0 or count < 0:
-            return "small_or_negative", None
-        pct = 100.0 * (count - previous.count) / previous.count
-        if min(count, previous.count) < 50:
-            pct = None
-        return "held", Change(previous.period_end, previous.count, figure.period_end, count, pct)
-
-    def _like_for_like(self, code: str, key: str, counted: list[str], period_end: str,
-                       figure: FigureRow, breaks: tuple[Break, ...]) -> Change | None:
-        """The latest change held between a period and the same window a year earlier, for a
-        figure whose own year before is not held ("has it gone up?" still gets an answer).
-        Never across a break, between methods, from a partial or an undercounted figure, nor
-        from a span a break separates from the figure asked about."""
-        held = set(counted)
-        for later in reversed(counted):
-            if later >= period_end or year_before(later) not in held:
-                continue
-            if boundary_between(code, year_before(later), later) or \
-                    break_between(breaks, year_before(later), period_end):
-                continue
-            a = self.store.figure(code, key, year_before(later))
-            b = self.store.figure(code, key, later)
-            if a is None or b is None or not self._comparable(code, key, a, b) or \
-                    a.flag != figure.flag:
-                continue
-            if a.count and b.count is not None and a.count > 0:
-                pct = 100.0 * (b.count - a.count) / a.count
-                return Change(a.period_end, a.count, b.period_end, b.count,
-                              pct if min(a.count, b.count) >= 50 else None)
-        return None
-
-    def _record(self, code: str, key: str, figure: FigureRow,
-                breaks: tuple[Break, ...] = ()) -> Record | None:
-        """Highest/lowest among held figures of the same 12-month window, stopping at a
-        boundary change, a break ONS states, a change of method or an undercounted figure,
-        naming the years inside the span that are not held."""
-        points = self.store.same_window(code, key, figure.period_end)
-        change = BOUNDARY_CHANGES.get(code)
-        if change:
-            points = [p for p in points if (p.period_end >= change[0]) ==
-                      (figure.period_end >= change[0])]
-        points = [p for p in points if not break_between(breaks, p.period_end,
-                                                         figure.period_end)]
-        for index in range(len(points) - 2, -1, -1):
-            if not self._comparable(code, key, points[index], figure):
-                points = points[index + 1:]
-                break
-        if len(points) < 3 or figure.count is None or points[-1].period_end != figure.period_end:
-            return None
-        count, earlier = figure.count, points[:-1]
-        higher = [p for p in earlier if (p.count or 0) >= count]
-        lower = [p for p in earlier if (p.count or 0) <= count]
-        if not higher:
-            kind, since = "highest", None
-        elif not lower:
-            kind, since = "lowest", None
-        elif higher[-1].period_end < lower[-1].period_end:
-            kind, since = "highest", higher[-1]
-        else:
-            kind, since = "lowest", lower[-1]
-        start = since or points[0]
-        if since is not None and points.index(since) > len(points) - 3:
-            return None
-        years = {int(p.period_end[:4]) for p in points}
-        first_year, last_year = int(start.period_end[:4]), int(figure.period_end[:4])
-        missing = tuple(f"{y}{figure.period_end[4:]}" for y in range(first_year + 1, last_year)
-                        if y not in years)
-        return Record(kind, since.period_end if since else None,
-                      since.count if since else None, points[0].period_end, len(points),
-                      missing)
-
     def _rate(self, code: str, figure: FigureRow) -> tuple[float | None, str, str]:
         """ONS's published rate where there is one, else one computed under the shared rule."""
         return rate_of(self.store, code, figure)
@@ -849,75 +599,6 @@ class Facts:
         return tuple((self._edition(edition), edition, count)
                      for edition, count in self.store.revisions(code, key, figure.period_end)
                      if edition != figure.edition and count != figure.count)
-
-    def _notes(self, area: AreaRow, key: str, period_end: str,
-               edition: str | None = None) -> tuple[str, ...]:
-        """The notes printed after the figures; breaks and method changes are stated in the
-        lead instead, and only when they stop a comparison."""
-        return tuple(dict.fromkeys(
-            n.text for n in self.store.qualifications(area.code, key, period_end, edition)
-            if n.kind not in {"break", "method"}))
-
-    def _undercounts(self, code: str, key: str, figure: FigureRow) -> tuple[NoteRow, ...]:
-        return tuple(n for n in self.store.qualifications(code, key, figure.period_end,
-                                                          figure.edition)
-                     if n.kind == "undercount")
-
-    def _comparable(self, code: str, key: str, a: FigureRow, b: FigureRow) -> bool:
-        """True when ONS's notes allow setting two figures of one series side by side: both
-        whole, on the same method, neither an undercount."""
-        if "partial" in {a.flag, b.flag} or (a.flag == "old_method") != (b.flag == "old_method"):
-            return False
-        return not (self._undercounts(code, key, a) or self._undercounts(code, key, b))
-
-    def _between(self, code: str, key: str, earlier_end: str | None,
-                 later_end: str | None) -> Qualified | None:
-        """What stops a side-by-side change of one area's two figures, if anything."""
-        if not earlier_end or not later_end:
-            return None
-        earlier = self.store.figure(code, key, earlier_end)
-        later = self.store.figure(code, key, later_end)
-        if earlier is None or later is None:
-            return None
-        broken = break_between(self.store.breaks(code, key), earlier_end, later_end)
-        faulty = tuple(n.text for n in self._undercounts(code, key, later)) + tuple(
-            n.text for n in self._undercounts(code, key, earlier))
-        differs = (earlier.flag == "old_method") != (later.flag == "old_method")
-        if not (broken or faulty or differs):
-            return None
-        return Qualified(broken=broken, faulty=faulty, method_differs=differs,
-                         old_method=next(iter(self.store.method_notes(key)), "")
-                         if differs else "")
-
-    def _qualified(self, area: AreaRow, key: str, figure: FigureRow,
-                   previous: FigureRow | None, breaks: tuple[Break, ...]) -> Qualified:
-        """ONS's qualifications of this figure, from the store's notes and breaks."""
-        notes = self.store.qualifications(area.code, key, figure.period_end, figure.edition)
-        broken = None
-        if previous is not None and previous.count is not None:
-            broken = break_between(breaks, previous.period_end, figure.period_end)
-        excluded: tuple[str, ...] = ()
-        why = ""
-        if figure.flag == "partial":
-            forces = {name: code for code, name in self.forces.items() if code != area.code}
-            for note in notes:
-                if note.kind == "exclusion":
-                    named = tuple(self.forces[c] for c in names_in(note.text, forces))
-                    if named:
-                        excluded, why = named, note.text
-                        break
-        held_before = previous is not None and previous.count is not None
-        differs = held_before and previous is not None and (
-            (previous.flag == "old_method") != (figure.flag == "old_method"))
-        old_method = ""
-        if figure.flag == "old_method" or differs:
-            old_method = next(iter(self.store.method_notes(key)), "")
-        return Qualified(
-            broken=broken, faulty=tuple(n.text for n in notes if n.kind == "undercount"),
-            faulty_previous=bool(held_before and previous is not None
-                                 and self._undercounts(area.code, key, previous)),
-            excluded=excluded, excluded_why=why, old_method=old_method,
-            method_differs=bool(differs))
 
     # --- comparisons -----------------------------------------------------------------------
 
@@ -942,7 +623,7 @@ class Facts:
         if same_area and top.area is not None and top.offence_key:
             boundary = boundary_between(top.area.code, parts[0].period_end or "",
                                       top.period_end or "")
-            qualified = self._between(top.area.code, top.offence_key, parts[0].period_end,
+            qualified = self.series.between(top.area.code, top.offence_key, parts[0].period_end,
                                       top.period_end)
         return Finding("ok", "comparison", boundary=boundary, qualified=qualified,
                        area=top.area,
@@ -962,8 +643,3 @@ def _part_named(council: str, former: set[str]) -> str:
     of the council's name ("Christchurch" in "Bournemouth, Christchurch and Poole"), else ""."""
     whole = f" {name_key(council)} "
     return next((name for name in sorted(former) if f" {name_key(name)} " in whole), "")
-
-
-def joined(names: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
-    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)

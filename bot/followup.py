@@ -15,7 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.periods import MONTH_NAMES, month_end
+from bot.periods import month_end
+from bot.style import period_words
 from bot.understanding import (
     AreaMatch,
     Candidate,
@@ -146,11 +147,6 @@ def reads_as_follow_up(text: str) -> bool:
 def noun(label: str) -> str:
     """"Sexual offences" → "sexual offences"; an acronym ("CSEW …") keeps its capitals."""
     return label[:1].lower() + label[1:] if label[1:2].islower() else label
-
-
-def period_words(end: str) -> str:
-    day = date.fromisoformat(end)
-    return f"year to {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def shift(end: str, years: int) -> str:

@@ -9,7 +9,6 @@ from. The store is built in a temporary file and swapped in only when every file
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import os
 import re
@@ -26,6 +25,7 @@ import sqlite_utils
 
 from bot.config import LOOKUP_URL, ONS_BASE
 from bot.offences import CATALOGUE
+from bot.places import KIND_BY_PREFIX, NATIONAL_NAME, name_key
 from bot.qualifications import breaks_in, kind_of, method_changes
 from bot.readers import read_file, why_unread
 from bot.readers.common import (
@@ -39,11 +39,8 @@ from bot.readers.common import (
 )
 from bot.sources import DATASETS, Provenance, shipped_provenance
 
-ENGLAND_AND_WALES = "K04000001"
 LA_CODE = re.compile(r"^(E06|E07|E08|E09|W06)\d{6}$")
 GSS_CODE = re.compile(r"^[EWKNS]\d{8}$")
-KIND_BY_PREFIX = {"K04": "england_and_wales", "E92": "country", "W92": "country",
-                  "E12": "region", "E23": "pfa", "W15": "pfa"}
 
 SCHEMA_VERSION = "4"
 
@@ -78,14 +75,6 @@ class Report:
     seconds: float = 0.0
 
 
-@functools.cache
-def norm(name: str) -> str:
-    """A comparison form of a place name: "Bristol, City of" and "City of Bristol" agree."""
-    name = name.lower().replace("&", " and ").replace("’", "'")
-    name = re.sub(r"^(.*), city of$", r"city of \1", name.strip())
-    return re.sub(r"[^a-z0-9']+", " ", name).strip()
-
-
 def edition_rank(edition: Edition) -> tuple[str, str, str]:
     """Newer editions win: by the period they cover, then publication date, then key."""
     return (edition.period_end, edition.published or "", edition.key)
@@ -104,10 +93,10 @@ class Geography:
         self.csps_of_la: dict[tuple[int, str], set[str]] = defaultdict(set)
         self.forces: dict[str, str] = {}
         for row in self.rows:
-            self.names[row.csp_code].add(norm(row.csp_name))
+            self.names[row.csp_code].add(name_key(row.csp_name))
             self.las_of_csp[row.year, row.csp_code].add(row.la_code)
             self.csps_of_la[row.year, row.la_code].add(row.csp_code)
-            self.forces.setdefault(norm(row.force_name), row.force_code)
+            self.forces.setdefault(name_key(row.force_name), row.force_code)
         self.years = sorted({row.year for row in self.rows})
 
     def same_place(self, code: str, name: str, la_code: str) -> bool:
@@ -116,7 +105,7 @@ class Geography:
         A rename (Shepway → Folkestone and Hythe) keeps its single local authority; a reused
         code (Stroud's code printed for West Northamptonshire) does not.
         """
-        if code not in self.names or norm(name) in self.names[code]:
+        if code not in self.names or name_key(name) in self.names[code]:
             return True
         return any(
             self.las_of_csp.get((year, code)) == {la_code}
@@ -135,19 +124,19 @@ class Areas:
         self.force_by_name: dict[str, str] = dict(geography.forces)
         for _, obs in observations:
             if obs.force_code[:3] in {"E23", "W15"} and obs.force_name:
-                self.force_by_name.setdefault(norm(obs.force_name), obs.force_code)
+                self.force_by_name.setdefault(name_key(obs.force_name), obs.force_code)
         self._seen_conflicts: set[tuple[str, str]] = set()
 
     def force_code(self, name: str) -> str | None:
-        return self.force_by_name.get(norm(name)) or self.force_by_name.get(
-            norm(re.sub(r"\bpolice\b", "", name, flags=re.I)))
+        return self.force_by_name.get(name_key(name)) or self.force_by_name.get(
+            name_key(re.sub(r"\bpolice\b", "", name, flags=re.I)))
 
     def _add(self, code: str, name: str, kind: str, force: str | None, *, offered: bool = True,
              newer: bool = True, note: str | None = None) -> str:
         area = self.areas.get(code)
         if area is None:
             self.areas[code] = Area(code, name, kind, force, offered, note=note)
-        elif norm(area.name) != norm(name):
+        elif name_key(area.name) != name_key(name):
             if newer:
                 area.former_names.add(area.name)
                 area.name = name
@@ -168,7 +157,7 @@ class Areas:
                 offered = "british transport" in obs.name.lower()
                 return self._add(code, obs.name, "other", None, offered=offered, newer=newer)
         kind = KIND_BY_PREFIX.get(code[:3], "other")
-        name = {"england_and_wales": "England and Wales"}.get(kind, obs.name)
+        name = NATIONAL_NAME if kind == "england_and_wales" else obs.name
         if kind == "country":
             name = name.title()
         return self._add(code, name, kind, code if kind == "pfa" else None, newer=newer)

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.style import NOTE_MARK
+
 
 @dataclass(frozen=True)
 class Offence:
@@ -223,7 +225,6 @@ RELATED: dict[str, tuple[str, ...]] = {
     "theft": ("theft", "other_theft", "shoplifting"),
 }
 
-_NOTE = re.compile(r"\[\s*note[^\]]*\]", re.IGNORECASE)
 
 
 def clean_label(text: object) -> str:
@@ -232,7 +233,7 @@ def clean_label(text: object) -> str:
     ONS headers wrap lines and append note markers differently in each edition; comparing
     cleaned labels is what lets next quarter's workbook load without code changes.
     """
-    text = _NOTE.sub(" ", str(text))
+    text = NOTE_MARK.sub(" ", str(text))
     text = text.replace("–", "-").replace("excludinging", "excluding")
     return re.sub(r"\s+", " ", text).strip().lower()
 

@@ -4,31 +4,25 @@ A ranking is only fair among like areas for the same 12-month window, so the sib
 geography (local areas in a force, forces in a region, in Wales or in England and Wales) and every
 figure comes from the store for one period. Published rates win over computed ones; an area whose
 figure is missing, partial or too small to rank is listed as such rather than quietly dropped or
-ranked on noise. `rank` returns data; `ranking_html` renders it, with no store access.
+ranked on noise. `rank` returns data; `ranking_lines` lays it out, and `bot.telegram.render`
+sets it as HTML.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from bot.desk import (
-    Button,
-    crosses_boundary,
-    display_name,
-    notes_text,
-    source_line,
-    undercounts,
-)
-from bot.facts import break_between
 from bot.offences import BY_KEY
+from bot.parts import Button, Line
 from bot.periods import label as period_label
 from bot.periods import year_before
+from bot.places import ENGLAND_AND_WALES, WALES, display_name
 from bot.rates import computed_rate
+from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import AreaRow, FigureRow, Store
-from bot.style import rate, signed_percent
+from bot.style import rate, signed_percent, source_line
 from bot.understanding import (
     FILLER,
     AreaMatch,
@@ -43,15 +37,10 @@ from bot.understanding import (
     resolve_year,
 )
 
-ENGLAND_AND_WALES = "K04000001"
-WALES = "W92000004"
-ENGLAND = "E92000001"
-
 # Counts under this make a percentage change meaningless and a rate volatile (reporting guide).
 SMALL = 50
 # How many rows a list shows when the question gives no number; the asked area is always shown.
 DEFAULT_LIMIT = 10
-MAX_HTML = 4096
 
 # Police force areas by English region (ONS region codes). Force boundaries have not changed since
 # 2006 and no store table carries the force → region link, so it lives here; a test checks it
@@ -539,66 +528,61 @@ def _line(e: Entry, r: Ranking) -> str:
         detail = f"{value} ({e.previous:,} → {e.count:,})"
     else:
         detail = value + (" (small count)" if e.small else "")
-    return f"{place} {html.escape(e.name, quote=False)}: {detail}"
+    return f"{place} {e.name}: {detail}"
 
 
-def _not_ranked_lines(r: Ranking) -> list[str]:
+def _not_ranked_lines(r: Ranking) -> list[Line]:
     """Areas left out, grouped by reason so a long list (small counts) stays one line."""
-    lines: list[str] = []
+    lines: list[Line] = []
     groups: dict[str, list[Entry]] = {}
     for entry in r.not_ranked:
         if entry.code == r.focus_code:
-            lines.append("<b>▶ " + html.escape(f"{entry.name}: {entry.reason}", quote=False)
-                         + "</b>")
+            lines.append(Line(f"▶ {entry.name}: {entry.reason}", strong=True))
         else:
             groups.setdefault(entry.reason, []).append(entry)
     for reason, entries in groups.items():
         names = ("; ".join(e.name for e in entries) if len(entries) <= 5
                  else f"{len(entries)} areas")
-        lines.append("• " + html.escape(f"{names}: {reason}", quote=False))
-    return ["Not ranked:", *lines] if lines else []
+        lines.append(Line(f"• {names}: {reason}"))
+    return [Line("Not ranked:"), *lines] if lines else []
 
 
-def _render(r: Ranking, limit: int) -> str:
-    lines = [f"<b>{html.escape(_title(r), quote=False)}</b>"]
-    lines += [html.escape(n, quote=False) for n in r.notes]
+def ranking_lines(r: Ranking, limit: int) -> list[Line]:
+    """The ranking's lines with its first `limit` rows (and the asked area, wherever it
+    stands): the title and the asked area strong."""
+    lines = [Line(_title(r), strong=True)]
+    lines += [Line(n) for n in r.notes]
     shown = list(r.ranked[:limit])
     focus = r.focus
     if focus is not None and focus.value is not None and focus not in shown:
         shown.append(focus)
     for index, entry in enumerate(shown):
         if index and r.ranked.index(entry) > r.ranked.index(shown[index - 1]) + 1:
-            lines.append("…")
+            lines.append(Line("…"))
         line = _line(entry, r)
-        lines.append(f"<b>▶ {line}</b>" if entry.code == r.focus_code else line)
+        lines.append(Line(f"▶ {line}", strong=True) if entry.code == r.focus_code
+                     else Line(line))
     if len(r.ranked) > len(shown):
-        lines.append(f"({len(r.ranked)} areas ranked.)")
+        lines.append(Line(f"({len(r.ranked)} areas ranked.)"))
     if not r.ranked:
-        lines.append("No area can be ranked for this period.")
+        lines.append(Line("No area can be ranked for this period."))
     lines += _not_ranked_lines(r)
     if r.benchmarks:
-        lines.append("For comparison: " + " ".join(html.escape(b, quote=False)
-                                                   for b in r.benchmarks))
+        lines.append(Line("For comparison: " + " ".join(r.benchmarks)))
     if r.measure == "rate" and r.rate_basis:
-        lines.append(html.escape(f"Rates: {r.rate_basis}.", quote=False))
+        lines.append(Line(f"Rates: {r.rate_basis}."))
     if any(e.small for e in shown):
-        lines.append(f"Small count: fewer than {SMALL} offences; figures on small numbers are "
-                     "volatile.")
-    lines.append(html.escape(r.source or source_line(None), quote=False))
-    return "\n".join(lines)
+        lines.append(Line(f"Small count: fewer than {SMALL} offences; figures on small numbers "
+                          "are volatile."))
+    lines.append(Line(r.source or source_line(None)))
+    return lines
 
 
-def ranking_html(r: Ranking) -> str:
-    """The ranking as one Telegram HTML message: names escaped, the asked area in bold, as many
-    rows as were asked for while the message stays within Telegram's 4,096 characters."""
+def ranking_text(r: Ranking) -> str:
+    """The ranking as plain text, for the CLI: every row asked for."""
     if r.status != "ok":
-        return html.escape(r.message, quote=False)
-    limit = r.limit
-    text = _render(r, limit)
-    while len(text.encode("utf-16-le", "surrogatepass")) // 2 > MAX_HTML and limit > 1:
-        limit = limit // 2
-        text = _render(r, limit)
-    return text
+        return r.message
+    return "\n".join(line.text for line in ranking_lines(r, r.limit))
 
 
 def ranking_buttons(r: Ranking, top: int = 3) -> tuple[Button, ...]:

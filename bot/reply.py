@@ -101,8 +101,7 @@ def respond_after(engine: Engine, question: str, after: Topic | None,
         answer = pinned_period(engine.ask_parsed(follow.parsed, today), follow.parsed)
         # Story copy is pasted as it stands: its lead is said beside it, not inside it.
         led = follow.lead and follow.measure != "story"
-        reply = replace(answer, text=follow.lead + answer.text if led else answer.text,
-                        context=follow.context())
+        reply = replace(answer.led(follow.lead) if led else answer, context=follow.context())
     return Turn(reply, follow, topic_of(reply, follow.question, follow.measure))
 
 
@@ -138,10 +137,9 @@ def reply_text(reply: Answer | Ranking) -> str:
     """Plain text, as `crimebot ask` prints it."""
     if isinstance(reply, Answer):
         return reply.text
-    from bot.desk import plain_text
-    from bot.rankings import ranking_html
+    from bot.rankings import ranking_text
 
-    return plain_text(ranking_html(reply))
+    return ranking_text(reply)
 
 
 def reply_json(reply: Answer | Ranking, store: Store | None = None) -> dict:

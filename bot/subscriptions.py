@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.understanding import Candidate, Gazetteer, display, name_key, normalise
+from bot.places import KIND_NAMES, display, name_key, normalise
+from bot.understanding import Candidate, Gazetteer
 
 MAX_PATCH = 20
-KIND_NAMES = {"csp": "local area", "pfa": "police force area", "region": "region",
-              "country": "country", "england_and_wales": "England and Wales", "other": "other"}
 ADMINS_ONLY = "Only the group's admins can change its patch and alerts."
 
 SCHEMA = """

@@ -13,18 +13,15 @@ never becomes total recorded crime.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from datetime import date
-from functools import lru_cache
 
 from bot.offences import CATALOGUE, GENERIC_WORDS, OFFENCE_ALIASES, RELATED
 from bot.periods import month_end
-
-MAX_QUESTION = 4096
+from bot.places import name_key, normalise
 
 ALIASES: dict[str, tuple[str, ...]] = {
     # Welsh names of Welsh local authorities and forces
@@ -102,7 +99,6 @@ LIST_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 COMPARE_WORD = re.compile(r"^(?:please\s+)?(?:compare|comparing|comparison of)\s+")
 US_SPELLING = re.compile(r"\boffens(e|es)\b")
 TOKEN = re.compile(r"[a-z0-9']+")
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FUZZY_STATED = 88.0
 FUZZY_ASKED = 75.0
 
@@ -182,40 +178,6 @@ class Parsed:
     areas: tuple[AreaMatch, ...]
     periods: tuple[PeriodAsk, ...]
     offence_match: OffenceMatch = field(default_factory=lambda: OffenceMatch(None))
-
-
-def normalise(question: str) -> str:
-    """Lower case, accents folded, invisible characters dropped, at most MAX_QUESTION chars."""
-    text = question[:MAX_QUESTION]
-    if text.isascii():
-        # The common case, and the answer path's hottest line: no Unicode folding to do.
-        folded = _ASCII_CONTROL.sub("", text).lower()
-    else:
-        text = unicodedata.normalize("NFKC", text)
-        text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) not in
-                       {"Cf", "Cc", "Co", "Cs"})
-        folded = "".join(c for c in unicodedata.normalize("NFKD", text)
-                         if not unicodedata.combining(c)).lower()
-    folded = folded.replace("’", "'").replace("‘", "'").replace("&", " and ")
-    folded = re.sub(r"^\s*/\w+(@\w+)?", " ", folded)
-    folded = re.sub(r"@\w+", " ", folded)
-    return re.sub(r"\s+", " ", folded).strip()
-
-
-@lru_cache(maxsize=4096)
-def name_key(name: str) -> str:
-    """The form names are compared in: "Bristol, City of" → "city of bristol"."""
-    name = normalise(name)
-    name = re.sub(r"^(.*), city of$", r"city of \1", name)
-    name = re.sub(r"[^a-z0-9' ]+", " ", name.replace("-", " "))
-    return re.sub(r"\s+", " ", name).strip()
-
-
-def display(name: str) -> str:
-    """ONS's "Bristol, City of" in reading order, "City of Bristol": the one rule every answer,
-    ranking, digest and story names an area by. Dropping "City of" instead would turn the City
-    of London's force ("London, City of") into London, the region."""
-    return re.sub(r"^(.*), (City|County) of$", r"\2 of \1", name)
 
 
 # --- periods ----------------------------------------------------------------------------------

@@ -11,11 +11,27 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.facts import Change, Districts, Finding, Qualified, Record, display, joined
-from bot.periods import MONTH_NAMES, short
+from bot.finding import Change, Districts, Finding, Qualified, Record, joined
+from bot.parts import (
+    ASSUMPTION,
+    CAVEAT,
+    CHANGE,
+    COMPARISON,
+    CONTEXT,
+    LEAD,
+    RATE,
+    SOURCE,
+    Paragraph,
+    joined_text,
+)
 from bot.periods import label as period_label
+from bot.periods import short
+from bot.places import display, region_phrase
+from bot.places import force_name as _force_name
 from bot.store import EditionRow
+from bot.style import change as change_words
 from bot.style import count as num
+from bot.style import edition_name, source_line, window
 from bot.style import percent as pct
 from bot.style import rate as rate_text
 
@@ -25,7 +41,6 @@ HELP = ("Ask me about police recorded crime in England and Wales, for example: "
 
 SINGULAR = {"offences": "offence", "crimes": "crime", "burglaries": "burglary",
             "robberies": "robbery", "thefts": "theft", "homicides": "homicide", "rapes": "rape"}
-_NOTE = re.compile(r"\s*\[\s*note[^\]]*\]", re.IGNORECASE)
 
 
 def counted(count: int, noun: str) -> str:
@@ -42,12 +57,7 @@ def counted(count: int, noun: str) -> str:
 
 def force_phrase(name: str | None) -> str:
     """"North Wales" → "North Wales Police"; names that already say police are kept."""
-    if not name:
-        return "Police"
-    name = display(name)
-    if re.search(r"\b(police|constabulary)\b", name, re.I):
-        return name
-    return f"{name} Police"
+    return _force_name(name) if name else "Police"
 
 
 def periods_held(periods: tuple[str, ...]) -> str:
@@ -55,11 +65,6 @@ def periods_held(periods: tuple[str, ...]) -> str:
     if len(periods) <= 6:
         return ", ".join(short(p) for p in periods)
     return f"{short(periods[0])} to {short(periods[-1])} ({len(periods)} periods)"
-
-
-def window(period_end: str) -> str:
-    """"2024-12-31" → "years to December": the name of a 12-month window."""
-    return f"years to {MONTH_NAMES[int(period_end[5:7]) - 1]}"
 
 
 def _years(ends: tuple[str, ...]) -> str:
@@ -147,12 +152,6 @@ def comparison_block(q: Qualified) -> str:
 def _quote(note: str) -> str:
     """A note as a clause inside a sentence: no trailing full stop or stray spaces."""
     return re.sub(r"\s+", " ", note).strip().rstrip(".")
-
-
-def region_phrase(name: str) -> str:
-    """"the North East", "the East", but "London", "Wales", "Yorkshire and The Humber": a
-    region named by its compass point takes "the" in a sentence."""
-    return f"the {name}" if re.match(r"(North|South|East|West)\b", name) else name
 
 
 def recorded_by(f: Finding) -> str:
@@ -254,30 +253,6 @@ def wider_sentence(f: Finding) -> str:
     return f"In the same period, {'; '.join(parts)}." if parts else ""
 
 
-def edition_name(edition: EditionRow | None, key: str | None = None) -> str:
-    """The edition as its tables name it: the dataset and "year ending <month year>" from the
-    period the tables cover (a cover title can be wrong, and titles carry "[note n]")."""
-    if edition is None:
-        return key or ""
-    ending = period_label(edition.period_end).replace("the year to", "year ending")
-    return f"{_NOTE.sub('', edition.dataset)}, {ending}"
-
-
-def source_line(edition: EditionRow | None) -> str:
-    if edition is None:
-        return "Source: ONS police recorded crime."
-    published = (f", published {date.fromisoformat(edition.published):%-d %B %Y}"
-                 if edition.published else "")
-    dataset = _NOTE.sub("", edition.dataset)
-    if edition.key.startswith("pfa-series"):
-        return (f"Source: ONS / Home Office police recorded crime — {dataset}, the ONS open "
-                f"data series of rolling 12-month totals by police force area, which ends with "
-                f"{period_label(edition.period_end)}{published}.")
-    ending = period_label(edition.period_end).replace("the year to", "year ending")
-    return f"Source: ONS / Home Office police recorded crime — {dataset}, edition {ending}" \
-           f"{published}."
-
-
 def provenance_line(edition: EditionRow) -> str:
     """Where the store's copy of an edition came from, for `crimebot history`: the release
     date ONS gave and when and from which URL this deployment fetched it (or that it shipped)."""
@@ -290,24 +265,28 @@ def provenance_line(edition: EditionRow) -> str:
     return f"{released}; read from a local file, where it was fetched is not recorded"
 
 
-def figure_paragraphs(f: Finding) -> list[str]:
+def figure_paragraphs(f: Finding) -> list[Paragraph]:
     assert f.count is not None and f.period_end is not None
     # Every assumption, the period chosen included, comes before the figure it qualifies.
-    first = " ".join([*f.lead, *f.after, headline(f), *qualification_sentences(f)])
-    paragraphs = [p for p in (first, previous_sentence(f)) if p]
+    paragraphs = [Paragraph(LEAD, " ".join([headline(f), *qualification_sentences(f)]),
+                            assumed=(*f.lead, *f.after))]
+    change = previous_sentence(f)
+    if change:
+        paragraphs.append(Paragraph(CHANGE, change))
     if f.record is not None:
-        paragraphs.append(record_sentence(f.record, f.count, f.period_end))
-    for sentence in (rate_sentence(f), wider_sentence(f)):
+        paragraphs.append(Paragraph(CONTEXT, record_sentence(f.record, f.count, f.period_end)))
+    for role, sentence in ((RATE, rate_sentence(f)), (CONTEXT, wider_sentence(f))):
         if sentence:
-            paragraphs.append(sentence)
-    paragraphs.extend(f.notes)
+            paragraphs.append(Paragraph(role, sentence))
+    paragraphs.extend(Paragraph(CAVEAT, note) for note in f.notes)
     if f.revised:
-        paragraphs.append("ONS has revised this figure since it was first published: " + "; ".join(
+        paragraphs.append(Paragraph(CONTEXT, "ONS has revised this figure since it was first "
+                                    "published: " + "; ".join(
             f"{edition_name(edition, key)} printed "
             + (num(count) if count is not None else "no figure")
-            for edition, key, count in f.revised) + ".")
-    paragraphs.append("Caveat: " + " ".join(f.caveats))
-    paragraphs.append(source_line(f.edition))
+            for edition, key, count in f.revised) + "."))
+    paragraphs.append(Paragraph(CAVEAT, " ".join(f.caveats), label="Caveat:"))
+    paragraphs.append(Paragraph(SOURCE, source_line(f.edition)))
     return paragraphs
 
 
@@ -390,7 +369,7 @@ def districts_text(f: Finding) -> str:
     return " ".join([*f.lead, *rows])
 
 
-def comparison_text(f: Finding) -> str:
+def comparison_paragraphs(f: Finding) -> list[Paragraph]:
     lines = [f"{display(p.area.name if p.area else '')}, {period_label(p.period_end or '')}: "
              f"{num(p.count or 0)}" for p in f.parts]
     summary = "Side by side (" + (f.offence_label or "").lower() + "):\n" + "\n".join(lines)
@@ -410,21 +389,32 @@ def comparison_text(f: Finding) -> str:
             if diff == 0:
                 summary += f"\nChange {when}: unchanged."
             elif first.count > 0 and min(first.count, last.count) >= 50:
-                summary += (f"\nChange {when}: {'up' if diff > 0 else 'down'} "
-                            f"{pct(100 * diff / first.count)}.")
+                summary += f"\nChange {when}: {change_words(100 * diff / first.count)}."
             else:
                 summary += f"\nChange {when}: {'up' if diff > 0 else 'down'} {num(abs(diff))}."
     # What was assumed for any part opens the reply, before the side-by-side figures.
     assumed = " ".join(dict.fromkeys(a for p in f.parts for a in p.assumptions))
-    return "\n\n".join([p for p in (assumed, summary) if p] + [text(p) for p in f.parts])
+    opening = [Paragraph(ASSUMPTION, assumed)] if assumed else []
+    return [*opening, Paragraph(COMPARISON, summary),
+            *(paragraph for p in f.parts for paragraph in paragraphs(p))]
 
 
 def text(f: Finding) -> str:
     """The reply as plain text, paragraphs split by blank lines."""
+    return joined_text(paragraphs(f))
+
+
+def paragraphs(f: Finding) -> tuple[Paragraph, ...]:
+    """The reply's paragraphs, each with its role, in the reporting guide's order."""
     if f.kind == "comparison":
-        return comparison_text(f)
+        return tuple(comparison_paragraphs(f))
     if f.kind == "figure":
-        return "\n\n".join(figure_paragraphs(f))
+        return tuple(figure_paragraphs(f))
+    return (Paragraph(LEAD, short_text(f)),)
+
+
+def short_text(f: Finding) -> str:
+    """The one-paragraph replies: nothing found, a question back, a figure not held."""
     if f.kind == "nothing":
         return "I couldn't find a place or an offence in that. " + HELP
     if f.kind == "no_place":

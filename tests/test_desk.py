@@ -18,18 +18,17 @@ from bot.desk import (
     Digest,
     build_digest,
     digest_buttons,
-    digest_due,
-    digest_html,
+    digest_text,
     item_text,
     newest_edition,
-    on_demand,
-    plain_text,
     same_window_run,
 )
 from bot.offences import BY_KEY
 from bot.periods import year_before
 from bot.store import Break, FigureRow
 from bot.subscriptions import PatchArea, Subscriptions, parse_patch
+from bot.telegram.alerts import digest_due, on_demand
+from bot.telegram.render import digest_html
 from tests.fake_telegram import parse_html
 
 PATCH = "Wrexham, Flintshire, North Wales Police"
@@ -130,7 +129,7 @@ def test_records_are_same_window_records_over_the_unbroken_run_held(engine, sql,
     for item in december.records:
         assert expected[(item.area_code, item.offence_key)] == (
             item.kind, item.run_years, item.run_from)
-    text = plain_text(digest_html(december))
+    text = digest_text(december)
     first = december.records[0]
     assert f"the {'highest' if first.kind == 'record_high' else 'lowest'} of the " \
            f"{first.run_years} years to December held" in text
@@ -145,7 +144,7 @@ def test_the_default_edition_is_the_newest_for_the_patch_and_says_what_is_not_he
     digest = build_digest(store, patch)
     assert digest.edition_key == newest.key
     assert not digest.records and not digest.rises
-    assert "No figures for the year to June 2024 are held" in plain_text(digest_html(digest))
+    assert "No figures for the year to June 2024 are held" in digest_text(digest)
 
 
 def test_totals_open_the_digest_for_each_area(sql, december):
@@ -167,7 +166,7 @@ def test_missing_figures_are_said_not_compared(engine):
 def test_an_unknown_edition_is_said(engine):
     digest = build_digest(engine.store, areas(engine, "Leeds"), "pfa-1999-12-31")
     assert digest.period_end is None
-    assert "not held" in plain_text(digest_html(digest))
+    assert "not held" in digest_text(digest)
 
 
 def test_every_item_has_a_button_that_opens_its_full_answer(engine, december):
@@ -263,9 +262,10 @@ async def test_due_digests_rankings_and_stories_are_accepted_by_telegram(
         engine, store, tmp_path, fake):
     from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-    from bot.rankings import parse_ranking, rank, ranking_buttons, ranking_html
-    from bot.story import build_story, story_html
+    from bot.rankings import parse_ranking, rank, ranking_buttons
+    from bot.story import build_story
     from bot.telegram import ACTION_ANSWER, decode_callback, encode_callback
+    from bot.telegram.render import ranking_html, story_html
     from tests.conftest import E2E_TOKEN
 
     group = -1009876543210

@@ -22,8 +22,8 @@ from bot.rankings import (
     parse_ranking,
     rank,
     ranking_buttons,
-    ranking_html,
 )
+from bot.telegram.render import ranking_html
 from bot.understanding import name_key
 from tests.fake_telegram import parse_html
 

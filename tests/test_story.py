@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answer, Engine
-from bot.story import build_story, story_html
+from bot.story import build_story
+from bot.telegram.render import story_html
 from tests.fake_telegram import parse_html
 
 

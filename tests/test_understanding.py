@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.facts import display
+from bot.places import display
 from bot.understanding import (
     OffenceIndex,
     PeriodAsk,

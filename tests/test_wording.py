@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot import wording
-from bot.facts import Change, Choice, Districts, Finding, Qualified, Record
+from bot.finding import Change, Choice, Districts, Finding, Qualified, Record
 from bot.store import AreaRow, Break, EditionRow, FigureRow
 
 WREXHAM = AreaRow("W14000006", "Wrexham", "csp", "W15000001", True)
@@ -233,3 +233,26 @@ def test_an_undercount_and_a_partial_total_are_stated_in_the_lead():
     assert ("the North West total excludes Greater Manchester, so it is not the whole of the "
             "North West, and no change, record or rate is given for it. ONS: Greater Manchester "
             "Police were unable to supply data.") in partial.split("\n\n")[0]
+
+
+def test_each_paragraph_says_what_it_is_and_the_text_is_them_joined():
+    found = figure(lead=("Taking ‘wrexhm’ as Wrexham.",), rate=2.4, rate_basis="ONS's rate",
+                   notes=("ONS: a note on this figure.",))
+    paragraphs = wording.paragraphs(found)
+    assert [p.role for p in paragraphs] == [
+        "lead", "change", "rate", "caveat", "caveat", "source"]
+    lead, *_, caveat, source = paragraphs
+    assert lead.assumed == ("Taking ‘wrexhm’ as Wrexham.",)
+    assert lead.body.startswith("North Wales Police recorded 536 sexual offences in Wrexham")
+    assert (caveat.label, caveat.body) == ("Caveat:", "Sexual caveat. General caveat.")
+    assert source.text.startswith("Source: ONS / Home Office police recorded crime")
+    assert wording.text(found) == "\n\n".join(p.text for p in paragraphs)
+
+
+def test_a_comparison_opens_with_what_it_assumed_then_the_side_by_side():
+    first = figure(period_end="2021-12-31", count=461, after=("Kent is taken as the force.",))
+    both = Finding("ok", "comparison", area=WREXHAM, offence_label="Sexual offences",
+                   parts=(first, figure()))
+    roles = [p.role for p in wording.paragraphs(both)]
+    assert roles[:3] == ["assumption", "comparison", "lead"]
+    assert wording.text(both).startswith("Kent is taken as the force.\n\nSide by side")

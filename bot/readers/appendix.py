@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.offences import key_for_label
+from bot.places import ENGLAND_AND_WALES, NATIONAL_NAME
 from bot.readers.common import (
     ExtraOffence,
     Observation,
@@ -65,7 +66,7 @@ def appendix_a4(
             if count_of(value) is None and number(value) is None and text(value) == "":
                 continue
             observations.append(Observation(
-                level="table", code="K04000001", name="England and Wales", force_code="",
+                level="table", code=ENGLAND_AND_WALES, name=NATIONAL_NAME, force_code="",
                 force_name="", la_code="", la_name="", offence=key, period_end=period_end,
                 count=count_of(value), cell=a1(at, column),
                 row_label=text(row[1]),
@@ -92,7 +93,7 @@ def appendix_rates(rows: list[list[object]]) -> list[Observation]:
             value = number(row[column] if column < len(row) else None)
             if value is not None:
                 out.append(Observation(
-                    level="table", code="K04000001", name="England and Wales", force_code="",
+                    level="table", code=ENGLAND_AND_WALES, name=NATIONAL_NAME, force_code="",
                     force_name="", la_code="", la_name="", offence=key, period_end=period_end,
                     count=None, rate=value, rate_basis="ONS published rate, appendix tables",
                     cell=a1(at, column), row_label=text(row[0]),

@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.offences import CATALOGUE, key_for_label
 from bot.offences import clean_label as _clean_label
 from bot.periods import month_end
+from bot.style import without_notes
 
 MISSING = {"", "..", "[x]", "[z]", "[u]", "[u1]", "[c]", "x", ":", "-", "[ z ]", "n/a"}
 
@@ -241,7 +242,6 @@ def count_of(value: object) -> int | None:
 
 
 _SPACES = re.compile(r"\s+")
-_NOTE_MARK = re.compile(r"\[\s*note[^\]]*\]", re.I)
 
 
 def text(value: object) -> str:
@@ -260,7 +260,7 @@ def plain_name(value: object) -> str:
     string = text(value)
     if "[" not in string:
         return string
-    return _SPACES.sub(" ", _NOTE_MARK.sub(" ", string)).strip()
+    return without_notes(string)
 
 
 def period_from_title(title: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot.places import ENGLAND, ENGLAND_AND_WALES, WALES
 from bot.readers.common import (
     ExtraOffence,
     Note,
@@ -102,7 +103,7 @@ def partial_totals(rows: list[list[object]], header_at: int, columns: dict[int, 
         if code[:3] in {"E23", "W15"} and columns and all(
             number(row[i] if i < len(row) else None) is None for i in columns
         ):
-            partial |= {"K04000001", "E92000001" if code.startswith("E") else "W92000004"}
+            partial |= {ENGLAND_AND_WALES, ENGLAND if code.startswith("E") else WALES}
             if region:
                 partial.add(region)
     return frozenset(partial)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from bot.periods import month_end
+from bot.places import ENGLAND_AND_WALES, NATIONAL_NAME
 from bot.readers.common import (
     _LABELS,
-    _NOTE_MARK,
     MONTHS,
     Note,
     NoteMarker,
@@ -17,6 +17,7 @@ from bot.readers.common import (
     footnoted,
     text,
 )
+from bot.style import NOTE_MARK
 
 
 def footnotes_below(rows: list[list[object]], header_at: int) -> dict[int, str]:
@@ -107,7 +108,7 @@ def sheet_notes(rows: list[list[object]], forces: set[tuple[str, str]],
         named = [(code, name) for code, name in sorted(forces)
                  if re.search(rf"\b{re.escape(name)}\b", sentence, re.IGNORECASE)]
         if not forces or re.search(r"\bnational\b", sentence, re.IGNORECASE):
-            named.append(("K04000001", "England and Wales"))
+            named.append((ENGLAND_AND_WALES, NATIONAL_NAME))
         for code, name in named:
             note = Note(code, name, offence, start, end, sentence)
             if note not in notes:
@@ -156,7 +157,7 @@ def note_markers(rows: list[list[object]], table: str) -> list[NoteMarker]:
         if len(row) < 2 or re.match(r"^\d{1,2}\.", text(row[0])):
             continue
         raw = text(row[1])
-        numbers = [int(n) for mark in _NOTE_MARK.findall(raw) for n in re.findall(r"\d+", mark)]
+        numbers = [int(n) for mark in NOTE_MARK.findall(raw) for n in re.findall(r"\d+", mark)]
         name, digits = footnoted(row[1])
         out += [NoteMarker(table, n, text(row[0]), name) for n in [*numbers, *digits]]
     return out

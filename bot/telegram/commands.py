@@ -8,7 +8,6 @@ way in the menu and another in /help. A new command is one row here and one hand
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,8 +24,9 @@ from telegram.ext import (
 
 import bot.telegram.handlers as handlers
 from bot.answer import Engine
+from bot.parts import Line
 from bot.telegram.handlers import Context, Handler, Said, replies
-from bot.telegram.render import EXAMPLE
+from bot.telegram.render import EXAMPLE, lines_html
 
 Who = Literal["anyone", "group admins"]
 
@@ -52,7 +52,7 @@ class Command:
 
 @replies
 async def on_help(update: Update, context: Context, engine: Engine) -> Said:
-    return Said(help_text(context.bot.username))
+    return Said(lines_html(help_lines(context.bot.username)))
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -79,32 +79,31 @@ def menu() -> list[BotCommand]:
     return [BotCommand(command.name, command.line) for command in COMMANDS]
 
 
-def help_text(bot_username: str) -> str:
+def help_lines(bot_username: str) -> list[Line]:
     """/help and /start: how to ask, with examples, then every command in the table."""
-    def listed(desk: bool) -> list[str]:
-        return [f"/{c.name} — {html.escape(c.line, quote=False)}" for c in COMMANDS
-                if c.desk == desk]
+    def listed(desk: bool) -> list[Line]:
+        return [Line(f"/{c.name} — {c.line}") for c in COMMANDS if c.desk == desk]
 
-    return "\n".join([
-        "<b>Police recorded crime in England and Wales, from the ONS tables.</b>",
-        "",
-        "Ask for an offence, a place and a period, for example:",
-        f"/crime {EXAMPLE}",
-        "/crime burglary Leeds latest",
-        "/crime violent crime Bedfordshire 2024",
-        "/chart knife crime Greater Manchester",
-        "/crime which area in Kent has the highest burglary rate",
-        "",
-        "In a group, start with /crime, mention me or reply to one of my answers. In a private "
-        f"chat just type the question. In any chat, type @{html.escape(bot_username)} and the "
-        "question to share an answer.",
-        "",
+    return [
+        Line("Police recorded crime in England and Wales, from the ONS tables.", strong=True),
+        Line(""),
+        Line("Ask for an offence, a place and a period, for example:"),
+        Line(f"/crime {EXAMPLE}"),
+        Line("/crime burglary Leeds latest"),
+        Line("/crime violent crime Bedfordshire 2024"),
+        Line("/chart knife crime Greater Manchester"),
+        Line("/crime which area in Kent has the highest burglary rate"),
+        Line(""),
+        Line("In a group, start with /crime, mention me or reply to one of my answers. In a "
+             f"private chat just type the question. In any chat, type @{bot_username} and the "
+             "question to share an answer."),
+        Line(""),
         *listed(desk=False),
-        "",
-        "<b>Release-day desk</b>",
+        Line(""),
+        Line("Release-day desk", strong=True),
         *listed(desk=True),
-        "In groups only admins may change the patch and alerts.",
-    ])
+        Line("In groups only admins may change the patch and alerts."),
+    ]
 
 
 def wire(application: Application) -> None:

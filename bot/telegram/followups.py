@@ -9,7 +9,6 @@ here: what is carried is `bot.followup`'s decision.
 
 from __future__ import annotations
 
-import html
 import logging
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from telegram.constants import ChatType
 from bot.conversations import KEPT_S, Conversations
 from bot.followup import Topic, reads_as_follow_up
 from bot.reply import Turn
+from bot.telegram.render import aside_html
 
 log = logging.getLogger("bot.telegram")
 
@@ -70,4 +70,4 @@ def lead_html(turn: Turn) -> str:
     story copy)."""
     if turn.follow is None or not turn.follow.lead:
         return ""
-    return f"<i>{html.escape(turn.follow.lead.rstrip(': ') + ':', quote=False)}</i>\n"
+    return aside_html(turn.follow.lead.rstrip(': ') + ':') + "\n"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import html
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,13 +31,13 @@ from bot import ops
 from bot.answer import Answer, Engine
 from bot.config import DEFAULT_FOLLOWUP_MINUTES
 from bot.conversations import Conversations
-from bot.desk import newest_edition, on_demand
+from bot.desk import newest_edition
 from bot.followup import reads_as_follow_up as follows_on
 from bot.provenance import cite_answer
-from bot.rankings import Ranking, ranking_buttons, ranking_html
+from bot.rankings import Ranking, ranking_buttons
 from bot.reply import Turn, respond_after, topic_of
 from bot.store import Store, StoreError
-from bot.story import build_story, story_html
+from bot.story import build_story
 from bot.subscriptions import Subscriptions, patch_command
 from bot.telegram.access import (
     Access,
@@ -47,6 +46,7 @@ from bot.telegram.access import (
     question_in,
     replies_to_bot,
 )
+from bot.telegram.alerts import on_demand
 from bot.telegram.callbacks import (
     ACTION_CHART,
     ACTION_OPEN,
@@ -69,11 +69,15 @@ from bot.telegram.render import (
     about_text,
     answer_html,
     answer_keyboard,
+    aside_html,
     desk_keyboard,
     inline_article,
     late_note,
     photo_caption,
+    plain_html,
+    ranking_html,
     sources_html,
+    story_html,
 )
 
 log = logging.getLogger("bot.telegram")
@@ -224,7 +228,7 @@ def with_late_note(chunks: list[str], asked: datetime | None) -> list[str]:
     note = late_note(asked, datetime.now(UTC))
     if note is None:
         return chunks
-    line = f"<i>{html.escape(note, quote=False)}</i>\n\n"
+    line = aside_html(note) + "\n\n"
     if len(line) + len(chunks[0]) <= MessageLimit.MAX_TEXT_LENGTH // 2:
         return [line + chunks[0], *chunks[1:]]
     return [line.strip(), *chunks]
@@ -252,12 +256,12 @@ async def ask(message: Message, context: Context, question: str, command: str = 
     services = context.services
     recalled = recall(message, context.bot.id, services.conversations, services.followup_s)
     if not question and recalled.topic is None:
-        await say(context, message, html.escape(
-            EMPTY_QUESTION.format(command=command, example=EXAMPLE), quote=False))
+        await say(context, message, plain_html(
+            EMPTY_QUESTION.format(command=command, example=EXAMPLE)))
         job().flag("answered")
         return
     if recalled.note:
-        await say(context, message, f"<i>{html.escape(recalled.note, quote=False)}</i>")
+        await say(context, message, aside_html(recalled.note))
     engine = fresh_engine(context)
     with engine.store.snapshot():
         turn = respond_after(engine, question, recalled.topic, measure=measure)
@@ -604,7 +608,7 @@ async def on_error(update: object, context: Context) -> None:
         if query and isinstance(query.message, Message):
             message = query.message
         if message:
-            await say(context, message, html.escape(SORRY, quote=False))
+            await say(context, message, plain_html(SORRY))
     except TelegramError as error:
         log.warning("could not tell update %s about the failure: %s", update_id, error)
 

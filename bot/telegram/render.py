@@ -1,7 +1,9 @@
 """Answers as Telegram HTML: pure functions from text and `Answer` fields to what is sent.
 
-Everything a user reads is escaped here, once; the application's `Defaults(parse_mode=HTML)`
-makes every send parse it, so no call site can forget.
+Everything a user reads is escaped here, once, and this is the one module that writes HTML:
+answers, stories, digests and rankings reach it as plain words with their structure (roles,
+strong lines) and leave it as markup. The application's `Defaults(parse_mode=HTML)` makes every
+send parse it, so no call site can forget.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from telegram.constants import MessageLimit
 
 from bot import periods
 from bot.answer import Answer
-from bot.desk import Button
+from bot.desk import Digest, digest_layout
+from bot.parts import ANSWER, CHART, OPEN, SOURCE_BUTTON, WHERE_FROM, Button, Line
 from bot.provenance import Citation, describe, links
+from bot.rankings import Ranking, ranking_lines
 from bot.store import EditionRow
+from bot.story import Story
 from bot.telegram.callbacks import (
     ACTION_ANSWER,
     ACTION_CHART,
@@ -45,8 +50,31 @@ NOT_ALLOWED = "This bot only answers in the chats it was set up for."
 NO_CHART = "There are no figures to chart for that."
 EMPTY_QUESTION = "Ask me a question after the command, for example: /{command} {example}"
 EXAMPLE = "sexual offences Wrexham 2022"
-WHERE_FROM = "Where is this from?"
 NO_SOURCES = "No figure in that answer could be traced to a cell; please ask again."
+
+
+MAX_HTML = MessageLimit.MAX_TEXT_LENGTH
+
+
+def plain_html(text: str) -> str:
+    """Plain words as HTML: escaped, nothing set."""
+    return html.escape(text, quote=False)
+
+
+def aside_html(text: str) -> str:
+    """A remark beside a reply (a late reply, a follow-up's lead), in italics."""
+    return f"<i>{plain_html(text)}</i>"
+
+
+def line_html(line: Line) -> str:
+    """A list line as HTML: a strong line in bold."""
+    escaped = plain_html(line.text)
+    return f"<b>{escaped}</b>" if line.strong else escaped
+
+
+def lines_html(lines: Iterable[Line]) -> str:
+    """Lines as one HTML message, a line to a line."""
+    return "\n".join(line_html(line) for line in lines)
 
 
 def utf16_len(text: str) -> int:
@@ -123,33 +151,21 @@ def late_note(asked: datetime | None, now: datetime) -> str | None:
     return f"Sorry for the late reply: you asked this at {when}."
 
 
+ACTION_OF = {OPEN: ACTION_OPEN, ANSWER: ACTION_ANSWER, CHART: ACTION_CHART,
+             SOURCE_BUTTON: ACTION_SOURCE}
+
+
+def button_markup(button: Button) -> InlineKeyboardButton:
+    """A reply's button as Telegram's, its action and target in the callback data."""
+    return InlineKeyboardButton(button.label, callback_data=encode_callback(
+        ACTION_OF[button.action], button.area, button.offence, button.period))
+
+
 def answer_keyboard(answer: Answer) -> InlineKeyboardMarkup | None:
-    """Candidates to pick from, or chart and previous/next period for a figure; else none."""
-    if answer.candidates:
-        buttons = [[InlineKeyboardButton(choice.label, callback_data=encode_callback(
-                        ACTION_ANSWER, choice.code, offence, answer.period_end))]
-                   for choice in answer.candidates
-                   if (offence := choice.offence_key or answer.offence_key)]
-        return InlineKeyboardMarkup(buttons) if buttons else None
-    if answer.status != "ok" or not (answer.area_code and answer.offence_key
-                                     and answer.period_end):
-        return None
-    area, offence = answer.area_code, answer.offence_key
-    row = []
-    if answer.earlier_period:
-        row.append(InlineKeyboardButton(
-            f"◀ {periods.short(answer.earlier_period)}",
-            callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.earlier_period)))
-    row.append(InlineKeyboardButton(
-        "📈 Chart", callback_data=encode_callback(ACTION_CHART, area, offence,
-                                                 answer.period_end)))
-    if answer.later_period:
-        row.append(InlineKeyboardButton(
-            f"{periods.short(answer.later_period)} ▶",
-            callback_data=encode_callback(ACTION_ANSWER, area, offence, answer.later_period)))
-    source = InlineKeyboardButton(WHERE_FROM, callback_data=encode_callback(
-        ACTION_SOURCE, area, offence, answer.period_end))
-    return InlineKeyboardMarkup([row, [source]])
+    """The answer's own buttons (candidates to pick from, or chart and previous/next period
+    for a figure), else none."""
+    rows = [[button_markup(b) for b in row] for row in answer.buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def sources_html(citations: Iterable[Citation]) -> str:
@@ -171,8 +187,7 @@ def sources_html(citations: Iterable[Citation]) -> str:
 def desk_keyboard(buttons: Iterable[Button]) -> InlineKeyboardMarkup | None:
     """Digest and ranking buttons, one a row. A press sends the full answer below the message
     rather than in its place, so the digest or list stays readable."""
-    rows = [[InlineKeyboardButton(b.label, callback_data=encode_callback(
-        ACTION_OPEN, b.area, b.offence, b.period))] for b in buttons]
+    rows = [[button_markup(b)] for b in buttons]
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -205,3 +220,47 @@ def about_text(editions: Iterable[EditionRow]) -> str:
         lines.append(f"• {html.escape(edition.title, quote=False)} "
                      f"({periods.short(edition.period_end)}{published})")
     return "\n".join(lines)
+
+
+def story_html(story: Story) -> str:
+    """Story copy as HTML: headline in bold, copy and source escaped, desk notes in italics
+    after."""
+    if story.status != "ok":
+        return plain_html(story.text_only)
+    parts = [f"<b>{plain_html(story.headline)}</b>", *(plain_html(p) for p in story.paragraphs),
+             plain_html(story.source)]
+    if story.desk_notes:
+        parts.append("<i>" + plain_html("For the desk, not for print: "
+                                        + " ".join(story.desk_notes)) + "</i>")
+    return "\n\n".join(p for p in parts if p)
+
+
+def digest_html(digest: Digest) -> str:
+    """The digest as one HTML message within Telegram's limit: the longest block loses its
+    last line (a block of a heading and one line goes whole) until it fits."""
+    layout = digest_layout(digest)
+    head = [line_html(line) for line in layout.head]
+    body = [[line_html(line) for line in block] for block in layout.body]
+    tail = [line_html(line) for line in layout.tail]
+    while True:
+        text = "\n\n".join("\n".join(block) for block in [head, *body, tail] if block)
+        if utf16_len(text) <= MAX_HTML or not body:
+            return text
+        longest = max(body, key=len)
+        if len(longest) <= 2:
+            body.remove(longest)
+        else:
+            longest.pop()
+
+
+def ranking_html(ranking: Ranking) -> str:
+    """The ranking as one HTML message: the asked area in bold, as many rows as were asked for
+    while the message stays within Telegram's limit."""
+    if ranking.status != "ok":
+        return plain_html(ranking.message)
+    limit = ranking.limit
+    text = lines_html(ranking_lines(ranking, limit))
+    while utf16_len(text) > MAX_HTML and limit > 1:
+        limit = limit // 2
+        text = lines_html(ranking_lines(ranking, limit))
+    return text

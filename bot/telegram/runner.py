@@ -41,7 +41,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import ops
 from bot.config import DEFAULT_STOP_GRACE_SECONDS, Config
-from bot.desk import digest_due
+from bot.telegram.alerts import digest_due
 from bot.telegram.commands import menu
 from bot.telegram.handlers import NO_PREVIEW, UNSENT, Services, refresh_store
 from bot.telegram.inbox import CURRENT_JOB, ChatQueues, Delivery, Inbox, Job
