@@ -20,10 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = Path(os.environ.get("CRIMEBOT_SOURCES") or ROOT / "data" / "ons")
 
 
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(not p.name.startswith(".") for p in folder.iterdir())
+
+
 @pytest.fixture(scope="session")
 def sources() -> Path:
-    if not SOURCES.is_dir():
-        pytest.fail(f"ONS source files not found at {SOURCES}; set CRIMEBOT_SOURCES")
+    """The real ONS files; tests that check real figures skip (saying so) when they are absent,
+    so a checkout without data/ons still runs everything else."""
+    if not _has_files(SOURCES):
+        pytest.skip(f"needs the real ONS files, none at {SOURCES} (set CRIMEBOT_SOURCES)")
     return SOURCES
 
 
