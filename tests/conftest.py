@@ -15,6 +15,9 @@ from bot.ingest import Report, build
 from bot.store import Store
 from tests.fake_telegram import FakeTelegram
 
+# The tiny store built in code (`tiny_store`, `tiny_engine`), for tests that need *a* store.
+pytest_plugins = ["tests.fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # The ONS files the project ships; CRIMEBOT_SOURCES points the tests at another folder of editions.
 SOURCES = Path(os.environ.get("CRIMEBOT_SOURCES") or ROOT / "data" / "ons")
