@@ -7,10 +7,11 @@ too. It takes a few milliseconds and needs no file from data/ons, so the wording
 and Telegram tests run on a checkout without the ONS files.
 
 What it holds (every number here is a test expectation, not an ONS figure):
-- areas: England and Wales, the North West region, two forces (Greater Manchester, Lancashire)
-  and three CSPs (Manchester and Bolton in Greater Manchester, Blackpool in Lancashire);
+- areas: England and Wales, the North West region, three forces (Greater Manchester, Lancashire,
+  North Wales) and four CSPs (Manchester and Bolton in Greater Manchester, Blackpool in
+  Lancashire, Wrexham in North Wales);
 - editions: force tables for the years ending December 2023 and December 2024, CSP tables for
-  December 2024, a population estimate and a local authority lookup;
+  December 2024 (with 2022 and 2023), a long series, a population estimate and a lookup;
 - figures for 2022, 2023 and 2024 (years ending December), with a revision (Greater
   Manchester's 2023 robbery, revised by the 2024 edition), ONS published rates, a derived
   figure, a partial regional total, an offence the catalogue does not name, notes, an
@@ -69,8 +70,10 @@ BOLTON = Place("csp", "E22000099", "Bolton", "E23000005", "Greater Manchester",
                "E08000001", "Bolton")
 BLACKPOOL = Place("csp", "E22000151", "Blackpool", "E23000003", "Lancashire",
                   "E06000009", "Blackpool")
-FORCES = (GREATER_MANCHESTER, LANCASHIRE)
-CSPS = (MANCHESTER, BOLTON, BLACKPOOL)
+NORTH_WALES = Place("pfa", "W15000001", "North Wales", "W15000001", "North Wales")
+WREXHAM = Place("csp", "W14000006", "Wrexham", "W15000001", "North Wales", "W06000006", "Wrexham")
+FORCES = (GREATER_MANCHESTER, LANCASHIRE, NORTH_WALES)
+CSPS = (MANCHESTER, BOLTON, BLACKPOOL, WREXHAM)
 
 # Counts by (place, offence) for the years ending December 2022, 2023 and 2024.
 FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
@@ -90,28 +93,41 @@ FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
     (LANCASHIRE, "robbery"): (900, 1_000, 1_100),
     (LANCASHIRE, "residential_burglary"): (5_000, 4_800, 4_700),
     (LANCASHIRE, "knife"): (800, 850, 900),
+    (ENGLAND_AND_WALES, "sexual"): (196_000, 190_000, 185_000),
+    (NORTH_WEST, "sexual"): (25_000, 24_500, 24_000),
+    (GREATER_MANCHESTER, "sexual"): (11_000, 10_800, 10_500),
+    (LANCASHIRE, "sexual"): (4_000, 3_900, 3_800),
+    (NORTH_WALES, "all_crime"): (60_000, 58_000, 57_000),
+    (NORTH_WALES, "sexual"): (2_400, 2_300, 2_200),
 }
-CSP_COUNTS: dict[tuple[Place, str], tuple[int, int]] = {  # years ending December 2023, 2024
-    (MANCHESTER, "all_crime"): (140_000, 135_000),
-    (MANCHESTER, "robbery"): (2_000, 1_860),
-    (MANCHESTER, "residential_burglary"): (3_000, 2_800),
-    (BOLTON, "all_crime"): (30_000, 31_000),
-    (BOLTON, "robbery"): (300, 330),
-    (BOLTON, "residential_burglary"): (1_000, 1_100),
-    (BLACKPOOL, "all_crime"): (20_000, 19_000),
-    (BLACKPOOL, "robbery"): (150, 140),
-    (BLACKPOOL, "residential_burglary"): (700, 650),
+CSP_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
+    (MANCHESTER, "all_crime"): (138_000, 140_000, 135_000),
+    (MANCHESTER, "robbery"): (1_900, 2_000, 1_860),
+    (MANCHESTER, "residential_burglary"): (3_100, 3_000, 2_800),
+    (MANCHESTER, "sexual"): (4_000, 3_900, 3_700),
+    (BOLTON, "all_crime"): (29_000, 30_000, 31_000),
+    (BOLTON, "robbery"): (280, 300, 330),
+    (BOLTON, "residential_burglary"): (1_050, 1_000, 1_100),
+    (BOLTON, "sexual"): (900, 950, 1_000),
+    (BLACKPOOL, "all_crime"): (21_000, 20_000, 19_000),
+    (BLACKPOOL, "robbery"): (160, 150, 140),
+    (BLACKPOOL, "residential_burglary"): (720, 700, 650),
+    (BLACKPOOL, "sexual"): (600, 580, 560),
+    (WREXHAM, "all_crime"): (13_000, 12_500, 12_000),
+    (WREXHAM, "sexual"): (536, 520, 500),
 }
 # Greater Manchester's 2023 robbery as the December 2023 edition first printed it; the
 # December 2024 edition revised it to FORCE_COUNTS' figure.
 FIRST_PRINTED_GM_ROBBERY_2023 = 4_700
 # Lancashire's long-series figure for 2021, which only a sum of its parts gives (derived).
 DERIVED_LANCASHIRE_2021 = 145_000
-# People by local authority (mid-2023), and England and Wales's total. Preston is in the
-# lookup (so Lancashire's population is its two authorities) but prints no figures.
+# People by local authority (mid-2023), and England and Wales's total. Preston and Conwy are in
+# the lookup (so each force's population is two authorities) but print no figures.
 PRESTON = Place("csp", "E22000157", "Preston", "E23000003", "Lancashire", "E07000123", "Preston")
+CONWY = Place("csp", "W14000003", "Conwy", "W15000001", "North Wales", "W06000003", "Conwy")
+UNPRINTED = (PRESTON, CONWY)
 PEOPLE = {"E08000003": 580_000, "E08000001": 300_000, "E06000009": 140_000,
-          "E07000123": 1_400_000}
+          "E07000123": 1_400_000, "W06000006": 135_000, "W06000003": 565_000}
 PEOPLE_ENGLAND_AND_WALES = 60_850_000
 KNIFE_BREAK = ("Greater Manchester Police reviewed their recording of knife or sharp instrument "
                "offences in March 2024; data for Greater Manchester are not directly comparable "
@@ -167,6 +183,7 @@ def force_tables_2024() -> FileContents:
                     for i, period in enumerate(PERIODS[1:])]
     people = {GREATER_MANCHESTER: PEOPLE["E08000003"] + PEOPLE["E08000001"],
               LANCASHIRE: PEOPLE["E06000009"] + PEOPLE["E07000123"],
+              NORTH_WALES: PEOPLE["W06000006"] + PEOPLE["W06000003"],
               ENGLAND_AND_WALES: PEOPLE_ENGLAND_AND_WALES}
     observations += [observe(place, offence, PERIODS[2], None,
                              rate=counts[2] / people[place] * 1000, sheet="Table P2")
@@ -190,7 +207,7 @@ def csp_tables_2024() -> FileContents:
                 "tables", "csp", PERIODS[2], "2025-04-24"),
         observations=[observe(place, offence, period, counts[i], sheet="Table C2")
                       for (place, offence), counts in CSP_COUNTS.items()
-                      for i, period in enumerate(PERIODS[1:])])
+                      for i, period in enumerate(PERIODS)])
 
 
 def long_series() -> FileContents:
@@ -204,9 +221,9 @@ def long_series() -> FileContents:
 
 def geography() -> list[FileContents]:
     lookups = [LookupRow(2023, p.la_code, p.la_name, p.code, p.name, p.force_code,
-                         p.force_name) for p in (*CSPS, PRESTON)]
+                         p.force_name) for p in (*CSPS, *UNPRINTED)]
     populations = [Population(p.la_code, p.la_name, "LAD", 2023, PEOPLE[p.la_code], "MYE4",
-                              f"D{row}") for row, p in enumerate((*CSPS, PRESTON), start=10)]
+                              f"D{row}") for row, p in enumerate((*CSPS, *UNPRINTED), start=10)]
     populations.append(Population(ENGLAND_AND_WALES.code, ENGLAND_AND_WALES.name, "Country",
                                   2023, PEOPLE_ENGLAND_AND_WALES, "MYE4", "D9"))
     return [
