@@ -8,7 +8,7 @@ and Telegram tests run on a checkout without the ONS files.
 
 What it holds (every number here is a test expectation, not an ONS figure):
 - areas: England and Wales, the North West region, three forces (Greater Manchester, Lancashire,
-  North Wales) and four CSPs (Manchester and Bolton in Greater Manchester, Blackpool in
+  North Wales) and five CSPs (Manchester, Bolton and Salford in Greater Manchester, Blackpool in
   Lancashire, Wrexham in North Wales);
 - editions: force tables for the years ending December 2023 and December 2024, CSP tables for
   December 2024 (with 2022 and 2023), a long series, a population estimate and a lookup;
@@ -68,30 +68,32 @@ MANCHESTER = Place("csp", "E22000101", "Manchester", "E23000005", "Greater Manch
                    "E08000003", "Manchester")
 BOLTON = Place("csp", "E22000099", "Bolton", "E23000005", "Greater Manchester",
                "E08000001", "Bolton")
+SALFORD = Place("csp", "E22000104", "Salford", "E23000005", "Greater Manchester",
+                "E08000006", "Salford")
 BLACKPOOL = Place("csp", "E22000151", "Blackpool", "E23000003", "Lancashire",
                   "E06000009", "Blackpool")
 NORTH_WALES = Place("pfa", "W15000001", "North Wales", "W15000001", "North Wales")
 WREXHAM = Place("csp", "W14000006", "Wrexham", "W15000001", "North Wales", "W06000006", "Wrexham")
 FORCES = (GREATER_MANCHESTER, LANCASHIRE, NORTH_WALES)
-CSPS = (MANCHESTER, BOLTON, BLACKPOOL, WREXHAM)
+CSPS = (MANCHESTER, BOLTON, SALFORD, BLACKPOOL, WREXHAM)
 
 # Counts by (place, offence) for the years ending December 2022, 2023 and 2024.
 FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
     (ENGLAND_AND_WALES, "all_crime"): (6_500_000, 6_700_000, 6_600_000),
     (ENGLAND_AND_WALES, "robbery"): (70_000, 80_000, 81_000),
-    (ENGLAND_AND_WALES, "residential_burglary"): (200_000, 190_000, 180_000),
+    (ENGLAND_AND_WALES, "burglary"): (200_000, 190_000, 180_000),
     (ENGLAND_AND_WALES, "knife"): (48_000, 50_000, 52_000),
     (NORTH_WEST, "all_crime"): (800_000, 820_000, 810_000),
     (NORTH_WEST, "robbery"): (7_000, 7_800, 7_600),
-    (NORTH_WEST, "residential_burglary"): (25_000, 24_000, 23_000),
+    (NORTH_WEST, "burglary"): (25_000, 24_000, 23_000),
     (NORTH_WEST, "knife"): (6_000, 6_200, 6_400),
     (GREATER_MANCHESTER, "all_crime"): (380_000, 390_000, 370_000),
     (GREATER_MANCHESTER, "robbery"): (4_000, 4_800, 4_600),
-    (GREATER_MANCHESTER, "residential_burglary"): (12_000, 11_000, 10_500),
+    (GREATER_MANCHESTER, "burglary"): (12_000, 11_000, 10_500),
     (GREATER_MANCHESTER, "knife"): (3_000, 3_100, 3_500),
     (LANCASHIRE, "all_crime"): (150_000, 155_000, 160_000),
     (LANCASHIRE, "robbery"): (900, 1_000, 1_100),
-    (LANCASHIRE, "residential_burglary"): (5_000, 4_800, 4_700),
+    (LANCASHIRE, "burglary"): (5_000, 4_800, 4_700),
     (LANCASHIRE, "knife"): (800, 850, 900),
     (ENGLAND_AND_WALES, "sexual"): (196_000, 190_000, 185_000),
     (NORTH_WEST, "sexual"): (25_000, 24_500, 24_000),
@@ -103,15 +105,19 @@ FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
 CSP_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
     (MANCHESTER, "all_crime"): (138_000, 140_000, 135_000),
     (MANCHESTER, "robbery"): (1_900, 2_000, 1_860),
-    (MANCHESTER, "residential_burglary"): (3_100, 3_000, 2_800),
+    (MANCHESTER, "burglary"): (3_100, 3_000, 2_800),
     (MANCHESTER, "sexual"): (4_000, 3_900, 3_700),
     (BOLTON, "all_crime"): (29_000, 30_000, 31_000),
     (BOLTON, "robbery"): (280, 300, 330),
-    (BOLTON, "residential_burglary"): (1_050, 1_000, 1_100),
+    (BOLTON, "burglary"): (1_050, 1_000, 1_100),
     (BOLTON, "sexual"): (900, 950, 1_000),
+    (SALFORD, "all_crime"): (35_000, 36_000, 34_000),
+    (SALFORD, "robbery"): (500, 520, 480),
+    (SALFORD, "burglary"): (1_300, 1_250, 1_200),
+    (SALFORD, "sexual"): (1_100, 1_050, 1_000),
     (BLACKPOOL, "all_crime"): (21_000, 20_000, 19_000),
     (BLACKPOOL, "robbery"): (160, 150, 140),
-    (BLACKPOOL, "residential_burglary"): (720, 700, 650),
+    (BLACKPOOL, "burglary"): (720, 700, 650),
     (BLACKPOOL, "sexual"): (600, 580, 560),
     (WREXHAM, "all_crime"): (13_000, 12_500, 12_000),
     (WREXHAM, "sexual"): (536, 520, 500),
@@ -127,7 +133,7 @@ PRESTON = Place("csp", "E22000157", "Preston", "E23000003", "Lancashire", "E0700
 CONWY = Place("csp", "W14000003", "Conwy", "W15000001", "North Wales", "W06000003", "Conwy")
 UNPRINTED = (PRESTON, CONWY)
 PEOPLE = {"E08000003": 580_000, "E08000001": 300_000, "E06000009": 140_000,
-          "E07000123": 1_400_000, "W06000006": 135_000, "W06000003": 565_000}
+          "E07000123": 1_400_000, "E08000006": 280_000, "W06000006": 135_000, "W06000003": 565_000}
 PEOPLE_ENGLAND_AND_WALES = 60_850_000
 KNIFE_BREAK = ("Greater Manchester Police reviewed their recording of knife or sharp instrument "
                "offences in March 2024; data for Greater Manchester are not directly comparable "
@@ -181,7 +187,8 @@ def force_tables_2024() -> FileContents:
     observations = [observe(place, offence, period, counts[i + 1])
                     for (place, offence), counts in FORCE_COUNTS.items()
                     for i, period in enumerate(PERIODS[1:])]
-    people = {GREATER_MANCHESTER: PEOPLE["E08000003"] + PEOPLE["E08000001"],
+    people = {GREATER_MANCHESTER: PEOPLE["E08000003"] + PEOPLE["E08000001"]
+              + PEOPLE["E08000006"],
               LANCASHIRE: PEOPLE["E06000009"] + PEOPLE["E07000123"],
               NORTH_WALES: PEOPLE["W06000006"] + PEOPLE["W06000003"],
               ENGLAND_AND_WALES: PEOPLE_ENGLAND_AND_WALES}
