@@ -79,8 +79,7 @@ def test_only_admins_change_settings(engine, subs):
     parsed = patch(engine, "Wrexham")
     for change in (subs.set_patch(GROUP, parsed, may_change=False),
                    subs.subscribe(GROUP, may_change=False),
-                   subs.unsubscribe(GROUP, may_change=False),
-                   subs.clear_patch(GROUP, may_change=False)):
+                   subs.unsubscribe(GROUP, may_change=False)):
         assert not change.ok and change.text == ADMINS_ONLY
     assert subs.patch(GROUP) == [] and not subs.is_subscribed(GROUP)
 
