@@ -175,7 +175,7 @@ def force_tables_2023() -> FileContents:
                              flag="partial")
                      for (place, offence), counts in FORCE_COUNTS.items() if place is NORTH_WEST]
     return FileContents(
-        edition("pfa-2023-12-31", "Crime in England and Wales, year ending December 2023 - PFA "
+        edition("pfa-2023-12-31", "Crime in England & Wales, year ending December 2023 - PFA "
                 "tables", "pfa", PERIODS[1], "2024-04-25"),
         observations=observations,
         notes=[Note(NORTH_WEST.code, NORTH_WEST.name, None, PERIODS[0], PERIODS[0],
@@ -198,7 +198,7 @@ def force_tables_2024() -> FileContents:
     observations.append(observe(ENGLAND_AND_WALES, "19c-rape-of-a-female-aged-16-or-over",
                                 PERIODS[2], 30_000, sheet="Table A5"))
     return FileContents(
-        edition("pfa-2024-12-31", "Crime in England and Wales, year ending December 2024 - PFA "
+        edition("pfa-2024-12-31", "Crime in England & Wales, year ending December 2024 - PFA "
                 "tables", "pfa", PERIODS[2], "2025-04-24"),
         observations=observations,
         offences=[ExtraOffence("19c-rape-of-a-female-aged-16-or-over",
@@ -210,7 +210,7 @@ def force_tables_2024() -> FileContents:
 
 def csp_tables_2024() -> FileContents:
     return FileContents(
-        edition("csp-2024-12-31", "Crime in England and Wales, year ending December 2024 - CSP "
+        edition("csp-2024-12-31", "Crime in England & Wales, year ending December 2024 - CSP "
                 "tables", "csp", PERIODS[2], "2025-04-24"),
         observations=[observe(place, offence, period, counts[i], sheet="Table C2")
                       for (place, offence), counts in CSP_COUNTS.items()
