@@ -8,8 +8,8 @@ and Telegram tests run on a checkout without the ONS files.
 
 What it holds (every number here is a test expectation, not an ONS figure):
 - areas: England and Wales, the North West region, three forces (Greater Manchester, Lancashire,
-  North Wales) and five CSPs (Manchester, Bolton and Salford in Greater Manchester, Blackpool in
-  Lancashire, Wrexham in North Wales);
+  North Wales) and six CSPs (Manchester, Bolton and Salford in Greater Manchester, Blackpool in
+  Lancashire, Wrexham and Flintshire in North Wales);
 - editions: force tables for the years ending December 2023 and December 2024, CSP tables for
   December 2024 (with 2022 and 2023), a long series, a population estimate and a lookup;
 - figures for 2022, 2023 and 2024 (years ending December), with a revision (Greater
@@ -74,8 +74,10 @@ BLACKPOOL = Place("csp", "E22000151", "Blackpool", "E23000003", "Lancashire",
                   "E06000009", "Blackpool")
 NORTH_WALES = Place("pfa", "W15000001", "North Wales", "W15000001", "North Wales")
 WREXHAM = Place("csp", "W14000006", "Wrexham", "W15000001", "North Wales", "W06000006", "Wrexham")
+FLINTSHIRE = Place("csp", "W14000005", "Flintshire", "W15000001", "North Wales", "W06000005",
+                   "Flintshire")
 FORCES = (GREATER_MANCHESTER, LANCASHIRE, NORTH_WALES)
-CSPS = (MANCHESTER, BOLTON, SALFORD, BLACKPOOL, WREXHAM)
+CSPS = (MANCHESTER, BOLTON, SALFORD, BLACKPOOL, WREXHAM, FLINTSHIRE)
 
 # Counts by (place, offence) for the years ending December 2022, 2023 and 2024.
 FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
@@ -121,6 +123,8 @@ CSP_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
     (BLACKPOOL, "sexual"): (600, 580, 560),
     (WREXHAM, "all_crime"): (13_000, 12_500, 12_000),
     (WREXHAM, "sexual"): (536, 520, 500),
+    (FLINTSHIRE, "all_crime"): (11_000, 11_500, 11_200),
+    (FLINTSHIRE, "sexual"): (479, 470, 490),
 }
 # Greater Manchester's 2023 robbery as the December 2023 edition first printed it; the
 # December 2024 edition revised it to FORCE_COUNTS' figure.
@@ -133,7 +137,8 @@ PRESTON = Place("csp", "E22000157", "Preston", "E23000003", "Lancashire", "E0700
 CONWY = Place("csp", "W14000003", "Conwy", "W15000001", "North Wales", "W06000003", "Conwy")
 UNPRINTED = (PRESTON, CONWY)
 PEOPLE = {"E08000003": 580_000, "E08000001": 300_000, "E06000009": 140_000,
-          "E07000123": 1_400_000, "E08000006": 280_000, "W06000006": 135_000, "W06000003": 565_000}
+          "E07000123": 1_400_000, "E08000006": 280_000, "W06000006": 135_000, "W06000003": 410_000,
+          "W06000005": 155_000}
 PEOPLE_ENGLAND_AND_WALES = 60_850_000
 KNIFE_BREAK = ("Greater Manchester Police reviewed their recording of knife or sharp instrument "
                "offences in March 2024; data for Greater Manchester are not directly comparable "
@@ -190,7 +195,7 @@ def force_tables_2024() -> FileContents:
     people = {GREATER_MANCHESTER: PEOPLE["E08000003"] + PEOPLE["E08000001"]
               + PEOPLE["E08000006"],
               LANCASHIRE: PEOPLE["E06000009"] + PEOPLE["E07000123"],
-              NORTH_WALES: PEOPLE["W06000006"] + PEOPLE["W06000003"],
+              NORTH_WALES: PEOPLE["W06000006"] + PEOPLE["W06000003"] + PEOPLE["W06000005"],
               ENGLAND_AND_WALES: PEOPLE_ENGLAND_AND_WALES}
     observations += [observe(place, offence, PERIODS[2], None,
                              rate=counts[2] / people[place] * 1000, sheet="Table P2")
