@@ -76,8 +76,12 @@ NORTH_WALES = Place("pfa", "W15000001", "North Wales", "W15000001", "North Wales
 WREXHAM = Place("csp", "W14000006", "Wrexham", "W15000001", "North Wales", "W06000006", "Wrexham")
 FLINTSHIRE = Place("csp", "W14000005", "Flintshire", "W15000001", "North Wales", "W06000005",
                    "Flintshire")
-FORCES = (GREATER_MANCHESTER, LANCASHIRE, NORTH_WALES)
 CSPS = (MANCHESTER, BOLTON, SALFORD, BLACKPOOL, WREXHAM, FLINTSHIRE)
+# In the lookup and the population estimates but in no crime table: a force's population is the
+# sum of all its local authorities, not only those that print figures.
+PRESTON = Place("csp", "E22000157", "Preston", "E23000003", "Lancashire", "E07000123", "Preston")
+CONWY = Place("csp", "W14000003", "Conwy", "W15000001", "North Wales", "W06000003", "Conwy")
+UNPRINTED = (PRESTON, CONWY)
 
 # Counts by (place, offence) for the years ending December 2022, 2023 and 2024.
 FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
@@ -131,11 +135,7 @@ CSP_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
 FIRST_PRINTED_GM_ROBBERY_2023 = 4_700
 # Lancashire's long-series figure for 2021, which only a sum of its parts gives (derived).
 DERIVED_LANCASHIRE_2021 = 145_000
-# People by local authority (mid-2023), and England and Wales's total. Preston and Conwy are in
-# the lookup (so each force's population is two authorities) but print no figures.
-PRESTON = Place("csp", "E22000157", "Preston", "E23000003", "Lancashire", "E07000123", "Preston")
-CONWY = Place("csp", "W14000003", "Conwy", "W15000001", "North Wales", "W06000003", "Conwy")
-UNPRINTED = (PRESTON, CONWY)
+# People by local authority (mid-2023), and England and Wales's total.
 PEOPLE = {"E08000003": 580_000, "E08000001": 300_000, "E06000009": 140_000,
           "E07000123": 1_400_000, "E08000006": 280_000, "W06000006": 135_000, "W06000003": 410_000,
           "W06000005": 155_000}
