@@ -2,7 +2,7 @@
 
 Like sqlite-utils' `fresh_db` and Datasette's fixtures: the records are made by hand, but they go
 through the real ingest writer (`bot.ingest.write_store`), so the store has the real schema, keys,
-views, populations, breaks and old-method flags, and a change to the writer reaches these tests
+views, populations, breaks and flags, and a change to the writer reaches these tests
 too. It takes a few milliseconds and needs no file from data/ons, so the wording, rankings, desk
 and Telegram tests run on a checkout without the ONS files.
 
@@ -11,10 +11,10 @@ What it holds (every number here is a test expectation, not an ONS figure):
   North Wales) and six CSPs (Manchester, Bolton and Salford in Greater Manchester, Blackpool in
   Lancashire, Wrexham and Flintshire in North Wales);
 - editions: force tables for the years ending December 2023 and December 2024, CSP tables for
-  December 2024 (with 2022 and 2023), a long series, a population estimate and a lookup;
-- figures for 2022, 2023 and 2024 (years ending December), with a revision (Greater
-  Manchester's 2023 robbery, revised by the 2024 edition), ONS published rates, a derived
-  figure, a partial regional total, an offence the catalogue does not name, notes, an
+  December 2024 (with 2021 to 2023), a long series, a population estimate and a lookup;
+- figures for the years ending December 2022 to 2024 (local areas from 2021), with a revision
+  (Greater Manchester's 2023 robbery, revised by the 2024 edition), ONS published rates, a
+  derived figure, a partial regional total, an offence the catalogue does not name, notes, an
   exclusion and one comparability break (Greater Manchester's knife crime, from April 2024).
 """
 
@@ -83,7 +83,8 @@ PRESTON = Place("csp", "E22000157", "Preston", "E23000003", "Lancashire", "E0700
 CONWY = Place("csp", "W14000003", "Conwy", "W15000001", "North Wales", "W06000003", "Conwy")
 UNPRINTED = (PRESTON, CONWY)
 
-# Counts by (place, offence) for the years ending December 2022, 2023 and 2024.
+# Counts by (place, offence) for the years ending December 2022, 2023 and 2024 (local areas:
+# 2021 too).
 FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
     (ENGLAND_AND_WALES, "all_crime"): (6_500_000, 6_700_000, 6_600_000),
     (ENGLAND_AND_WALES, "robbery"): (70_000, 80_000, 81_000),
@@ -108,27 +109,27 @@ FORCE_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
     (NORTH_WALES, "all_crime"): (60_000, 58_000, 57_000),
     (NORTH_WALES, "sexual"): (2_400, 2_300, 2_200),
 }
-CSP_COUNTS: dict[tuple[Place, str], tuple[int, int, int]] = {
-    (MANCHESTER, "all_crime"): (138_000, 140_000, 135_000),
-    (MANCHESTER, "robbery"): (1_900, 2_000, 1_860),
-    (MANCHESTER, "burglary"): (3_100, 3_000, 2_800),
-    (MANCHESTER, "sexual"): (4_000, 3_900, 3_700),
-    (BOLTON, "all_crime"): (29_000, 30_000, 31_000),
-    (BOLTON, "robbery"): (280, 300, 330),
-    (BOLTON, "burglary"): (1_050, 1_000, 1_100),
-    (BOLTON, "sexual"): (900, 950, 1_000),
-    (SALFORD, "all_crime"): (35_000, 36_000, 34_000),
-    (SALFORD, "robbery"): (500, 520, 480),
-    (SALFORD, "burglary"): (1_300, 1_250, 1_200),
-    (SALFORD, "sexual"): (1_100, 1_050, 1_000),
-    (BLACKPOOL, "all_crime"): (21_000, 20_000, 19_000),
-    (BLACKPOOL, "robbery"): (160, 150, 140),
-    (BLACKPOOL, "burglary"): (720, 700, 650),
-    (BLACKPOOL, "sexual"): (600, 580, 560),
-    (WREXHAM, "all_crime"): (13_000, 12_500, 12_000),
-    (WREXHAM, "sexual"): (536, 520, 500),
-    (FLINTSHIRE, "all_crime"): (11_000, 11_500, 11_200),
-    (FLINTSHIRE, "sexual"): (479, 470, 490),
+CSP_COUNTS: dict[tuple[Place, str], tuple[int, int, int, int]] = {
+    (MANCHESTER, "all_crime"): (132_480, 138_000, 140_000, 135_000),
+    (MANCHESTER, "robbery"): (1_824, 1_900, 2_000, 1_860),
+    (MANCHESTER, "burglary"): (2_976, 3_100, 3_000, 2_800),
+    (MANCHESTER, "sexual"): (3_840, 4_000, 3_900, 3_700),
+    (BOLTON, "all_crime"): (27_840, 29_000, 30_000, 31_000),
+    (BOLTON, "robbery"): (269, 280, 300, 330),
+    (BOLTON, "burglary"): (1_008, 1_050, 1_000, 1_100),
+    (BOLTON, "sexual"): (864, 900, 950, 1_000),
+    (SALFORD, "all_crime"): (33_600, 35_000, 36_000, 34_000),
+    (SALFORD, "robbery"): (480, 500, 520, 480),
+    (SALFORD, "burglary"): (1_248, 1_300, 1_250, 1_200),
+    (SALFORD, "sexual"): (1_056, 1_100, 1_050, 1_000),
+    (BLACKPOOL, "all_crime"): (20_160, 21_000, 20_000, 19_000),
+    (BLACKPOOL, "robbery"): (154, 160, 150, 140),
+    (BLACKPOOL, "burglary"): (691, 720, 700, 650),
+    (BLACKPOOL, "sexual"): (576, 600, 580, 560),
+    (WREXHAM, "all_crime"): (12_480, 13_000, 12_500, 12_000),
+    (WREXHAM, "sexual"): (461, 536, 520, 500),
+    (FLINTSHIRE, "all_crime"): (10_560, 11_000, 11_500, 11_200),
+    (FLINTSHIRE, "sexual"): (460, 479, 470, 490),
 }
 # Greater Manchester's 2023 robbery as the December 2023 edition first printed it; the
 # December 2024 edition revised it to FORCE_COUNTS' figure.
@@ -147,6 +148,7 @@ NORTH_WEST_EXCLUSION = ("Greater Manchester Police were unable to supply data fo
                         "December 2022; their figures are not included in the National and "
                         "Regional totals.")
 PERIODS = ("2022-12-31", "2023-12-31", "2024-12-31")
+CSP_PERIODS = ("2021-12-31", *PERIODS)
 
 
 def edition(key: str, title: str, dataset: str, period_end: str, published: str) -> Edition:
@@ -219,7 +221,7 @@ def csp_tables_2024() -> FileContents:
                 "tables", "csp", PERIODS[2], "2025-04-24"),
         observations=[observe(place, offence, period, counts[i], sheet="Table C2")
                       for (place, offence), counts in CSP_COUNTS.items()
-                      for i, period in enumerate(PERIODS)])
+                      for i, period in enumerate(CSP_PERIODS)])
 
 
 def long_series() -> FileContents:
