@@ -215,16 +215,17 @@ class Engine:
         return self.today or date.today()
 
     def ask(self, question: str, today: date | None = None) -> Answer:
-        """Answer a reporter's question in plain words. Never raises for any input text."""
-        if today is not None:
-            self.today = today
+        """Answer a reporter's question in plain words. Never raises for any input text.
+
+        `today` holds for this question only: the engine is shared by every chat, so one
+        caller's date must not become another's "latest"."""
         if not isinstance(question, str) or not normalise(question):
             return Answer("not_found", "I didn't catch a question. " + HELP)
-        return from_finding(self.finding(question))
+        return from_finding(self.finding(question, today))
 
-    def finding(self, question: str) -> Finding:
+    def finding(self, question: str, today: date | None = None) -> Finding:
         """The facts behind `ask`'s answer, for surfaces that draw them (the charts)."""
-        return self.facts.for_question(question, self._today())
+        return self.facts.for_question(question, today or self._today())
 
     def finding_for(self, area_code: str, offence_key: str,
                     period_end: str | None) -> Finding | None:
@@ -232,10 +233,10 @@ class Engine:
         return self.facts.for_area(area_code, offence_key, period_end, self._today())
 
     def ask_parsed(self, parsed: Parsed, today: date | None = None) -> Answer:
-        """Answer a question already read (a follow-up with its carried parts pinned)."""
-        if today is not None:
-            self.today = today
-        return from_finding(self.facts.for_parsed(parsed, self._today()))
+        """Answer a question already read (a follow-up with its carried parts pinned).
+
+        `today` holds for this question only, as in `ask`."""
+        return from_finding(self.facts.for_parsed(parsed, today or self._today()))
 
     def offence_index(self) -> OffenceIndex:
         """The offence word index for the store as it is now."""

@@ -274,11 +274,6 @@ def heartbeat_problem(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S,
     return None
 
 
-def heartbeat_is_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S,
-                       now: float | None = None) -> bool:
-    return heartbeat_problem(path, max_age_s, now) is None
-
-
 class Heartbeat:
     """The liveness file, written only after a successful round trip to Telegram.
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# What a paragraph of an answer is, in the reporting guide's order.
+# What a paragraph of an answer is (an answer prints them in the reporting guide's order:
+# assumption, lead, change, context, rate, comparison, caveat, source).
 LEAD = "lead"
 CHANGE = "change"
 CONTEXT = "context"
@@ -19,7 +20,6 @@ COMPARISON = "comparison"
 CAVEAT = "caveat"
 ASSUMPTION = "assumption"
 SOURCE = "source"
-ROLES = (ASSUMPTION, LEAD, CHANGE, CONTEXT, RATE, COMPARISON, CAVEAT, SOURCE)
 
 
 @dataclass(frozen=True)

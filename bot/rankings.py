@@ -58,8 +58,6 @@ REGION_FORCES: dict[str, tuple[str, ...]] = {
     "E12000009": ("E23000035", "E23000036", "E23000037", "E23000038", "E23000039"),
 }
 
-MEASURES = ("rate", "change", "count")
-
 _TRIGGER = re.compile(r"\b(rank|ranks|ranked|ranking|rankings|league table|highest|lowest|top|"
                       r"bottom|worst|best|biggest|largest|greatest|smallest|fewest|most|least)\b"
                       r"(?! since| ever| on record| in \d+ years)")

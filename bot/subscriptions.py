@@ -220,12 +220,6 @@ class Subscriptions:
             text += " Turn on release alerts with /subscribe."
         return Change(True, text)
 
-    def clear_patch(self, chat: int, *, may_change: bool) -> Change:
-        if not may_change:
-            return Change(False, ADMINS_ONLY)
-        self._write([("delete from patch where chat = ?", (chat,))])
-        return Change(True, "The patch is cleared.")
-
     # --- alerts ------------------------------------------------------------------------------
 
     def subscribe(self, chat: int, *, may_change: bool, baseline: str | None = None) -> Change:

@@ -94,8 +94,6 @@ MONTH_WORD = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july
               r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
 _MONTH_BY_ABBR = {name[:3]: number for name, number in MONTHS.items()}
 
-COMPARISON = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared (?:with|to)|against|or)\s+")
-LIST_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 COMPARE_WORD = re.compile(r"^(?:please\s+)?(?:compare|comparing|comparison of)\s+")
 US_SPELLING = re.compile(r"\boffens(e|es)\b")
 TOKEN = re.compile(r"[a-z0-9']+")
@@ -497,9 +495,6 @@ class Gazetteer:
                 if " ".join(words[start:start + size]) in self.by_name:
                     spans.append((tokens[start].start(), tokens[start + size - 1].end()))
         return spans
-
-    def is_place(self, phrase: str) -> bool:
-        return phrase in self.by_name
 
     def match(self, text: str) -> AreaMatch:
         """Find the place a question names; `text` has offence and period words removed."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 import pytest
 
 from bot.answer import Answer, Engine
+from bot.understanding import parse
 
 
 def ask(engine: Engine, question: str) -> Answer:
@@ -136,6 +138,22 @@ def test_last_year_is_the_latest_period_in_the_previous_calendar_year(engine):
     assert "“Last year” is taken as the latest 12-month period ending in 2025" in answer.text
 
 
+def test_asking_as_of_another_day_leaves_the_shared_engine_on_its_own_day(tiny_engine):
+    """One engine serves every chat: a question asked as of another day (a late reply, a test)
+    must not move "last year" and "latest" for the questions after it."""
+    question = "robbery in Manchester last year"
+    own = tiny_engine.ask(question)
+    assert own.period_end == "2024-12-31"
+    earlier = tiny_engine.ask(question, today=date(2024, 3, 1))
+    assert earlier.period_end == "2023-12-31"
+    assert "ending in 2023" in earlier.text
+    again = tiny_engine.ask(question)
+    assert (again.period_end, again.text) == (own.period_end, own.text)
+    parsed = parse(question, tiny_engine.gazetteer, tiny_engine.offence_index())
+    assert tiny_engine.ask_parsed(parsed, today=date(2024, 3, 1)).period_end == "2023-12-31"
+    assert tiny_engine.ask(question).period_end == "2024-12-31"
+
+
 def test_bare_year_prefers_december(engine):
     assert ask(engine, "shoplifting Manchester 2024").period_end == "2024-12-31"
 
@@ -185,8 +203,8 @@ def test_buttons_answer_for_exact_area_and_period(engine):
 
 @pytest.mark.parametrize("question", ["", "   ", "🙂🙂", "<b>hi</b>", "'; DROP TABLE figures; --",
                                       "x" * 5000, "\u200b\u202e", "?!?!"])
-def test_bad_input_gets_a_friendly_reply(engine, question):
-    answer = ask(engine, question)
+def test_bad_input_gets_a_friendly_reply(tiny_engine, question):
+    answer = ask(tiny_engine, question)
     assert answer.status == "not_found"
     assert answer.count is None and answer.area_code is None
     assert answer.text and "Traceback" not in answer.text

@@ -342,9 +342,9 @@ def test_crimebot_chart_answers_a_question_it_cannot_chart(db_path, tmp_path):
     assert not (tmp_path / "x.png").exists() and "Traceback" not in result.stderr
 
 
-def test_answering_text_never_imports_the_charts_or_matplotlib(db_path):
+def test_answering_text_never_imports_the_charts_or_matplotlib(tiny_db):
     code = ("import sys\nfrom bot.answer import open_engine\nimport bot.telegram\n"
-            f"open_engine({str(db_path)!r}).ask('sexual offences Wrexham 2022')\n"
+            f"open_engine({str(tiny_db)!r}).ask('sexual offences Wrexham 2022')\n"
             "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
             "assert 'bot.charts' not in sys.modules, 'bot.charts imported'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

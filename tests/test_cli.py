@@ -95,9 +95,9 @@ def test_ask_builds_the_store_when_sources_are_set(tmp_path, sources):
     assert result.returncode == 0 and "536" in result.stdout and db.exists()
 
 
-def test_answering_imports_neither_pandas_nor_matplotlib(db_path):
+def test_answering_imports_neither_pandas_nor_matplotlib(tiny_db):
     code = ("import sys; from bot.answer import open_engine; "
-            f"open_engine({str(db_path)!r}).ask('burglary Leeds 2023'); "
+            f"open_engine({str(tiny_db)!r}).ask('burglary Manchester 2023'); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pandas', 'matplotlib'}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60)
@@ -123,14 +123,14 @@ def test_notes_lists_the_breaks_and_flags_the_store_holds(db_path):
     assert empty.returncode == 0 and "No notes or breaks held match that." in empty.stdout
 
 
-def test_a_reader_that_stops_early_gets_no_traceback(db_path):
+def test_a_reader_that_stops_early_gets_no_traceback(tiny_db):
     """`crimebot ask --batch … | head -1`: the pipe closes under the answers."""
-    env = {**os.environ, "CRIMEBOT_DB": str(db_path)}
+    env = {**os.environ, "CRIMEBOT_DB": str(tiny_db)}
     proc = subprocess.Popen([sys.executable, "-m", "bot", "ask", "--json", "--batch", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    proc.stdin.write(b"burglary Leeds 2023\n" * 400)
+    proc.stdin.write(b"burglary Manchester 2023\n" * 400)
     proc.stdin.close()
     assert json.loads(proc.stdout.readline())["status"] == "ok"
     proc.stdout.close()

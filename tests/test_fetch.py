@@ -196,10 +196,13 @@ def test_refresh_keeps_the_store_and_archive_when_ons_is_unreachable(sources, tm
     assert len(load_manifest(tmp_path / "a")) == len(ALL_FILES)
 
 
+@pytest.mark.usefixtures("sources")
 def test_a_first_refresh_offline_builds_from_the_shipped_files_and_a_later_one_keeps_the_store(
         tmp_path):
     """A new deployment that cannot reach ONS still answers (from data/ons, said on stderr);
-    once a store exists, a refresh that fetched nothing never swaps in the older shipped files."""
+    once a store exists, a refresh that fetched nothing never swaps in the older shipped files.
+
+    It builds the real store from the shipped files, so a run without the ONS files skips it."""
     env = {k: v for k, v in os.environ.items() if k not in {"CRIMEBOT_SOURCES", "CRIMEBOT_DB"}}
     env |= {"CRIMEBOT_ARCHIVE": str(tmp_path / "a"), "CRIMEBOT_DB": str(tmp_path / "x.db"),
             "CRIMEBOT_ONS_BASE": f"http://127.0.0.1:{closed_port()}",

@@ -28,6 +28,20 @@ def first(engine: Engine) -> Topic:
     return turn.topic
 
 
+@pytest.fixture(scope="module", params=["tiny", "real"])
+def any_engine(request: pytest.FixtureRequest) -> Engine:
+    """For rules that need only a store: the tiny store built in code (always) and the real
+    store (when the ONS files are present)."""
+    return request.getfixturevalue("tiny_engine" if request.param == "tiny" else "engine")
+
+
+@pytest.fixture(scope="module")
+def any_first(any_engine: Engine) -> Topic:
+    turn = respond_after(any_engine, FIRST, None)
+    assert turn.topic is not None
+    return turn.topic
+
+
 def facts(data: dict) -> dict:
     """An answer's JSON without how its words were read (a carried part was not typed)."""
     out = {k: v for k, v in data.items() if k not in {"text", "context", "matched", "parts"}}
@@ -54,9 +68,10 @@ def facts(data: dict) -> dict:
     ("what about the force?", "sexual offences North Wales police 2022",
      "Following on from sexual offences, year to December 2022: "),
 ])
-def test_a_follow_up_answers_the_full_question_it_stands_for(engine, first, follow, full, lead):
-    turn = respond_after(engine, follow, first)
-    answer, whole = turn.reply, engine.ask(full)
+def test_a_follow_up_answers_the_full_question_it_stands_for(any_engine, any_first, follow, full,
+                                                             lead):
+    turn = respond_after(any_engine, follow, any_first)
+    answer, whole = turn.reply, any_engine.ask(full)
     assert isinstance(answer, Answer) and whole.status == "ok"
     assert answer.text == lead + whole.text
     assert facts(answer.to_json()) == facts(whole.to_json())
@@ -172,12 +187,12 @@ def test_chat_as_text_says_what_it_carried(db_path):
            "recorded 479 sexual offences in Flintshire" in result.stdout
 
 
-def test_no_follow_up_text_raises_whatever_it_follows(engine, first):
-    ranking = respond_after(engine, "how does that rank in North Wales?", first).topic
+def test_no_follow_up_text_raises_whatever_it_follows(any_engine, any_first):
+    ranking = respond_after(any_engine, "how does that rank in North Wales?", any_first).topic
     hostile = (Path(__file__).parent / "hostile_inputs.txt").read_text("utf-8").splitlines()
-    for topic in (first, ranking):
+    for topic in (any_first, ranking):
         for text in [*hostile, "and", "vs", "99 years earlier", "the year before " * 40,
                      "and " + "Leeds, " * 30]:
-            turn = respond_after(engine, text, topic)
+            turn = respond_after(any_engine, text, topic)
             assert turn.reply.status in {"ok", "ambiguous", "not_found", "no_data"}, text
             json.dumps(reply_json(turn.reply))

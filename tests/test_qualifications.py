@@ -7,24 +7,25 @@ session builds from the same files.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.qualifications import breaks_in, kind_of, method_changes, starts_of
 from bot.readers import FileContents, read_file
 from bot.store import Store
-from tests.conftest import SOURCES
 
 
 @pytest.fixture(scope="module")
-def december_2024() -> FileContents:
-    found = read_file(SOURCES / "policeforceareatablesyedecember2024.xlsx")
+def december_2024(sources: Path) -> FileContents:
+    found = read_file(sources / "policeforceareatablesyedecember2024.xlsx")
     assert found is not None
     return found
 
 
 @pytest.fixture(scope="module")
-def december_2019() -> FileContents:
-    found = read_file(SOURCES / "pfatablesdec19.xlsx")
+def december_2019(sources: Path) -> FileContents:
+    found = read_file(sources / "pfatablesdec19.xlsx")
     assert found is not None
     return found
 

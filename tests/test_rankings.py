@@ -33,6 +33,11 @@ def sql(db_path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
 
 
+@pytest.fixture(scope="module")
+def tiny_sql(tiny_db) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{tiny_db}?mode=ro", uri=True)
+
+
 def ranking(engine: Engine, question: str) -> Ranking:
     ask = parse_ranking(question, engine.gazetteer)
     assert ask is not None, question
@@ -92,11 +97,11 @@ def test_ordinary_questions_are_left_to_the_answer_engine(engine, question):
 
 @settings(max_examples=150, deadline=None)
 @given(st.text(max_size=200))
-def test_any_text_parses_or_is_declined_without_raising(engine, text):
-    ask = parse_ranking(text, engine.gazetteer)
+def test_any_text_parses_or_is_declined_without_raising(tiny_engine, text):
+    ask = parse_ranking(text, tiny_engine.gazetteer)
     if ask is not None:
-        assert rank(engine.store, ask, engine.today).status in {"ok", "ambiguous", "not_found",
-                                                          "no_data"}
+        assert rank(tiny_engine.store, ask, tiny_engine.today).status in {
+            "ok", "ambiguous", "not_found", "no_data"}
 
 
 # --- rankings against SQL ---------------------------------------------------------------------
@@ -109,6 +114,16 @@ def test_kent_burglary_rates_rank_as_the_published_figures_say(engine, sql):
     assert_order(result.ranked, expected, descending=True)
     assert all(not e.computed_rate for e in result.ranked), "ONS publishes these rates"
     assert "mid-2022 population" in result.rate_basis
+
+
+def test_local_rates_rank_as_computed_from_the_population(tiny_engine, tiny_sql):
+    """The tiny store publishes no local rates, so each is count per 1,000 of the estimate."""
+    result = ranking(tiny_engine, "which area in Greater Manchester has the highest burglary rate")
+    assert result.status == "ok" and result.period_end == "2024-12-31"
+    expected = sql_rates(tiny_sql, "E23000005", "burglary", "2024-12-31")
+    assert len(expected) == 3
+    assert_order(result.ranked, expected, descending=True)
+    assert {e.computed_rate for e in result.ranked} == {"computed from the mid-2023 population"}
 
 
 def test_latest_rates_are_computed_from_the_population_and_say_which_year(engine, sql):
@@ -170,8 +185,8 @@ def test_devon_and_cornwall_december_2022_is_listed_as_not_available(engine):
     assert "Devon and Cornwall: not available" in ranking_html(result)
 
 
-def test_forces_in_a_region_are_its_forces_only(engine):
-    result = ranking(engine, "top 5 burglary falls among forces in the North West")
+def test_forces_in_a_region_are_its_forces_only(tiny_engine):
+    result = ranking(tiny_engine, "top 5 burglary falls among forces in the North West")
     assert result.scope_code == "E12000002" and result.level == "pfa"
     assert {e.code for e in result.ranked} <= set(REGION_FORCES["E12000002"])
     assert all((e.value or 0) <= 0 for e in result.ranked[:3])
@@ -194,13 +209,13 @@ def test_an_area_outside_the_scope_is_told_so(engine):
     assert result.status == "no_data" and "not part of Wales" in result.message
 
 
-def test_an_unknown_place_is_named_back(engine):
-    result = ranking(engine, "highest burglary rate in Atlantis")
+def test_an_unknown_place_is_named_back(tiny_engine):
+    result = ranking(tiny_engine, "highest burglary rate in Atlantis")
     assert result.status == "not_found" and "atlantis" in result.message
 
 
-def test_a_national_only_offence_is_not_ranked(engine):
-    result = ranking(engine, "top 10 areas for rape")
+def test_a_national_only_offence_is_not_ranked(tiny_engine):
+    result = ranking(tiny_engine, "top 10 areas for rape")
     assert result.status == "no_data" and "England and Wales as a whole" in result.message
 
 
@@ -237,14 +252,14 @@ def test_crimebot_rank_prints_the_list(db_path: Path):
     assert "<b>" not in result.stdout
 
 
-def test_hostile_inputs_never_break_a_ranking_or_its_html(engine):
+def test_hostile_inputs_never_break_a_ranking_or_its_html(tiny_engine):
     corpus = Path(__file__).with_name("hostile_inputs.txt").read_text(encoding="utf-8")
     lines = [*corpus.split("\n"), "top " * 1000, "highest\x00rate\u2028in Kent", "\ud800 top"]
     for line in lines:
-        ask = parse_ranking(line, engine.gazetteer)
+        ask = parse_ranking(line, tiny_engine.gazetteer)
         if ask is None:
             continue
-        text = ranking_html(rank(engine.store, ask, engine.today))
+        text = ranking_html(rank(tiny_engine.store, ask, tiny_engine.today))
         parse_html(text)
         assert len(text.encode("utf-16-le", "surrogatepass")) // 2 <= 4096, line[:40]
 
@@ -305,10 +320,10 @@ def test_an_area_ons_never_gives_a_rate_is_not_given_one_in_a_computed_period(en
     assert "E22000180" in {e.code for e in result.not_ranked}
 
 
-def test_stray_words_are_not_searched_as_places(engine):
-    ask = parse_ranking("which borough suffers the worst knife crime", engine.gazetteer)
+def test_stray_words_are_not_searched_as_places(tiny_engine):
+    ask = parse_ranking("which borough suffers the worst knife crime", tiny_engine.gazetteer)
     assert ask is not None and ask.focus is None and ask.within is None
-    misspelt = parse_ranking("highest burglary rate in Atlantis", engine.gazetteer)
+    misspelt = parse_ranking("highest burglary rate in Atlantis", tiny_engine.gazetteer)
     assert misspelt is not None and misspelt.within is not None
     assert misspelt.within.status == "not_found"
 

@@ -49,8 +49,12 @@ def test_the_shared_folder_holds_nothing_the_project_does_not_ship():
             assert shipped.read_bytes() == path.read_bytes(), path.name
 
 
+@pytest.mark.usefixtures("sources")
 def test_a_bare_clone_answers_the_readme_question_offline(tmp_path):
-    """The README's first command, minus the install: no sibling folder, no variables."""
+    """The README's first command, minus the install: no sibling folder, no variables.
+
+    It builds the real store from the shipped files, so a run without the ONS files (see
+    tests/conftest.py) skips it like every other test that needs them."""
     clone = tmp_path / "crimebot"
     shutil.copytree(ROOT / "bot", clone / "bot")
     shutil.copytree(SHIPPED, clone / "data" / "ons")

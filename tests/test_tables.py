@@ -323,5 +323,5 @@ def test_each_shipped_file_is_recognised_by_exactly_one_reader(sources):
         if loaded is None:
             continue
         form, grid = loaded
-        matched = [r.layout for r in READERS if form in r.formats and r.recognises(grid)]
+        matched = [r.looks_for for r in READERS if form in r.formats and r.recognises(grid)]
         assert len(matched) == 1, (path.name, matched)

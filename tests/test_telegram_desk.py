@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.ingest import build
+from bot.ingest import build, write_store
 from bot.telegram import COMMANDS, decode_callback, runner_of
 from tests.fake_ons import FakeONS
 from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fixtures import LATEST, build_tiny, contents
 from tests.test_telegram_e2e import buttons, messages_to, polling, reply, settle
 
 NEWSROOM = -42
@@ -122,10 +123,40 @@ async def test_a_new_edition_sends_one_digest_per_subscribed_group_never_twice(
     assert before[RIVAL] + 1 == len(messages_to(fake, RIVAL))
 
 
-async def test_only_group_admins_change_the_patch_and_alerts(fake, db_path, tmp_path):
+async def test_a_new_edition_of_the_tiny_store_is_pushed_once_and_not_again_after_a_restart(
+        fake, tmp_path):
+    """The release-day flow without the ONS files: the tiny store first without its December
+    2024 editions, then whole, swapped in under the running bot."""
+    live, inbox = tmp_path / "crime.db", tmp_path / "inbox.db"
+    write_store([c for c in contents() if c.edition.period_end != LATEST], live)
+    fake.set_member(NEWSROOM, ADMIN, "administrator")
+    async with polling(fake, live, inbox=inbox, desk_interval=0.05) as application:
+        changed = await command(fake, NEWSROOM, "/patch Greater Manchester Police")
+        assert changed.plain_text.startswith("This chat's patch: Greater Manchester")
+        assert "alerts are on" in (await command(fake, NEWSROOM, "/subscribe")).plain_text
+        staged = tmp_path / "staged.db"
+        build_tiny(staged)
+        os.replace(staged, live)
+        digest = await reply(fake, NEWSROOM)
+        assert await runner_of(application).queues.join(5)
+        assert digest.plain_text.startswith("New ONS figures: the year to December 2024")
+        total = count_in(live, "E23000005", "all_crime", LATEST)
+        assert total is not None
+        assert f"• Greater Manchester Police: {total:,}, " in digest.plain_text
+        assert buttons(digest)
+    async with polling(fake, live, inbox=inbox, desk_interval=0.05) as application:
+        await settle(fake)
+        assert await runner_of(application).queues.join(5)
+        assert runner_of(application).inbox.posted() == {
+            f"digest:{NEWSROOM}:pfa-2024-12-31": "sent"}
+    pushed = [m for m in fake.sent if m.plain_text.startswith("New ONS figures")]
+    assert [m.chat_id for m in pushed] == [NEWSROOM]
+
+
+async def test_only_group_admins_change_the_patch_and_alerts(fake, tiny_db, tmp_path):
     fake.set_member(NEWSROOM, ADMIN, "creator")
     fake.set_member(NEWSROOM, MEMBER, "member")
-    async with polling(fake, db_path, inbox=tmp_path / "inbox.db"):
+    async with polling(fake, tiny_db, inbox=tmp_path / "inbox.db"):
         assert (await command(fake, NEWSROOM, f"/patch {PATCH}", MEMBER)).plain_text == REFUSED
         assert (await command(fake, NEWSROOM, "/subscribe", MEMBER)).plain_text == REFUSED
         shown = await command(fake, NEWSROOM, "/patch", MEMBER)

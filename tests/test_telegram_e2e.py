@@ -77,7 +77,16 @@ async def polling(fake: FakeTelegram, db_path: Path, *, chats: frozenset[int] = 
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def app(fake: FakeTelegram, db_path: Path) -> AsyncIterator[Application]:
+    """The bot on the real store, for tests that check ONS's real figures, periods and cells."""
     async with polling(fake, db_path) as application:
+        yield application
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def tiny_app(fake: FakeTelegram, tiny_db: Path) -> AsyncIterator[Application]:
+    """The bot on the tiny store built in code (tests/fixtures.py), for tests of how it listens
+    and replies, which need *a* store; it holds Wrexham's 536 sexual offences in 2022 too."""
+    async with polling(fake, tiny_db) as application:
         yield application
 
 
@@ -124,7 +133,7 @@ async def test_crime_command_in_a_group_replies_with_the_figure(fake, app):
     assert set(buttons(answer)) == {"◀ Dec 2021", "📈 Chart", "Dec 2023 ▶", "Where is this from?"}
 
 
-async def test_the_command_menu_is_registered_at_start(fake, app):
+async def test_the_command_menu_is_registered_at_start(fake, tiny_app):
     commands = [c["command"] for cs in fake.commands.values() for c in cs]
     assert commands == ["crime", "chart", "help", "about", "story", "new", "patch", "subscribe",
                         "unsubscribe"]
@@ -157,13 +166,13 @@ async def test_addressed_forms_are_answered_and_others_ignored(fake, app):
     assert messages_to(fake, SUPERGROUP) == []
 
 
-async def test_any_text_in_a_private_chat_is_a_question(fake, app):
+async def test_any_text_in_a_private_chat_is_a_question(fake, tiny_app):
     fake.inject_message(REPORTER, QUESTION)
     answer = await reply(fake, REPORTER)
     assert "536" in answer.plain_text
 
 
-async def test_an_edited_question_is_not_answered_again(fake, app):
+async def test_an_edited_question_is_not_answered_again(fake, tiny_app):
     fake.inject_message(GROUP, f"/crime {QUESTION}")
     answer = await reply(fake, GROUP)
     fake.inject_message(GROUP, "/crime burglary Leeds 2023", edited=True)
@@ -171,7 +180,7 @@ async def test_an_edited_question_is_not_answered_again(fake, app):
     assert messages_to(fake, GROUP) == [answer]
 
 
-async def test_help_start_and_about(fake, app):
+async def test_help_start_and_about(fake, tiny_app):
     fake.inject_message(REPORTER, "/start")
     assert "/crime sexual offences Wrexham 2022" in (await reply(fake, REPORTER)).plain_text
     fake.inject_message(GROUP, "/help@crimebot")
@@ -181,7 +190,7 @@ async def test_help_start_and_about(fake, app):
     assert "Crime in England & Wales" in about  # an "&" from the data, escaped and accepted
 
 
-async def test_a_bare_command_explains_itself(fake, app):
+async def test_a_bare_command_explains_itself(fake, tiny_app):
     fake.inject_message(GROUP, "/crime")
     assert "/crime sexual offences Wrexham 2022" in (await reply(fake, GROUP)).plain_text
 
@@ -215,7 +224,7 @@ async def test_previous_period_button_edits_the_answer_in_place(fake, app):
 
 
 @pytest.mark.parametrize("data", ["v1|a|E99999999|sexual|", "garbage", "v0|a|W14000006|x|"])
-async def test_a_stale_or_forged_button_gets_a_polite_note(fake, app, data):
+async def test_a_stale_or_forged_button_gets_a_polite_note(fake, tiny_app, data):
     fake.inject_message(GROUP, f"/crime {QUESTION}")
     answer = await reply(fake, GROUP)
     fake.inject_callback(answer, data, must_exist=False)
@@ -278,7 +287,7 @@ async def test_the_chart_command(fake, app):
 # --- inline mode --------------------------------------------------------------------------------
 
 
-async def test_inline_query_returns_the_answer_as_an_article(fake, app):
+async def test_inline_query_returns_the_answer_as_an_article(fake, tiny_app):
     fake.inject_inline_query(QUESTION)
     await fake.wait_for("answerInlineQuery")
     answered = fake.answers[-1]
@@ -301,8 +310,8 @@ async def test_an_ambiguous_inline_query_returns_one_article_per_place(fake, app
 # --- protection ---------------------------------------------------------------------------------
 
 
-async def test_only_listed_chats_and_users_are_answered(fake, db_path):
-    async with polling(fake, db_path, chats=frozenset({GROUP}), users=frozenset({REPORTER})):
+async def test_only_listed_chats_and_users_are_answered(fake, tiny_db):
+    async with polling(fake, tiny_db, chats=frozenset({GROUP}), users=frozenset({REPORTER})):
         fake.inject_message(OTHER_GROUP, f"/crime {QUESTION}")
         fake.inject_message(2002, QUESTION)
         fake.inject_inline_query(QUESTION, user_id=2002)
@@ -318,10 +327,10 @@ async def test_only_listed_chats_and_users_are_answered(fake, db_path):
     assert allowed.params["is_personal"] is True
 
 
-async def test_the_bot_leaves_a_group_it_is_not_listed_for(fake, db_path):
+async def test_the_bot_leaves_a_group_it_is_not_listed_for(fake, tiny_db):
     fake.add_chat(OTHER_GROUP)
     member = {"status": "member", "user": fake.bot_user}
-    async with polling(fake, db_path, chats=frozenset({GROUP})):
+    async with polling(fake, tiny_db, chats=frozenset({GROUP})):
         fake.inject_update({"my_chat_member": {
             "chat": fake.chats[OTHER_GROUP], "from": fake.add_user(REPORTER),
             "date": int(time.time()), "old_chat_member": {**member, "status": "left"},
@@ -330,15 +339,15 @@ async def test_the_bot_leaves_a_group_it_is_not_listed_for(fake, db_path):
     assert fake.left == {OTHER_GROUP}
 
 
-async def test_a_group_upgraded_to_a_supergroup_stays_allowed(fake, db_path):
-    async with polling(fake, db_path, chats=frozenset({GROUP})):
+async def test_a_group_upgraded_to_a_supergroup_stays_allowed(fake, tiny_db):
+    async with polling(fake, tiny_db, chats=frozenset({GROUP})):
         fake.inject_migration(GROUP, SUPERGROUP)
         fake.inject_message(SUPERGROUP, f"/crime {QUESTION}")
         assert "536" in (await reply(fake, SUPERGROUP)).plain_text
 
 
-async def test_a_fast_asker_is_paced_told_once_and_every_question_answered(fake, db_path):
-    async with polling(fake, db_path, cooldown=0.3, notice=0):
+async def test_a_fast_asker_is_paced_told_once_and_every_question_answered(fake, tiny_db):
+    async with polling(fake, tiny_db, cooldown=0.3, notice=0):
         asked = [fake.inject_message(GROUP, f"/crime {QUESTION}")["message"]["message_id"]
                  for _ in range(3)]
         replies = [await reply(fake, GROUP) for _ in range(4)]
@@ -349,7 +358,7 @@ async def test_a_fast_asker_is_paced_told_once_and_every_question_answered(fake,
     assert all("536" in m.plain_text for m in answers)
 
 
-async def test_a_429_is_waited_out_and_delivered_once(fake, app):
+async def test_a_429_is_waited_out_and_delivered_once(fake, tiny_app):
     fake.fail_next("sendMessage", 429, retry_after=1)
     fake.inject_message(GROUP, f"/crime {QUESTION}")
     answer = await reply(fake, GROUP)
@@ -359,14 +368,14 @@ async def test_a_429_is_waited_out_and_delivered_once(fake, app):
     assert len([m for m in fake.sent if m.chat_id == GROUP]) == 1
 
 
-async def test_a_failure_says_sorry_without_details(fake, db_path, caplog):
-    engine = open_engine(db_path)
+async def test_a_failure_says_sorry_without_details(fake, tiny_db, caplog):
+    engine = open_engine(tiny_db)
 
     def broken(question: str, today: object = None) -> Answer:
         raise RuntimeError("database exploded at /secret/path")
 
     engine.ask = broken
-    async with polling(fake, db_path, engine=engine):
+    async with polling(fake, tiny_db, engine=engine):
         update = fake.inject_message(GROUP, f"/crime {QUESTION}")
         answer = await reply(fake, GROUP)
     assert answer.plain_text == SORRY
@@ -374,17 +383,17 @@ async def test_a_failure_says_sorry_without_details(fake, db_path, caplog):
     assert f"update {update['update_id']} failed" in caplog.text
 
 
-async def test_a_failing_button_says_sorry_in_the_toast(fake, db_path):
-    engine = open_engine(db_path)
+async def test_a_failing_button_says_sorry_in_the_toast(fake, tiny_db):
+    engine = open_engine(tiny_db)
 
     def broken(area: str, offence: str, period: str | None) -> Answer:
         raise RuntimeError("boom")
 
     engine.answer_for = broken
-    async with polling(fake, db_path, engine=engine):
+    async with polling(fake, tiny_db, engine=engine):
         fake.inject_message(GROUP, f"/crime {QUESTION}")
         answer = await reply(fake, GROUP)
-        fake.inject_callback(answer, buttons(answer)["◀ Dec 2021"])
+        fake.inject_callback(answer, buttons(answer)["Dec 2023 ▶"])
         await fake.wait_for("answerCallbackQuery")
     assert fake.answers[-1].text == SORRY
     assert messages_to(fake, GROUP) == [answer]
@@ -393,14 +402,14 @@ async def test_a_failing_button_says_sorry_in_the_toast(fake, db_path):
 # --- replies ------------------------------------------------------------------------------------
 
 
-async def test_markup_in_a_question_is_escaped(fake, app):
+async def test_markup_in_a_question_is_escaped(fake, tiny_app):
     fake.inject_message(REPORTER, f"<b>{QUESTION}</b> & <i>co</i>")
     answer = await reply(fake, REPORTER)
     assert "536" in answer.plain_text
 
 
-async def test_a_long_answer_is_split_into_valid_messages(fake, db_path):
-    engine = open_engine(db_path)
+async def test_a_long_answer_is_split_into_valid_messages(fake, tiny_db):
+    engine = open_engine(tiny_db)
     real = engine.ask(QUESTION)
     body = "\n".join(f"Row {n}: <tag> & more text to pad the line out" for n in range(300))
 
@@ -408,7 +417,7 @@ async def test_a_long_answer_is_split_into_valid_messages(fake, db_path):
         return Answer(**{**real.__dict__, "text": real.text + "\n\n" + body})
 
     engine.ask = long_answer
-    async with polling(fake, db_path, engine=engine):
+    async with polling(fake, tiny_db, engine=engine):
         asked = fake.inject_message(GROUP, f"/crime {QUESTION}")["message"]
         parts = [await reply(fake, GROUP)]
         while not parts[-1].reply_markup:
@@ -424,9 +433,9 @@ async def test_a_long_answer_is_split_into_valid_messages(fake, db_path):
 
 
 @pytest.fixture
-def subprocess_env(db_path: Path) -> dict[str, str]:
+def subprocess_env(tiny_db: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRIMEBOT_", "TELEGRAM_"))}
-    return {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "CRIMEBOT_DB": str(db_path),
+    return {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "CRIMEBOT_DB": str(tiny_db),
             "CRIMEBOT_LOG_LEVEL": "DEBUG", "CRIMEBOT_COOLDOWN_SECONDS": "0"}
 
 

@@ -121,29 +121,29 @@ async def test_a_private_chat_follows_on_without_replies(fake, db_path, engine):
             "2023, ONS figures show.")
 
 
-async def test_a_reply_follows_on_after_a_restart(fake, db_path, engine):
+async def test_a_reply_follows_on_after_a_restart(fake, tiny_db, tiny_engine):
     data = folder()
-    async with polling(fake, db_path, data):
+    async with polling(fake, tiny_db, data):
         fake.inject_message(GROUP, f"/crime {FIRST}", user_id=ALICE)
         answer = await reply(fake, GROUP)
-    async with polling(fake, db_path, data):
+    async with polling(fake, tiny_db, data):
         fake.inject_message(GROUP, "and Flintshire?", user_id=BOB, reply_to=answer)
-        stands_for(await reply(fake, GROUP), engine, "sexual offences Flintshire 2022",
+        stands_for(await reply(fake, GROUP), tiny_engine, "sexual offences Flintshire 2022",
                    "Following on from sexual offences, year to December 2022: ")
 
 
 async def test_an_expired_private_context_is_said_and_a_reply_still_follows_on(
-        fake, db_path, engine):
-    async with polling(fake, db_path, folder(), followup_s=0.0):
+        fake, tiny_db, tiny_engine):
+    async with polling(fake, tiny_db, folder(), followup_s=0.0):
         fake.inject_message(ALICE, FIRST)
         answer = await reply(fake, ALICE)
         fake.inject_message(ALICE, "and Flintshire?")
         note = await reply(fake, ALICE)
         assert note.plain_text == EXPIRED.format(minutes=0)
         fresh = await reply(fake, ALICE)
-        stands_for(fresh, engine, "Flintshire", "No offence was named")
+        stands_for(fresh, tiny_engine, "Flintshire", "No offence was named")
         fake.inject_message(ALICE, "and Flintshire?", reply_to=answer)
-        stands_for(await reply(fake, ALICE), engine, "sexual offences Flintshire 2022",
+        stands_for(await reply(fake, ALICE), tiny_engine, "sexual offences Flintshire 2022",
                    "Following on from sexual offences, year to December 2022: ")
 
 
@@ -196,8 +196,8 @@ async def test_story_chart_and_rank_sent_as_replies_use_the_answer_replied_to(
         assert "▶ 6. Flintshire: 3.1 per 1,000 (479 recorded)" in ranking.plain_text
 
 
-async def test_inline_mode_says_it_has_no_context(fake, db_path):
-    async with polling(fake, db_path, folder()):
+async def test_inline_mode_says_it_has_no_context(fake, tiny_db):
+    async with polling(fake, tiny_db, folder()):
         fake.inject_inline_query("and Flintshire?")
         await fake.wait_for("answerInlineQuery", timeout=WAIT_S)
         first, *_ = fake.answers[-1].results

@@ -161,7 +161,6 @@ class Reader:
     """One ONS layout: what it looks for (said in the build summary when nothing matched), how
     to tell a file holds it by content, never by name, and how to read it."""
 
-    layout: str
     looks_for: str
     formats: tuple[str, ...]  # "workbook", "csv"
     recognises: Callable[[Grid], bool]

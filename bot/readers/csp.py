@@ -95,6 +95,6 @@ def read_csv_table(path: Path, sheets: Grid) -> FileContents:
     return FileContents(edition, observations)
 
 
-CSV_READER = Reader("CSP table as CSV", "a 'Number of police recorded crimes' table title with "
+CSV_READER = Reader("a 'Number of police recorded crimes' table title with "
                     "a Community Safety Partnership code header", ("csv",), recognises_csv,
                     read_csv_table)

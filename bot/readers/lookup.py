@@ -45,5 +45,5 @@ def read_lookup(path: Path, sheets: Grid) -> FileContents:
 
 
 
-READER = Reader("geography lookup", "LADyyCD/CSPyyCD columns (a lookup)", ("csv",), recognises,
+READER = Reader("LADyyCD/CSPyyCD columns (a lookup)", ("csv",), recognises,
                 read_lookup)

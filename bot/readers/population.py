@@ -68,5 +68,5 @@ def read_population(path: Path, sheets: Grid) -> FileContents:
 
 
 
-READER = Reader("population estimates", "a 'MYE4' sheet (population estimates)", ("workbook",),
+READER = Reader("a 'MYE4' sheet (population estimates)", ("workbook",),
                 recognises, read_population)

@@ -158,5 +158,5 @@ def read_series(path: Path, sheets: Grid) -> FileContents:
 
 
 
-READER = Reader("long force series", "'12 months ending, PFA, Offence' columns (the long force "
+READER = Reader("'12 months ending, PFA, Offence' columns (the long force "
                 "series)", ("csv",), recognises, read_series)

@@ -140,7 +140,7 @@ def read_workbook(path: Path, named: Grid) -> FileContents | None:
 
 
 READER = Reader(
-    "crime tables", "sheets titled 'Table P…' with an Area Code/Area Name header (force "
+    "sheets titled 'Table P…' with an Area Code/Area Name header (force "
     "tables), 'Table A4'/'Table_A5a' with Offence code/Offence category (appendix tables) or a "
     "Community Safety Partnership code header (CSP tables)", ("workbook",), recognises,
     read_workbook)
