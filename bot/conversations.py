@@ -10,13 +10,13 @@ when it is younger than the follow-up window the caller passes (`CRIMEBOT_FOLLOW
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from bot.followup import Topic
+from bot.subscriptions import open_desk
 
 KEPT_S = 7 * 24 * 3600.0
 
@@ -37,14 +37,9 @@ class Conversations:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("pragma journal_mode=wal")
-        self._conn.execute("pragma busy_timeout=5000")
         # A context lost to a power cut only makes one follow-up a new question: no fsync each.
-        self._conn.execute("pragma synchronous=normal")
-        self._conn.executescript(SCHEMA)
+        self._conn = open_desk(self.path, SCHEMA, "normal")
 
     def close(self) -> None:
         self._conn.close()

@@ -162,17 +162,27 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def open_desk(path: Path, schema: str, synchronous: str) -> sqlite3.Connection:
+    """One connection to `desk.db` for a table group of its own (patches and alerts here,
+    follow-up topics in `bot.conversations`); the caller serialises it with a lock because
+    handlers run in threads. `synchronous` is "full" where a lost write is a wrong alert and
+    "normal" where it only costs a follow-up its context."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("pragma journal_mode=wal")
+    conn.execute("pragma busy_timeout=5000")
+    conn.execute(f"pragma synchronous={synchronous}")
+    conn.executescript(schema)
+    return conn
+
+
 class Subscriptions:
     """The desk's own small database; one connection, serialised by a lock."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("pragma journal_mode=wal")
-        self._conn.execute("pragma synchronous=full")
-        self._conn.executescript(SCHEMA)
+        self._conn = open_desk(self.path, SCHEMA, "full")
 
     def close(self) -> None:
         self._conn.close()
