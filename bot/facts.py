@@ -17,25 +17,17 @@ from dataclasses import replace as dataclass_replace
 from datetime import date
 
 from bot.finding import Choice, Districts, Finding, Matched, joined
+from bot.gazetteer import AreaMatch, Candidate, Gazetteer, Place
+from bot.offence_index import OffenceIndex
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
+from bot.period_ask import PeriodAsk, resolve_year
 from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.places import ENGLAND_AND_WALES, display, name_key
 from bot.rates import rate_of
 from bot.series import Series, boundary_between
 from bot.store import AreaRow, EditionRow, FigureRow, Store
-from bot.understanding import (
-    AreaMatch,
-    Candidate,
-    Gazetteer,
-    OffenceIndex,
-    OffenceMatch,
-    Parsed,
-    PeriodAsk,
-    Place,
-    parse,
-    resolve_year,
-)
+from bot.understanding import OffenceMatch, Parsed, parse
 
 # How a rate question's answer opens; replaced when no rate can be given.
 RATE_PROMISE = "The rate asked for is given after the count"

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from bot.answer import Answer, Engine
 from bot.followup import FollowUp, Place, Topic, follow_on
 from bot.periods import label as period_label
-from bot.understanding import Parsed, normalise
+from bot.places import normalise
+from bot.understanding import Parsed
 
 if TYPE_CHECKING:
     from bot.rankings import Ranking
