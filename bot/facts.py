@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace as dataclass_replace
 from datetime import date
 
+from bot import indexes
 from bot.finding import Choice, Districts, Finding, Matched, joined
 from bot.gazetteer import AreaMatch, Candidate, Gazetteer, Place
 from bot.offence_index import OffenceIndex
@@ -82,24 +83,16 @@ class Facts:
             self.areas = {a.code: a for a in every}
             self.editions = {e.key: e for e in self.store.editions()}
             self._periods = {}
-            areas = [a for a in every if a.offered]
-            offered = {a.code for a in areas}
-            local: list[tuple[str, str]] = []
-            self.la_years = {}
-            lookup = self.store.local_authorities()
-            for _, la_name, csp_code, year in lookup:
-                key = name_key(la_name)
-                self.la_years[key] = max(self.la_years.get(key, 0), year)
-                if csp_code in offered:
-                    local.append((la_name, csp_code))
+            places = [Place(a.code, a.name, a.kind) for a in every if a.offered]
+            built = indexes.load(self.store, places)
+            self.la_years = built.la_years
             self.latest_lookup = max(self.la_years.values(), default=0)
-            self._split_councils(lookup, offered)
+            self._split_councils(self.store.local_authorities(), {p.code for p in places})
             self.forces = {a.code: a.name for a in every if a.kind == "pfa"}
-            self.gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas],
-                                       self.store.former_names(), local)
+            self.gazetteer = built.gazetteer
             self.offences = self.store.offence_table()
             self.parents = {k: v[1] for k, v in self.offences.items()}
-            self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
+            self.index = built.offences
             self.recorders = self._recorders(every)
             self._generation = self.store.generation
         return self.gazetteer

@@ -129,6 +129,29 @@ class Gazetteer:
                 own = [c for c in codes if self.source[(key, c)] == "name"]
                 for code in own or list(codes):
                     self._add(alias, code, "alias")
+        self._finish()
+
+    @classmethod
+    def from_rows(cls, places: Iterable[Place],
+                  rows: Iterable[tuple[str, str, str]]) -> Gazetteer:
+        """The gazetteer `crimebot ingest` stored (`rows()`, read back in order): the same
+        names, codes and sources, without folding every name again on each start."""
+        self = cls.__new__(cls)
+        self.places = {p.code: p for p in places}
+        self.by_name, self.source = {}, {}
+        for key, code, source in rows:
+            self.by_name.setdefault(key, []).append(code)
+            self.source[(key, code)] = source
+        self._finish()
+        return self
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(name key, code, source) for every name, in the order the names were added."""
+        return [(key, code, self.source[(key, code)])
+                for key, codes in self.by_name.items() for code in codes]
+
+    def _finish(self) -> None:
+        """What every look-up needs beyond the names themselves, derived from them."""
         self.choices = list(self.by_name)
         # The names sorted, with each one's place in `choices`: "names starting with …" is a
         # bisection instead of a scan of every name, and still comes back in `choices` order.
@@ -160,7 +183,7 @@ class Gazetteer:
             return
         self._put(key, code, source)
         bare = re.sub(r"^city of |, city of$| city$|^the ", "", key).strip()
-        for variant in {bare, key.replace("'", ""), bare.replace("'", "")} - {key}:
+        for variant in sorted({bare, key.replace("'", ""), bare.replace("'", "")} - {key}):
             if len(variant) > 3:
                 self._put(variant, code, "variant" if source == "name" else source)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot import indexes
 from bot.config import LOOKUP_URL, ONS_BASE
 from bot.offences import CATALOGUE
 from bot.qualifications import breaks_in, kind_of, method_changes
@@ -36,6 +37,7 @@ from bot.readers.common import (
 from bot.reconcile import LA_CODE, Areas, Geography
 from bot.schema import FIGURES_LABELLED, INDEXES, SCHEMA_VERSION, create_tables, insert
 from bot.sources import DATASETS, Provenance, shipped_provenance
+from bot.store import Store
 
 
 class IngestError(Exception):
@@ -275,9 +277,24 @@ def write_store(contents: list[FileContents], path: Path,
             db[table].create_index(columns, index_name=f"idx_{table}_{'_'.join(columns)}")
         db.create_view("figures_labelled", FIGURES_LABELLED)
         insert(conn, "ingest_notes", ((n,) for n in report.notes))
+    write_indexes(conn, path)
     _fill_report(conn, report)
     conn.close()
     return report
+
+
+def write_indexes(conn: sqlite3.Connection, path: Path) -> None:
+    """The name indexes (`bot.indexes`), built by reading the finished tables back through the
+    store as the answer engine does, so the stored index is the one it would build itself."""
+    store = Store(path)
+    try:
+        built = indexes.build(store)
+    finally:
+        store.close()
+    with conn:
+        for table, rows in indexes.index_rows(built).items():
+            insert(conn, table, rows)
+        insert(conn, "meta", [("index_code", indexes.code_fingerprint())])
 
 
 def page_of(edition: Edition) -> str | None:

@@ -39,7 +39,7 @@ class OffenceIndex:
         for phrase, key in OFFENCE_ALIASES.items():
             if labels is None or key == "" or key in labels:
                 phrases[phrase_key(phrase)] = key
-        for word in GENERIC_WORDS:
+        for word in sorted(GENERIC_WORDS):
             phrases[word] = "all_crime"
         self.phrases = phrases
         # Phrases that are an ONS label of the offence they name: matched "exact", not "alias".
@@ -48,6 +48,28 @@ class OffenceIndex:
                        if phrases.get(phrase_key(label)) == offence.key}
         self.labels |= {p for p, k in phrases.items()
                         if labels and k in labels and p == phrase_key(labels[k])}
+        self._finish()
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, int]]) -> OffenceIndex:
+        """The index `crimebot ingest` stored (`rows()`, read back in order), without folding
+        every catalogue phrase and store label again on each start."""
+        self = cls.__new__(cls)
+        self.phrases, self.labels = {}, set()
+        for phrase, key, is_label in rows:
+            self.phrases[phrase] = key
+            if is_label:
+                self.labels.add(phrase)
+        self._finish()
+        return self
+
+    def rows(self) -> list[tuple[str, str, int]]:
+        """(phrase, offence key, 1 when the phrase is an ONS label) in the index's order."""
+        return [(phrase, key, int(phrase in self.labels)) for phrase, key in self.phrases.items()]
+
+    def _finish(self) -> None:
+        """What matching needs beyond the phrases themselves, derived from them."""
+        phrases = self.phrases
         self.longest = max(len(p.split()) for p in phrases)
         self.words = sorted({p for p, k in phrases.items() if " " not in p and k
                              and p not in GENERIC_WORDS and len(p) >= 5})

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "meta": ({"key": "TEXT", "value": "TEXT"}, ("key",)),
@@ -46,6 +46,11 @@ SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
                           ("code", "csp_code", "year")),
     "population": ({"code": "TEXT", "year": "INTEGER", "people": "INTEGER", "basis": "TEXT",
                     "edition": "TEXT", "sheet": "TEXT", "cell": "TEXT"}, ("code", "year")),
+    # The name indexes (`bot.indexes`), in the order they were built: the gazetteer's name keys,
+    # every offence phrase, and the newest lookup year of each local authority's name key.
+    "place_names": ({"name": "TEXT", "code": "TEXT", "source": "TEXT"}, ()),
+    "offence_phrases": ({"phrase": "TEXT", "offence": "TEXT", "label": "INTEGER"}, ()),
+    "la_keys": ({"key": "TEXT", "year": "INTEGER"}, ()),
 }
 # Figures point at their area, offence and edition, so sqlite-utils and Datasette can follow
 # (and label) them; codes from the lookups and population files are not all areas, so no keys.

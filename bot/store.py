@@ -25,13 +25,13 @@ from pathlib import Path
 from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the store for it
 
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
-SCHEMA_VERSIONS = ("4",)
+SCHEMA_VERSIONS = ("5",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
 EDITION_COLUMNS = ("key", "title", "dataset", "period_end", "published")
 PROVENANCE_COLUMNS = ("released", "source_url", "fetched_at")
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
                    "local_authorities", "population", "revisions", "notes", "breaks",
-                   "sources", "labels")
+                   "sources", "labels", "place_names", "offence_phrases", "la_keys")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
 
@@ -454,6 +454,17 @@ class Store:
         """key → (label, parent, level) for every offence the store holds."""
         return {k: (label, parent, level or "national") for k, label, parent, level in self._rows(
             "select key, label, parent, level from offences")}
+
+    def meta(self, key: str) -> str | None:
+        rows = self._rows("select value from meta where key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def stored_indexes(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, int]],
+                                      list[tuple[str, int]]]:
+        """The name indexes ingest built (see `bot.indexes`), each in the order it was written."""
+        return (self._rows("select name, code, source from place_names order by rowid"),
+                self._rows("select phrase, offence, label from offence_phrases order by rowid"),
+                self._rows("select key, year from la_keys order by rowid"))
 
     def latest_period(self) -> str | None:
         """The newest period held, from `meta` (O(1)); older stores fall back to a scan."""
