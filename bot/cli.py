@@ -6,10 +6,8 @@ Imports are made inside each command so that `crimebot ask` loads only what answ
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +46,8 @@ def _unreadable(paths: list[Path]) -> str | None:
 
 def _unwritable(folder: Path) -> str | None:
     """Try the store's folder before spending seconds reading workbooks that cannot be saved."""
+    import tempfile
+
     from bot.ops import explain_os_error
 
     try:
@@ -82,6 +82,9 @@ def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> lis
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import logging
+    import tempfile
+
     from bot.fetch import archive_provenance
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
@@ -258,14 +261,14 @@ def _engine(args: argparse.Namespace):
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answers and rankings both, through `bot.reply.respond` as the bot does."""
-    import json
-
     from bot.reply import reply_json, reply_text, respond
 
     engine = _engine(args)
     if engine is None:
         return NO_STORE
     if args.batch:
+        import json
+
         source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
         statuses = []
         with source:
@@ -280,6 +283,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_after(engine, args.after, " ".join(args.question), args.json)
     reply = respond(engine, " ".join(args.question))
     if args.json:
+        import json
+
         print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
@@ -347,6 +352,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_browse(args: argparse.Namespace) -> int:
     """Datasette on the store, on 127.0.0.1 only; the metadata file goes where --metadata says."""
+    import tempfile
+
     from bot.browse import serve
 
     db_path = Paths.from_env(store=args.db).store
@@ -515,7 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="crimebot",
         description="Police recorded crime figures for England and Wales, answered like a "
                     "data reporter would.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    # `prog` given, or argparse builds a help formatter (and imports shutil) on every start.
+    commands = parser.add_subparsers(dest="command", required=True, prog="crimebot")
 
     ingest = commands.add_parser("ingest", help="build the store from ONS files")
     ingest.add_argument("--source", action="append", metavar="DIR|FILE",

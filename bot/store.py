@@ -13,7 +13,6 @@ stores or meets a closed connection.
 from __future__ import annotations
 
 import contextlib
-import logging
 import sqlite3
 import threading
 import time
@@ -34,9 +33,6 @@ EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offenc
                    "sources", "labels", "place_names", "offence_phrases", "la_keys")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
-
-log = logging.getLogger(__name__)
-
 
 class StoreError(Exception):
     """The store is missing, empty or not a crimebot store; the message says what to do."""
@@ -292,9 +288,14 @@ class Store:
                 clock = time.monotonic() if now is None else now
                 if self._changing is None or self._changing[0] != identity:
                     self._changing = (identity, clock)
-                    log.warning("the store at %s was overwritten in place rather than swapped "
-                                "in by rename; keeping generation %d until it stops changing",
-                                self.path, self._generation)
+                    # Imported here, the one place the store logs: a fresh `crimebot ask` never
+                    # gets here, and logging was a twentieth of its start.
+                    import logging
+
+                    logging.getLogger(__name__).warning(
+                        "the store at %s was overwritten in place rather than swapped in by "
+                        "rename; keeping generation %d until it stops changing", self.path,
+                        self._generation)
                     return False
                 if clock - self._changing[1] < IN_PLACE_SETTLE_S:
                     return False
