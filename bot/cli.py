@@ -517,13 +517,33 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_ask(commands: argparse._SubParsersAction) -> None:
+    """The `ask` command, in its own function so a fresh `crimebot ask` can build it alone."""
+    ask = commands.add_parser("ask", help="answer a question in plain words")
+    ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--batch", metavar="FILE",
+                     help="answer one question a line from FILE (- for stdin), JSON lines out")
+    ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    ask.add_argument("--after", metavar="QUESTION",
+                     help="read the question as a follow-up of this one's answer, e.g. "
+                          '--after "sexual offences Wrexham 2022" "and Flintshire?"')
+    ask.set_defaults(func=cmd_ask)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or with `only="ask"` just that one: a fresh `crimebot ask` is
+    what a reporter runs most, and building the other sixteen parsers was a tenth of its start.
+    """
     parser = argparse.ArgumentParser(
         prog="crimebot",
         description="Police recorded crime figures for England and Wales, answered like a "
                     "data reporter would.")
     # `prog` given, or argparse builds a help formatter (and imports shutil) on every start.
     commands = parser.add_subparsers(dest="command", required=True, prog="crimebot")
+    if only == "ask":
+        _add_ask(commands)
+        return parser
 
     ingest = commands.add_parser("ingest", help="build the store from ONS files")
     ingest.add_argument("--source", action="append", metavar="DIR|FILE",
@@ -572,16 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     notes.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     notes.set_defaults(func=cmd_notes)
 
-    ask = commands.add_parser("ask", help="answer a question in plain words")
-    ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')
-    ask.add_argument("--json", action="store_true", help="print one JSON object")
-    ask.add_argument("--batch", metavar="FILE",
-                     help="answer one question a line from FILE (- for stdin), JSON lines out")
-    ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
-    ask.add_argument("--after", metavar="QUESTION",
-                     help="read the question as a follow-up of this one's answer, e.g. "
-                          '--after "sexual offences Wrexham 2022" "and Flintshire?"')
-    ask.set_defaults(func=cmd_ask)
+    _add_ask(commands)
 
     chat = commands.add_parser(
         "chat", help="a conversation: follow-ups such as “and Flintshire?” carry the last "
@@ -681,7 +692,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv[:1] == ["ask"] else None).parse_args(argv)
     try:
         return args.func(args)
     except BrokenPipeError:
