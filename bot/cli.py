@@ -539,8 +539,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="crimebot",
         description="Police recorded crime figures for England and Wales, answered like a "
                     "data reporter would.")
-    # `prog` given, or argparse builds a help formatter (and imports shutil) on every start.
-    commands = parser.add_subparsers(dest="command", required=True, prog="crimebot")
+    commands = parser.add_subparsers(dest="command", required=True)
     if only == "ask":
         _add_ask(commands)
         return parser
