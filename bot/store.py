@@ -138,6 +138,8 @@ class Snapshot:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # offence key → parent, read once per file: an answer with notes needs the offence's family
     parents: dict[str, str | None] | None = None
+    # offence key → its family (itself, what it belongs to, what belongs to it), as asked for
+    families: dict[str, frozenset[str]] = field(default_factory=dict)
     editions: str = ""
 
     def hold(self) -> None:
@@ -575,6 +577,21 @@ class Store:
         family = self._offence_family(offence)
         return [NoteRow(*row) for row in rows if row[2] is None or row[2] in family]
 
+    def undercounts(self, area: str, offence: str) -> list[NoteRow]:
+        """Every note calling a figure of this area (or its force) and offence family an
+        undercount, whatever its periods and edition, oldest edition first: one read serves
+        every figure of a series (`bot.facts` filters by period and edition)."""
+        rows = self._rows(
+            "select n.edition, n.area, n.offence, n.period_from, n.period_to, n.text, n.kind "
+            "from notes n left join editions e on e.key = n.edition where n.kind = 'undercount' "
+            "and (n.area is null or n.area = ? or n.area = "
+            "(select force_code from areas where code = ?)) order by e.period_end, n.rowid",
+            (area, area))
+        if not rows:
+            return []
+        family = self._offence_family(offence)
+        return [NoteRow(*row) for row in rows if row[2] is None or row[2] in family]
+
     def breaks(self, area: str, offence: str) -> list[Break]:
         """The breaks that split this area's series of this offence, oldest first (a break
         stated for a force also splits its local areas' series)."""
@@ -600,8 +617,16 @@ class Store:
             "order by offence, area, starts")]
         return notes, breaks
 
-    def _offence_family(self, offence: str) -> set[str]:
+    def _offence_family(self, offence: str) -> frozenset[str]:
+        """The offence, every offence it belongs to and every one inside it: computed once per
+        offence and store file, since a note's reach was most of a warm answer's Python."""
         snapshot = self._snap()
+        found = snapshot.families.get(offence)
+        if found is None:
+            found = snapshot.families[offence] = frozenset(self._family(snapshot, offence))
+        return found
+
+    def _family(self, snapshot: Snapshot, offence: str) -> set[str]:
         if snapshot.parents is None:
             snapshot.parents = {key: parent for key, parent in self._rows(
                 "select key, parent from offences")}
