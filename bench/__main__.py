@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--snapshot FILE | --compare FILE]`: measure issue 12's targets.
+"""`python -m bench [--quick] [--snapshot FILE | --compare FILE]`: measure issue 20's targets.
 
 Why one command and one file: the targets (a warm answer at 1× and 30× the store, the heartbeat
 query, a fresh `crimebot ask`, ingest, the bot end to end) are only useful if anyone can rerun
@@ -37,11 +37,13 @@ GNU_TIME = Path("/usr/bin/time")
 FRESH_QUESTION = "sexual offences Wrexham 2022"
 SNAPSHOT_QUESTIONS = 2400
 
-# Issue 12's targets, in one place.
-ANSWER_P99_1X_MS = 0.6
-ANSWER_P99_30X_MS = 1.0
+# The targets, in one place: issue 20's for answers, a fresh ask and the bot end to end (a fresh
+# ask as a multiple of the interpreter's own start in the same run, so a busy machine slows both
+# sides alike); issue 12's for the heartbeat and ingest.
+ANSWER_P99_1X_MS = 1.0
+ANSWER_P99_GROWN_MS = 1.5
 HEARTBEAT_MS = 1.0
-FRESH_ASK_MS = 70.0
+FRESH_ASK_RATIO = 3.0
 INGEST_S = 3.5
 E2E_MSG_S = 300.0
 
@@ -381,9 +383,11 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
     walls, cpus = _median_wall([*ask, "ask", FRESH_QUESTION], env, runs)
     times = [t * 1000 for t in walls]
     median = statistics.median(times)
-    report.row("crimebot ask", f"fresh process, median of {runs}", f"< {FRESH_ASK_MS:g} ms",
-               f"{median:,.0f} ms (min {min(times):,.0f}, max {max(times):,.0f})",
-               median < FRESH_ASK_MS)
+    ratio = median / floor
+    report.row("crimebot ask", f"fresh process, median of {runs}, as a multiple of the floor",
+               f"< {FRESH_ASK_RATIO:g}× `python -c pass`",
+               f"{ratio:.2f}× ({median:,.0f} ms; min {min(times):,.0f}, max {max(times):,.0f})",
+               ratio < FRESH_ASK_RATIO)
     report.row("crimebot ask", f"`python -c pass` floor, median of {runs}", "for information",
                f"{floor:,.0f} ms", None)
     report.row("crimebot ask", "CPU time (user + system), median: ask / floor",
@@ -395,12 +399,12 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
         f"\"{FRESH_QUESTION}\"`: median {median:,.0f} ms; `python -c pass` "
         f"{floor:,.0f} ms; so {median - floor:,.0f} ms is ours (imports, opening the store, "
         f"the gazetteer, one answer). `python -X importtime -m bot ask …`:\n\n{offenders}")
-    if median >= FRESH_ASK_MS and profiles:
+    if ratio >= FRESH_ASK_RATIO and profiles:
         profile = profile_command(["-m", "bot", "ask", FRESH_QUESTION], scratch / "ask.prof", env,
                                   sort="cumtime", limit=20)
         report.why.append(
-            f"Fresh `crimebot ask`: median {median:,.0f} ms against {FRESH_ASK_MS:g} ms, of "
-            f"which {floor:,.0f} ms is the interpreter's own start. The rest is imports (table "
+            f"Fresh `crimebot ask`: median {median:,.0f} ms, {ratio:.2f}× the interpreter's own "
+            f"start ({floor:,.0f} ms) against {FRESH_ASK_RATIO:g}×. The rest is imports (table "
             "under “Fresh `crimebot ask` — imports”) and the work before the first answer "
             "(“Profile: fresh ask”, cumulative).")
         report.details.append(f"### Profile: fresh ask\n\n{profile}")
@@ -430,7 +434,7 @@ def stage_scaling(report: Report, db: Path, scratch: Path, questions: list[Quest
         f"{db.stat().st_size / 2**20:.1f} MB → {grown.stat().st_size / 2**20:.1f} MB.\n")
     label = f"store grown {factor:.0f}×"
     report.note_load("answers, grown store")
-    stage_answers(report, grown, questions, today, label, ANSWER_P99_30X_MS,
+    stage_answers(report, grown, questions, today, label, ANSWER_P99_GROWN_MS,
                   f"{factor:.0f}× store", settings.profiles)
     report.note_load("heartbeat, grown store")
     stage_heartbeat(report, grown, f"{factor:.0f}× store", settings.heartbeat_calls, True,
