@@ -89,7 +89,7 @@ class Settings:
             return cls(questions=300, ingest_runs=1, fresh_runs=3, growth=2, heartbeat_calls=50,
                        burst=150, rate=150, seconds=1, limited_burst=0, limited_rate=0,
                        drain_timeout=30, profiles=False)
-        return cls(questions=2400, ingest_runs=3, fresh_runs=15, growth=30, heartbeat_calls=300,
+        return cls(questions=2400, ingest_runs=3, fresh_runs=21, growth=30, heartbeat_calls=300,
                    burst=1000, rate=300, seconds=4, limited_burst=150, limited_rate=30,
                    drain_timeout=180, profiles=True)
 
@@ -343,29 +343,33 @@ def stage_heartbeat(report: Report, db: Path, label: str, calls: int, judged: bo
 # --- a fresh process ----------------------------------------------------------------------------
 
 
-def _median_wall(command: list[str], env: dict[str, str], runs: int
-                 ) -> tuple[list[float], list[float]]:
-    """Wall and CPU (user + system) seconds of `runs` runs after one untimed run (warm OS
-    caches, as for a reporter who asks twice). CPU comes from the children's rusage."""
+def _alternating(commands: list[list[str]], env: dict[str, str], runs: int
+                 ) -> list[tuple[list[float], list[float]]]:
+    """Wall and CPU (user + system) seconds of `runs` runs of each command, taken in turns
+    (A, B, A, B, …) after one untimed run of each (warm OS caches, as for a reporter who asks
+    twice): on a shared machine both commands then meet the same load, so their ratio means
+    something even when the load changes during the stage. CPU comes from the children's
+    rusage."""
     import resource
 
     def cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
-    walls, cpus = [], []
+    out: list[tuple[list[float], list[float]]] = [([], []) for _ in commands]
     for number in range(runs + 1):
-        cpu_before, started = cpu(), time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                              check=False)
-        elapsed = time.perf_counter() - started
-        if done.returncode != 0:
-            raise SystemExit(f"bench: {' '.join(command)} failed (exit {done.returncode}):\n"
-                             f"{done.stderr}")
-        if number:
-            walls.append(elapsed)
-            cpus.append(cpu() - cpu_before)
-    return walls, cpus
+        for command, (walls, cpus) in zip(commands, out, strict=True):
+            cpu_before, started = cpu(), time.perf_counter()
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                                  check=False)
+            elapsed = time.perf_counter() - started
+            if done.returncode != 0:
+                raise SystemExit(f"bench: {' '.join(command)} failed (exit {done.returncode}):"
+                                 f"\n{done.stderr}")
+            if number:
+                walls.append(elapsed)
+                cpus.append(cpu() - cpu_before)
+    return out
 
 
 def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
@@ -378,9 +382,9 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
     # `python -m bot` rather than the `crimebot` script: the script imports whichever checkout
     # the venv was installed from, while this always runs the code beside this bench.
     ask = [sys.executable, "-m", "bot"]
-    floor_walls, floor_cpus = _median_wall([sys.executable, "-c", "pass"], env, runs)
+    (floor_walls, floor_cpus), (walls, cpus) = _alternating(
+        [[sys.executable, "-c", "pass"], [*ask, "ask", FRESH_QUESTION]], env, runs)
     floor = statistics.median(floor_walls) * 1000
-    walls, cpus = _median_wall([*ask, "ask", FRESH_QUESTION], env, runs)
     times = [t * 1000 for t in walls]
     median = statistics.median(times)
     ratio = median / floor
@@ -390,9 +394,10 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
                ratio < FRESH_ASK_RATIO)
     report.row("crimebot ask", f"`python -c pass` floor, median of {runs}", "for information",
                f"{floor:,.0f} ms", None)
+    cpu_ask, cpu_floor = statistics.median(cpus) * 1000, statistics.median(floor_cpus) * 1000
     report.row("crimebot ask", "CPU time (user + system), median: ask / floor",
-               "for information", f"{statistics.median(cpus) * 1000:,.0f} ms / "
-               f"{statistics.median(floor_cpus) * 1000:,.0f} ms", None)
+               "for information", f"{cpu_ask:,.0f} ms / {cpu_floor:,.0f} ms "
+               f"({cpu_ask / cpu_floor:.2f}×)", None)
     offenders = import_offenders(["-m", "bot", "ask", FRESH_QUESTION], env)
     report.details.append(
         f"### Fresh `crimebot ask` — imports\n\n`python -m bot ask "
