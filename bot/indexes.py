@@ -20,7 +20,8 @@ from bot.places import name_key
 from bot.store import Store
 
 # The modules whose code decides what the indexes hold: a change to any of them is a new index.
-INDEX_CODE = ("words.py", "gazetteer.py", "offence_index.py", "offences.py", "indexes.py")
+INDEX_CODE = ("places.py", "words.py", "gazetteer.py", "offence_index.py", "offences.py",
+              "indexes.py")
 
 
 @dataclass(frozen=True)
