@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--snapshot FILE | --compare FILE]`: measure issue 12's targets.
+"""`python -m bench [--quick] [--snapshot FILE | --compare FILE]`: measure issue 20's targets.
 
 Why one command and one file: the targets (a warm answer at 1× and 30× the store, the heartbeat
 query, a fresh `crimebot ask`, ingest, the bot end to end) are only useful if anyone can rerun
@@ -37,11 +37,13 @@ GNU_TIME = Path("/usr/bin/time")
 FRESH_QUESTION = "sexual offences Wrexham 2022"
 SNAPSHOT_QUESTIONS = 2400
 
-# Issue 12's targets, in one place.
-ANSWER_P99_1X_MS = 0.6
-ANSWER_P99_30X_MS = 1.0
+# The targets, in one place: issue 20's for answers, a fresh ask and the bot end to end (a fresh
+# ask as a multiple of the interpreter's own start in the same run, so a busy machine slows both
+# sides alike); issue 12's for the heartbeat and ingest.
+ANSWER_P99_1X_MS = 1.0
+ANSWER_P99_GROWN_MS = 1.5
 HEARTBEAT_MS = 1.0
-FRESH_ASK_MS = 70.0
+FRESH_ASK_RATIO = 3.0
 INGEST_S = 3.5
 E2E_MSG_S = 300.0
 
@@ -87,7 +89,7 @@ class Settings:
             return cls(questions=300, ingest_runs=1, fresh_runs=3, growth=2, heartbeat_calls=50,
                        burst=150, rate=150, seconds=1, limited_burst=0, limited_rate=0,
                        drain_timeout=30, profiles=False)
-        return cls(questions=2400, ingest_runs=3, fresh_runs=15, growth=30, heartbeat_calls=300,
+        return cls(questions=2400, ingest_runs=3, fresh_runs=21, growth=30, heartbeat_calls=300,
                    burst=1000, rate=300, seconds=4, limited_burst=150, limited_rate=30,
                    drain_timeout=180, profiles=True)
 
@@ -341,29 +343,33 @@ def stage_heartbeat(report: Report, db: Path, label: str, calls: int, judged: bo
 # --- a fresh process ----------------------------------------------------------------------------
 
 
-def _median_wall(command: list[str], env: dict[str, str], runs: int
-                 ) -> tuple[list[float], list[float]]:
-    """Wall and CPU (user + system) seconds of `runs` runs after one untimed run (warm OS
-    caches, as for a reporter who asks twice). CPU comes from the children's rusage."""
+def _alternating(commands: list[list[str]], env: dict[str, str], runs: int
+                 ) -> list[tuple[list[float], list[float]]]:
+    """Wall and CPU (user + system) seconds of `runs` runs of each command, taken in turns
+    (A, B, A, B, …) after one untimed run of each (warm OS caches, as for a reporter who asks
+    twice): on a shared machine both commands then meet the same load, so their ratio means
+    something even when the load changes during the stage. CPU comes from the children's
+    rusage."""
     import resource
 
     def cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         return usage.ru_utime + usage.ru_stime
 
-    walls, cpus = [], []
+    out: list[tuple[list[float], list[float]]] = [([], []) for _ in commands]
     for number in range(runs + 1):
-        cpu_before, started = cpu(), time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                              check=False)
-        elapsed = time.perf_counter() - started
-        if done.returncode != 0:
-            raise SystemExit(f"bench: {' '.join(command)} failed (exit {done.returncode}):\n"
-                             f"{done.stderr}")
-        if number:
-            walls.append(elapsed)
-            cpus.append(cpu() - cpu_before)
-    return walls, cpus
+        for command, (walls, cpus) in zip(commands, out, strict=True):
+            cpu_before, started = cpu(), time.perf_counter()
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                                  check=False)
+            elapsed = time.perf_counter() - started
+            if done.returncode != 0:
+                raise SystemExit(f"bench: {' '.join(command)} failed (exit {done.returncode}):"
+                                 f"\n{done.stderr}")
+            if number:
+                walls.append(elapsed)
+                cpus.append(cpu() - cpu_before)
+    return out
 
 
 def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
@@ -376,31 +382,34 @@ def stage_fresh_ask(report: Report, db: Path, runs: int, scratch: Path,
     # `python -m bot` rather than the `crimebot` script: the script imports whichever checkout
     # the venv was installed from, while this always runs the code beside this bench.
     ask = [sys.executable, "-m", "bot"]
-    floor_walls, floor_cpus = _median_wall([sys.executable, "-c", "pass"], env, runs)
+    (floor_walls, floor_cpus), (walls, cpus) = _alternating(
+        [[sys.executable, "-c", "pass"], [*ask, "ask", FRESH_QUESTION]], env, runs)
     floor = statistics.median(floor_walls) * 1000
-    walls, cpus = _median_wall([*ask, "ask", FRESH_QUESTION], env, runs)
     times = [t * 1000 for t in walls]
     median = statistics.median(times)
-    report.row("crimebot ask", f"fresh process, median of {runs}", f"< {FRESH_ASK_MS:g} ms",
-               f"{median:,.0f} ms (min {min(times):,.0f}, max {max(times):,.0f})",
-               median < FRESH_ASK_MS)
+    ratio = median / floor
+    report.row("crimebot ask", f"fresh process, median of {runs}, as a multiple of the floor",
+               f"< {FRESH_ASK_RATIO:g}× `python -c pass`",
+               f"{ratio:.2f}× ({median:,.0f} ms; min {min(times):,.0f}, max {max(times):,.0f})",
+               ratio < FRESH_ASK_RATIO)
     report.row("crimebot ask", f"`python -c pass` floor, median of {runs}", "for information",
                f"{floor:,.0f} ms", None)
+    cpu_ask, cpu_floor = statistics.median(cpus) * 1000, statistics.median(floor_cpus) * 1000
     report.row("crimebot ask", "CPU time (user + system), median: ask / floor",
-               "for information", f"{statistics.median(cpus) * 1000:,.0f} ms / "
-               f"{statistics.median(floor_cpus) * 1000:,.0f} ms", None)
+               "for information", f"{cpu_ask:,.0f} ms / {cpu_floor:,.0f} ms "
+               f"({cpu_ask / cpu_floor:.2f}×)", None)
     offenders = import_offenders(["-m", "bot", "ask", FRESH_QUESTION], env)
     report.details.append(
         f"### Fresh `crimebot ask` — imports\n\n`python -m bot ask "
         f"\"{FRESH_QUESTION}\"`: median {median:,.0f} ms; `python -c pass` "
         f"{floor:,.0f} ms; so {median - floor:,.0f} ms is ours (imports, opening the store, "
         f"the gazetteer, one answer). `python -X importtime -m bot ask …`:\n\n{offenders}")
-    if median >= FRESH_ASK_MS and profiles:
+    if ratio >= FRESH_ASK_RATIO and profiles:
         profile = profile_command(["-m", "bot", "ask", FRESH_QUESTION], scratch / "ask.prof", env,
                                   sort="cumtime", limit=20)
         report.why.append(
-            f"Fresh `crimebot ask`: median {median:,.0f} ms against {FRESH_ASK_MS:g} ms, of "
-            f"which {floor:,.0f} ms is the interpreter's own start. The rest is imports (table "
+            f"Fresh `crimebot ask`: median {median:,.0f} ms, {ratio:.2f}× the interpreter's own "
+            f"start ({floor:,.0f} ms) against {FRESH_ASK_RATIO:g}×. The rest is imports (table "
             "under “Fresh `crimebot ask` — imports”) and the work before the first answer "
             "(“Profile: fresh ask”, cumulative).")
         report.details.append(f"### Profile: fresh ask\n\n{profile}")
@@ -430,7 +439,7 @@ def stage_scaling(report: Report, db: Path, scratch: Path, questions: list[Quest
         f"{db.stat().st_size / 2**20:.1f} MB → {grown.stat().st_size / 2**20:.1f} MB.\n")
     label = f"store grown {factor:.0f}×"
     report.note_load("answers, grown store")
-    stage_answers(report, grown, questions, today, label, ANSWER_P99_30X_MS,
+    stage_answers(report, grown, questions, today, label, ANSWER_P99_GROWN_MS,
                   f"{factor:.0f}× store", settings.profiles)
     report.note_load("heartbeat, grown store")
     stage_heartbeat(report, grown, f"{factor:.0f}× store", settings.heartbeat_calls, True,

@@ -14,12 +14,14 @@ from pathlib import Path
 from bot import wording
 from bot.facts import Facts
 from bot.finding import Change, Choice, Finding
+from bot.gazetteer import Candidate, Gazetteer
+from bot.offence_index import OffenceIndex
 from bot.parts import ANSWER, CHART, LEAD, SOURCE_BUTTON, WHERE_FROM, Button, Paragraph, joined_text
 from bot.periods import label as period_label
 from bot.periods import short
-from bot.places import ENGLAND_AND_WALES
+from bot.places import ENGLAND_AND_WALES, normalise
 from bot.store import Store
-from bot.understanding import Candidate, Gazetteer, OffenceIndex, Parsed, normalise
+from bot.understanding import Parsed
 
 __all__ = ["ENGLAND_AND_WALES", "STATUSES", "Answer", "Choice", "Engine", "open_engine"]
 

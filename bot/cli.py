@@ -6,10 +6,8 @@ Imports are made inside each command so that `crimebot ask` loads only what answ
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +46,8 @@ def _unreadable(paths: list[Path]) -> str | None:
 
 def _unwritable(folder: Path) -> str | None:
     """Try the store's folder before spending seconds reading workbooks that cannot be saved."""
+    import tempfile
+
     from bot.ops import explain_os_error
 
     try:
@@ -82,6 +82,9 @@ def _archive_or_shipped(archive: Path, scratch: Path, archive_only: bool) -> lis
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    import logging
+    import tempfile
+
     from bot.fetch import archive_provenance
     from bot.ingest import IngestError, build, summary
     from bot.ops import explain_os_error
@@ -258,14 +261,14 @@ def _engine(args: argparse.Namespace):
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answers and rankings both, through `bot.reply.respond` as the bot does."""
-    import json
-
     from bot.reply import reply_json, reply_text, respond
 
     engine = _engine(args)
     if engine is None:
         return NO_STORE
     if args.batch:
+        import json
+
         source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
         statuses = []
         with source:
@@ -280,6 +283,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return _ask_after(engine, args.after, " ".join(args.question), args.json)
     reply = respond(engine, " ".join(args.question))
     if args.json:
+        import json
+
         print(json.dumps(reply_json(reply, engine.store), ensure_ascii=False, indent=None))
     else:
         print(reply_text(reply))
@@ -347,6 +352,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_browse(args: argparse.Namespace) -> int:
     """Datasette on the store, on 127.0.0.1 only; the metadata file goes where --metadata says."""
+    import tempfile
+
     from bot.browse import serve
 
     db_path = Paths.from_env(store=args.db).store
@@ -510,12 +517,32 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_ask(commands: argparse._SubParsersAction) -> None:
+    """The `ask` command, in its own function so a fresh `crimebot ask` can build it alone."""
+    ask = commands.add_parser("ask", help="answer a question in plain words")
+    ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--batch", metavar="FILE",
+                     help="answer one question a line from FILE (- for stdin), JSON lines out")
+    ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
+    ask.add_argument("--after", metavar="QUESTION",
+                     help="read the question as a follow-up of this one's answer, e.g. "
+                          '--after "sexual offences Wrexham 2022" "and Flintshire?"')
+    ask.set_defaults(func=cmd_ask)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or with `only="ask"` just that one: a fresh `crimebot ask` is
+    what a reporter runs most, and building the other sixteen parsers was a tenth of its start.
+    """
     parser = argparse.ArgumentParser(
         prog="crimebot",
         description="Police recorded crime figures for England and Wales, answered like a "
                     "data reporter would.")
     commands = parser.add_subparsers(dest="command", required=True)
+    if only == "ask":
+        _add_ask(commands)
+        return parser
 
     ingest = commands.add_parser("ingest", help="build the store from ONS files")
     ingest.add_argument("--source", action="append", metavar="DIR|FILE",
@@ -564,16 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
     notes.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
     notes.set_defaults(func=cmd_notes)
 
-    ask = commands.add_parser("ask", help="answer a question in plain words")
-    ask.add_argument("question", nargs="*", help='e.g. "sexual offences Wrexham 2022"')
-    ask.add_argument("--json", action="store_true", help="print one JSON object")
-    ask.add_argument("--batch", metavar="FILE",
-                     help="answer one question a line from FILE (- for stdin), JSON lines out")
-    ask.add_argument("--db", help="store path (default $CRIMEBOT_DB or data/crime.db)")
-    ask.add_argument("--after", metavar="QUESTION",
-                     help="read the question as a follow-up of this one's answer, e.g. "
-                          '--after "sexual offences Wrexham 2022" "and Flintshire?"')
-    ask.set_defaults(func=cmd_ask)
+    _add_ask(commands)
 
     chat = commands.add_parser(
         "chat", help="a conversation: follow-ups such as “and Flintshire?” carry the last "
@@ -673,7 +691,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv[:1] == ["ask"] else None).parse_args(argv)
     try:
         return args.func(args)
     except BrokenPipeError:

@@ -16,26 +16,19 @@ from __future__ import annotations
 from dataclasses import replace as dataclass_replace
 from datetime import date
 
+from bot import indexes
 from bot.finding import Choice, Districts, Finding, Matched, joined
+from bot.gazetteer import AreaMatch, Candidate, Gazetteer, Place
+from bot.offence_index import OffenceIndex
 from bot.offences import BY_KEY, CAVEATS, LOCAL_CAUTION, caveat_for
+from bot.period_ask import PeriodAsk, resolve_year
 from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.places import ENGLAND_AND_WALES, display, name_key
 from bot.rates import rate_of
 from bot.series import Series, boundary_between
 from bot.store import AreaRow, EditionRow, FigureRow, Store
-from bot.understanding import (
-    AreaMatch,
-    Candidate,
-    Gazetteer,
-    OffenceIndex,
-    OffenceMatch,
-    Parsed,
-    PeriodAsk,
-    Place,
-    parse,
-    resolve_year,
-)
+from bot.understanding import OffenceMatch, Parsed, parse
 
 # How a rate question's answer opens; replaced when no rate can be given.
 RATE_PROMISE = "The rate asked for is given after the count"
@@ -90,24 +83,16 @@ class Facts:
             self.areas = {a.code: a for a in every}
             self.editions = {e.key: e for e in self.store.editions()}
             self._periods = {}
-            areas = [a for a in every if a.offered]
-            offered = {a.code for a in areas}
-            local: list[tuple[str, str]] = []
-            self.la_years = {}
-            lookup = self.store.local_authorities()
-            for _, la_name, csp_code, year in lookup:
-                key = name_key(la_name)
-                self.la_years[key] = max(self.la_years.get(key, 0), year)
-                if csp_code in offered:
-                    local.append((la_name, csp_code))
+            places = [Place(a.code, a.name, a.kind) for a in every if a.offered]
+            built = indexes.load(self.store, places)
+            self.la_years = built.la_years
             self.latest_lookup = max(self.la_years.values(), default=0)
-            self._split_councils(lookup, offered)
+            self._split_councils(self.store.local_authorities(), {p.code for p in places})
             self.forces = {a.code: a.name for a in every if a.kind == "pfa"}
-            self.gazetteer = Gazetteer([Place(a.code, a.name, a.kind) for a in areas],
-                                       self.store.former_names(), local)
+            self.gazetteer = built.gazetteer
             self.offences = self.store.offence_table()
             self.parents = {k: v[1] for k, v in self.offences.items()}
-            self.index = OffenceIndex({k: v[0] for k, v in self.offences.items()})
+            self.index = built.offences
             self.recorders = self._recorders(every)
             self._generation = self.store.generation
         return self.gazetteer

@@ -15,19 +15,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.gazetteer import AreaMatch, Candidate, Gazetteer
+from bot.offence_index import OffenceIndex
+from bot.period_ask import PeriodAsk
 from bot.periods import month_end
+from bot.places import normalise
 from bot.style import period_words
-from bot.understanding import (
-    AreaMatch,
-    Candidate,
-    Gazetteer,
-    OffenceIndex,
-    OffenceMatch,
-    Parsed,
-    PeriodAsk,
-    normalise,
-    parse,
-)
+from bot.understanding import OffenceMatch, Parsed, parse
 
 MAX_PAIRS = 6  # places × periods a follow-up may expand to; more is a table, not an answer
 

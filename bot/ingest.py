@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import re
 import sqlite3
 import sys
 import tempfile
@@ -23,41 +22,26 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot import indexes
 from bot.config import LOOKUP_URL, ONS_BASE
 from bot.offences import CATALOGUE
-from bot.places import KIND_BY_PREFIX, NATIONAL_NAME, name_key
 from bot.qualifications import breaks_in, kind_of, method_changes
 from bot.readers import read_file, why_unread
 from bot.readers.common import (
     Edition,
     FileContents,
-    LookupRow,
     Observation,
     UnreadableFile,
     plain_name,
-    slug,
 )
+from bot.reconcile import LA_CODE, Areas, Geography
+from bot.schema import FIGURES_LABELLED, INDEXES, SCHEMA_VERSION, create_tables, insert
 from bot.sources import DATASETS, Provenance, shipped_provenance
-
-LA_CODE = re.compile(r"^(E06|E07|E08|E09|W06)\d{6}$")
-GSS_CODE = re.compile(r"^[EWKNS]\d{8}$")
-
-SCHEMA_VERSION = "4"
+from bot.store import Store
 
 
 class IngestError(Exception):
     """A build that must not replace the store; the message is for the person at the terminal."""
-
-
-@dataclass
-class Area:
-    code: str
-    name: str
-    kind: str
-    force_code: str | None
-    offered: bool
-    former_names: set[str] = field(default_factory=set)
-    note: str | None = None
 
 
 @dataclass
@@ -78,115 +62,6 @@ class Report:
 def edition_rank(edition: Edition) -> tuple[str, str, str]:
     """Newer editions win: by the period they cover, then publication date, then key."""
     return (edition.period_end, edition.published or "", edition.key)
-
-
-# --- reconciling areas ---------------------------------------------------------------------
-
-
-class Geography:
-    """What the lookups say, used to decide whether a printed CSP code really names that place."""
-
-    def __init__(self, lookups: Iterable[LookupRow]) -> None:
-        self.rows = list(lookups)
-        self.names: dict[str, set[str]] = defaultdict(set)
-        self.las_of_csp: dict[tuple[int, str], set[str]] = defaultdict(set)
-        self.csps_of_la: dict[tuple[int, str], set[str]] = defaultdict(set)
-        self.forces: dict[str, str] = {}
-        for row in self.rows:
-            self.names[row.csp_code].add(name_key(row.csp_name))
-            self.las_of_csp[row.year, row.csp_code].add(row.la_code)
-            self.csps_of_la[row.year, row.la_code].add(row.csp_code)
-            self.forces.setdefault(name_key(row.force_name), row.force_code)
-        self.years = sorted({row.year for row in self.rows})
-
-    def same_place(self, code: str, name: str, la_code: str) -> bool:
-        """True when the printed code belongs to the printed place (allowing a renamed CSP).
-
-        A rename (Shepway → Folkestone and Hythe) keeps its single local authority; a reused
-        code (Stroud's code printed for West Northamptonshire) does not.
-        """
-        if code not in self.names or name_key(name) in self.names[code]:
-            return True
-        return any(
-            self.las_of_csp.get((year, code)) == {la_code}
-            and self.csps_of_la.get((year, la_code)) == {code}
-            for year in self.years
-        )
-
-
-class Areas:
-    """Turns each observation's printed area into one stable area code."""
-
-    def __init__(self, geography: Geography, observations: list[tuple[Edition, Observation]]):
-        self.geography = geography
-        self.areas: dict[str, Area] = {}
-        self.notes: list[str] = []
-        self.force_by_name: dict[str, str] = dict(geography.forces)
-        for _, obs in observations:
-            if obs.force_code[:3] in {"E23", "W15"} and obs.force_name:
-                self.force_by_name.setdefault(name_key(obs.force_name), obs.force_code)
-        self._seen_conflicts: set[tuple[str, str]] = set()
-
-    def force_code(self, name: str) -> str | None:
-        return self.force_by_name.get(name_key(name)) or self.force_by_name.get(
-            name_key(re.sub(r"\bpolice\b", "", name, flags=re.I)))
-
-    def _add(self, code: str, name: str, kind: str, force: str | None, *, offered: bool = True,
-             newer: bool = True, note: str | None = None) -> str:
-        area = self.areas.get(code)
-        if area is None:
-            self.areas[code] = Area(code, name, kind, force, offered, note=note)
-        elif name_key(area.name) != name_key(name):
-            if newer:
-                area.former_names.add(area.name)
-                area.name = name
-            else:
-                area.former_names.add(name)
-        return code
-
-    def resolve(self, obs: Observation, newer: bool, where: str) -> str:
-        if obs.level == "csp":
-            return self._csp(obs, newer, where)
-        code = obs.code
-        if not code:
-            forced = self.force_code(obs.name)
-            if forced:
-                code = forced
-            else:
-                code = f"x-{slug(obs.name)}"
-                offered = "british transport" in obs.name.lower()
-                return self._add(code, obs.name, "other", None, offered=offered, newer=newer)
-        kind = KIND_BY_PREFIX.get(code[:3], "other")
-        name = NATIONAL_NAME if kind == "england_and_wales" else obs.name
-        if kind == "country":
-            name = name.title()
-        return self._add(code, name, kind, code if kind == "pfa" else None, newer=newer)
-
-    def _csp(self, obs: Observation, newer: bool, where: str) -> str:
-        force = obs.force_code or self.force_code(obs.force_name)
-        if obs.name.lower().startswith("unassigned"):
-            owner = obs.name[len("unassigned"):].strip()
-            force = self.force_code(owner) or force
-            return self._add(f"unassigned-{force or slug(owner)}", f"Unassigned ({owner})",
-                             "unassigned", force, offered=False, newer=newer)
-        if not obs.code:
-            return self._add(f"x-{slug(obs.name)}", obs.name, "other", force, newer=newer)
-        if GSS_CODE.match(obs.code) and self.geography.same_place(obs.code, obs.name, obs.la_code):
-            return self._add(obs.code, obs.name, "csp", force, newer=newer)
-        if LA_CODE.match(obs.la_code):
-            code = obs.la_code
-            whose = ("which the lookups give to another place" if GSS_CODE.match(obs.code)
-                     else "which is not an area code")
-            why = (f"{where}: {obs.name} is printed with CSP code {obs.code!r}, {whose}; "
-                   f"filed under its local authority code {code}")
-        else:
-            code = f"{obs.code}-{slug(obs.name)}"
-            why = f"{where}: {obs.name} is printed with code {obs.code!r}; filed as {code}"
-        if (obs.code, obs.name) not in self._seen_conflicts:
-            self._seen_conflicts.add((obs.code, obs.name))
-            self.notes.append(why)
-        return self._add(code, obs.name, "csp", force, newer=newer,
-                         note=f"ONS printed the code {obs.code!r} for this area")
 
 
 # --- building -------------------------------------------------------------------------------
@@ -351,87 +226,6 @@ def collect(contents: list[FileContents], areas: Areas, report: Report
     return held
 
 
-SCHEMA: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
-    "meta": ({"key": "TEXT", "value": "TEXT"}, ("key",)),
-    "editions": ({"key": "TEXT", "title": "TEXT", "dataset": "TEXT", "period_end": "TEXT",
-                  "published": "TEXT", "file": "TEXT", "sha256": "TEXT", "page": "TEXT",
-                  "released": "TEXT", "source_url": "TEXT", "fetched_at": "TEXT"}, ("key",)),
-    "areas": ({"code": "TEXT", "name": "TEXT", "kind": "TEXT", "force_code": "TEXT",
-               "offered": "INTEGER", "note": "TEXT"}, ("code",)),
-    "area_names": ({"name": "TEXT", "code": "TEXT", "source": "TEXT"}, ("name", "code")),
-    "ingest_notes": ({"note": "TEXT"}, ()),
-    "offences": ({"key": "TEXT", "label": "TEXT", "parent": "TEXT", "level": "TEXT",
-                  "ons_code": "TEXT"}, ("key",)),
-    # Row and column headings as printed, each stored once (a heading labels many cells).
-    "labels": ({"id": "INTEGER", "label": "TEXT"}, ("id",)),
-    # Where an edition printed a figure: the cell a reporter opens to check it, or for a total
-    # a reader added up, the cells it sums.
-    "sources": ({"id": "INTEGER", "edition": "TEXT", "sheet": "TEXT", "cell": "TEXT",
-                 "row_label": "INTEGER", "column_label": "INTEGER", "cells": "TEXT"}, ("id",)),
-    "figures": ({"area": "TEXT", "offence": "TEXT", "period_end": "TEXT", "count": "INTEGER",
-                 "edition": "TEXT", "rate": "FLOAT", "rate_basis": "TEXT",
-                 "rate_edition": "TEXT", "flag": "TEXT", "source": "INTEGER",
-                 "rate_source": "INTEGER"}, ("area", "offence", "period_end")),
-    "revisions": ({"area": "TEXT", "offence": "TEXT", "period_end": "TEXT", "edition": "TEXT",
-                   "count": "INTEGER", "source": "INTEGER"},
-                  ("area", "offence", "period_end", "edition")),
-    "notes": ({"edition": "TEXT", "area": "TEXT", "offence": "TEXT", "period_from": "TEXT",
-               "period_to": "TEXT", "text": "TEXT", "kind": "TEXT"}, ()),
-    "breaks": ({"area": "TEXT", "offence": "TEXT", "starts": "TEXT", "reason": "TEXT",
-                "edition": "TEXT"}, ()),
-    "local_authorities": ({"code": "TEXT", "name": "TEXT", "csp_code": "TEXT",
-                           "force_code": "TEXT", "year": "INTEGER"},
-                          ("code", "csp_code", "year")),
-    "population": ({"code": "TEXT", "year": "INTEGER", "people": "INTEGER", "basis": "TEXT",
-                    "edition": "TEXT", "sheet": "TEXT", "cell": "TEXT"}, ("code", "year")),
-}
-# Figures point at their area, offence and edition, so sqlite-utils and Datasette can follow
-# (and label) them; codes from the lookups and population files are not all areas, so no keys.
-_FIGURE_KEYS = (("area", "areas", "code"), ("offence", "offences", "key"),
-                ("edition", "editions", "key"))
-FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "area_names": (("code", "areas", "code"),),
-    "sources": (("edition", "editions", "key"), ("row_label", "labels", "id"),
-                ("column_label", "labels", "id")),
-    "figures": (*_FIGURE_KEYS, ("rate_edition", "editions", "key"), ("source", "sources", "id"),
-                ("rate_source", "sources", "id")),
-    "revisions": (*_FIGURE_KEYS, ("source", "sources", "id")),
-    "notes": (("edition", "editions", "key"), ("area", "areas", "code")),
-    "population": (("edition", "editions", "key"),),
-}
-# The big keyed tables are stored in key order (no separate rowid b-tree).
-WITHOUT_ROWID = frozenset({"figures", "revisions"})
-INDEXES = (("figures", ("offence", "period_end")), ("figures", ("edition",)),
-           ("areas", ("kind",)), ("local_authorities", ("name",)), ("notes", ("area",)))
-# One row per figure with every code spelled out, for `sqlite-utils`, Datasette and exports.
-FIGURES_LABELLED = """
-select f.area as area_code, a.name as area, a.kind as area_kind, force.name as force,
-       f.offence as offence_key, o.label as offence, f.period_end, f.count, f.rate,
-       f.rate_basis, f.flag, e.title as edition, e.file, s.sheet, s.cell,
-       rl.label as row_label, cl.label as column_label, s.cells, re.file as rate_file,
-       r.sheet as rate_sheet, r.cell as rate_cell, e.page
-from figures f
-join areas a on a.code = f.area
-left join areas force on force.code = a.force_code
-join offences o on o.key = f.offence
-join editions e on e.key = f.edition
-left join sources s on s.id = f.source
-left join labels rl on rl.id = s.row_label
-left join labels cl on cl.id = s.column_label
-left join sources r on r.id = f.rate_source
-left join editions re on re.key = r.edition
-"""
-
-
-def _insert(conn: sqlite3.Connection, table: str, rows: Iterable[tuple | dict]) -> None:
-    """Plain executemany: the store is a few tables of plain rows, no library needed."""
-    columns = list(SCHEMA[table][0])
-    marks = ", ".join("?" for _ in columns)
-    conn.executemany(
-        f"insert into [{table}] values ({marks})",
-        ((tuple(r[c] for c in columns) if isinstance(r, dict) else r) for r in rows))
-
-
 def _provenance_row(known: Provenance | None) -> tuple[str | None, str | None, str | None]:
     return (known.released, known.url, known.fetched_at) if known else (None, None, None)
 
@@ -456,46 +250,51 @@ def write_store(contents: list[FileContents], path: Path,
     conn.execute("PRAGMA cache_size=-131072")
     db = sqlite_utils.Database(conn)
     with conn:
-        _create_tables(db)
+        create_tables(db)
         latest = max((k[2] for k, h in held.items() if h.count or h.rate or h.derived),
                      default="")
-        _insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
-        _insert(conn, "editions", (
+        insert(conn, "meta", [("latest_period", latest), ("schema", SCHEMA_VERSION)])
+        insert(conn, "editions", (
             # An edition's name is printed on every surface: ONS's "[note n]" markers never are.
             (c.edition.key, plain_name(c.edition.title), c.edition.dataset, c.edition.period_end,
              c.edition.published, c.edition.file, c.edition.sha256, page_of(c.edition),
              *_provenance_row(provenance.get(c.edition.sha256))) for c in contents))
         ordered = sorted(areas.areas.values(), key=lambda a: a.code)
-        _insert(conn, "areas", ((a.code, a.name, a.kind, a.force_code, int(a.offered), a.note)
+        insert(conn, "areas", ((a.code, a.name, a.kind, a.force_code, int(a.offered), a.note)
                                 for a in ordered))
-        _insert(conn, "area_names", ((name, a.code, "former name") for a in ordered
+        insert(conn, "area_names", ((name, a.code, "former name") for a in ordered
                                      for name in sorted(a.former_names)))
         _write_offences(conn, contents)
         sources = Sources()
-        _insert(conn, "figures", _figure_rows(held, sources))
-        _insert(conn, "revisions", _revision_rows(held, sources))
-        _insert(conn, "sources", sources.rows)
-        _insert(conn, "labels", ((number, label) for label, number in sources.labels.items()))
-        _insert(conn, "notes", _note_rows(contents, areas))
+        insert(conn, "figures", _figure_rows(held, sources))
+        insert(conn, "revisions", _revision_rows(held, sources))
+        insert(conn, "sources", sources.rows)
+        insert(conn, "labels", ((number, label) for label, number in sources.labels.items()))
+        insert(conn, "notes", _note_rows(contents, areas))
         write_qualifications(conn, contents, areas)
         _write_geography(conn, geography, areas, contents)
         for table, columns in INDEXES:
             db[table].create_index(columns, index_name=f"idx_{table}_{'_'.join(columns)}")
         db.create_view("figures_labelled", FIGURES_LABELLED)
-        _insert(conn, "ingest_notes", ((n,) for n in report.notes))
+        insert(conn, "ingest_notes", ((n,) for n in report.notes))
+    write_indexes(conn, path)
     _fill_report(conn, report)
     conn.close()
     return report
 
 
-def _create_tables(db: sqlite_utils.Database) -> None:
-    """Every table from SCHEMA, with its keys, in the SQL sqlite-utils writes for it."""
-    for table, (columns, pk) in SCHEMA.items():
-        sql = db.create_table_sql(table, columns, pk=pk or None,
-                                  foreign_keys=FOREIGN_KEYS.get(table, ()))
-        if table in WITHOUT_ROWID:
-            sql = sql.rstrip().rstrip(";").rstrip() + " WITHOUT ROWID"
-        db.execute(sql)
+def write_indexes(conn: sqlite3.Connection, path: Path) -> None:
+    """The name indexes (`bot.indexes`), built by reading the finished tables back through the
+    store as the answer engine does, so the stored index is the one it would build itself."""
+    store = Store(path)
+    try:
+        built = indexes.build(store)
+    finally:
+        store.close()
+    with conn:
+        for table, rows in indexes.index_rows(built).items():
+            insert(conn, table, rows)
+        insert(conn, "meta", [("index_code", indexes.code_fingerprint())])
 
 
 def page_of(edition: Edition) -> str | None:
@@ -601,8 +400,8 @@ def write_qualifications(conn: sqlite3.Connection, contents: list[FileContents],
                 f"and edition in ({', '.join('?' for _ in older)}) "
                 f"and area not in ({', '.join('?' for _ in change.exempt)})",
                 (change.offence, *older, *change.exempt))
-    _insert(conn, "breaks", (breaks[key] for key in sorted(breaks, key=str)))
-    _insert(conn, "notes", methods)
+    insert(conn, "breaks", (breaks[key] for key in sorted(breaks, key=str)))
+    insert(conn, "notes", methods)
 
 
 def _write_offences(conn: sqlite3.Connection, contents: list[FileContents]) -> None:
@@ -615,7 +414,7 @@ def _write_offences(conn: sqlite3.Connection, contents: list[FileContents]) -> N
                                               "ons_code": extra.ons_code})
             if row["parent"] is None and extra.parent:
                 row["parent"] = extra.parent
-    _insert(conn, "offences", sorted(rows.values(), key=lambda r: r["key"]))
+    insert(conn, "offences", sorted(rows.values(), key=lambda r: r["key"]))
 
 
 def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Areas,
@@ -635,7 +434,7 @@ def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Area
         if LA_CODE.match(code):
             las[code, code, 9999] = {"code": code, "name": area.name, "csp_code": code,
                                      "force_code": area.force_code, "year": 9999}
-    _insert(conn, "local_authorities", (las[k] for k in sorted(las)))
+    insert(conn, "local_authorities", (las[k] for k in sorted(las)))
 
     people: dict[tuple[str, int], tuple[tuple[str, str, str], int, str, str, str]] = {}
     names: dict[str, str] = {}
@@ -674,7 +473,7 @@ def _write_geography(conn: sqlite3.Connection, geography: Geography, areas: Area
                                      "people": sum(v[1] for v in values if v),
                                      "basis": basis, "edition": values[0][2] if values[0] else "",
                                      **summed_cells([v for v in values if v])})
-    _insert(conn, "population", sorted(rows, key=lambda r: (r["code"], r["year"])))
+    insert(conn, "population", sorted(rows, key=lambda r: (r["code"], r["year"])))
 
 
 def summed_cells(values: list[tuple[tuple[str, str, str], int, str, str, str]]) -> dict:

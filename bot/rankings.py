@@ -14,28 +14,19 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
+from bot.gazetteer import AreaMatch, Candidate, Gazetteer
+from bot.offence_index import catalogue_index, parse_offence
 from bot.offences import BY_KEY
 from bot.parts import Button, Line
+from bot.period_ask import PeriodAsk, parse_period, resolve_year
 from bot.periods import label as period_label
 from bot.periods import year_before
-from bot.places import ENGLAND_AND_WALES, WALES, display_name
+from bot.places import ENGLAND_AND_WALES, WALES, display_name, name_key, normalise
 from bot.rates import computed_rate
 from bot.series import break_between, crosses_boundary, notes_text, undercounts
 from bot.store import AreaRow, FigureRow, Store
 from bot.style import rate, signed_percent, source_line
-from bot.understanding import (
-    FILLER,
-    AreaMatch,
-    Candidate,
-    Gazetteer,
-    PeriodAsk,
-    catalogue_index,
-    name_key,
-    normalise,
-    parse_offence,
-    parse_period,
-    resolve_year,
-)
+from bot.words import FILLER
 
 # Counts under this make a percentage change meaningless and a rate volatile (reporting guide).
 SMALL = 50

@@ -13,11 +13,14 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.answer import Answer, Engine
-from bot.followup import FollowUp, Place, Topic, follow_on
 from bot.periods import label as period_label
-from bot.understanding import Parsed, normalise
+from bot.places import normalise
+from bot.understanding import Parsed
 
 if TYPE_CHECKING:
+    # Follow-ups are imported where a conversation needs them: a plain question never does,
+    # and their patterns were a tenth of a fresh `crimebot ask`.
+    from bot.followup import FollowUp, Topic
     from bot.rankings import Ranking
     from bot.store import Store
 
@@ -58,6 +61,8 @@ def topic_of(reply: Answer | Ranking, question: str = "",
     """What an answer was about, for the next question to follow on from; None for a reply
     that asked back or found nothing (there is nothing settled to carry). A button's answer
     has no question of its own: its offence, place and period stand for it."""
+    from bot.followup import Place, Topic
+
     if reply.status != "ok" or not reply.offence_key or not reply.offence_label:
         return None
     if not question and isinstance(reply, Answer):
@@ -85,6 +90,8 @@ def respond_after(engine: Engine, question: str, after: Topic | None,
                   today: date | None = None, measure: str | None = None) -> Turn:
     """`respond`, reading the question as a follow-up of `after` when there is one. The reply
     says what it carried over: a lead on the text and a `context` in its JSON."""
+    from bot.followup import follow_on
+
     follow = (follow_on(question, after, engine.gazetteer, engine.offence_index(), measure)
               if after is not None and isinstance(question, str) else None)
     if follow is None:

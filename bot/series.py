@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from bot.finding import Change, Qualified, Record
 from bot.periods import year_before
-from bot.qualifications import names_in
 from bot.store import AreaRow, Break, FigureRow, NoteRow, Store
 
 # Boundary changes the tables make without a new code: figures either side are not the same
@@ -61,6 +60,9 @@ class Series:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # (area, offence) → that series' undercount notes, for one store generation
+        self._undercount_notes: dict[tuple[str, str], tuple[NoteRow, ...]] = {}
+        self._generation = -1
 
     @staticmethod
     def previous(figure: FigureRow, previous: FigureRow | None) -> tuple[str, Change | None]:
@@ -112,8 +114,9 @@ class Series:
         if change:
             points = [p for p in points if (p.period_end >= change[0]) ==
                       (figure.period_end >= change[0])]
-        points = [p for p in points if not break_between(breaks, p.period_end,
-                                                         figure.period_end)]
+        if breaks:
+            points = [p for p in points if not break_between(breaks, p.period_end,
+                                                             figure.period_end)]
         for index in range(len(points) - 2, -1, -1):
             if not self.comparable(code, key, points[index], figure):
                 points = points[index + 1:]
@@ -151,9 +154,24 @@ class Series:
             if n.kind not in {"break", "method"}))
 
     def undercounts(self, code: str, key: str, figure: FigureRow) -> tuple[NoteRow, ...]:
-        return tuple(n for n in self.store.qualifications(code, key, figure.period_end,
-                                                          figure.edition)
-                     if n.kind == "undercount")
+        """The notes calling this figure an undercount: the series' undercount notes, read
+        once per store generation, filtered to the figure's period and edition (a record walks
+        the whole same-window series, and a query per point grew with the store)."""
+        if self._generation != self.store.generation:
+            self._undercount_notes, self._generation = {}, self.store.generation
+        notes = self._undercount_notes.get((code, key))
+        if notes is None:
+            if len(self._undercount_notes) >= 4096:
+                self._undercount_notes.clear()
+            notes = self._undercount_notes[(code, key)] = tuple(
+                self.store.undercounts(code, key))
+        if not notes:
+            return ()
+        end, edition = figure.period_end, figure.edition
+        return tuple(n for n in notes
+                     if (n.period_from is None or n.period_from <= end)
+                     and (n.period_to is None or n.period_to >= end)
+                     and (edition is None or n.edition == edition))
 
     def comparable(self, code: str, key: str, a: FigureRow, b: FigureRow) -> bool:
         """True when ONS's notes allow setting two figures of one series side by side: both
@@ -192,6 +210,10 @@ class Series:
         excluded: tuple[str, ...] = ()
         why = ""
         if figure.flag == "partial":
+            # Imported for partial totals only: the note-reading module (its patterns and
+            # ingest's records) is otherwise no part of an answer's start.
+            from bot.qualifications import names_in
+
             by_name = {name: code for code, name in forces.items() if code != area.code}
             for note in notes:
                 if note.kind == "exclusion":

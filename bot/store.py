@@ -13,7 +13,6 @@ stores or meets a closed connection.
 from __future__ import annotations
 
 import contextlib
-import logging
 import sqlite3
 import threading
 import time
@@ -25,18 +24,15 @@ from pathlib import Path
 from bot.config import DEFAULT_DB as DEFAULT_DB  # re-exported: callers ask the store for it
 
 # Store schemas this reader understands; must include the one bot.ingest writes (a test checks).
-SCHEMA_VERSIONS = ("4",)
+SCHEMA_VERSIONS = ("5",)
 # The tables the answer engine and the charts read; a file without any of them is not servable.
 EDITION_COLUMNS = ("key", "title", "dataset", "period_end", "published")
 PROVENANCE_COLUMNS = ("released", "source_url", "fetched_at")
 EXPECTED_TABLES = ("meta", "editions", "areas", "area_names", "figures", "offences",
                    "local_authorities", "population", "revisions", "notes", "breaks",
-                   "sources", "labels")
+                   "sources", "labels", "place_names", "offence_phrases", "la_keys")
 # An in-place overwrite (same file, new bytes) is loaded only once it has stopped changing.
 IN_PLACE_SETTLE_S = 2.0
-
-log = logging.getLogger(__name__)
-
 
 class StoreError(Exception):
     """The store is missing, empty or not a crimebot store; the message says what to do."""
@@ -142,6 +138,8 @@ class Snapshot:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # offence key → parent, read once per file: an answer with notes needs the offence's family
     parents: dict[str, str | None] | None = None
+    # offence key → its family (itself, what it belongs to, what belongs to it), as asked for
+    families: dict[str, frozenset[str]] = field(default_factory=dict)
     editions: str = ""
 
     def hold(self) -> None:
@@ -292,9 +290,14 @@ class Store:
                 clock = time.monotonic() if now is None else now
                 if self._changing is None or self._changing[0] != identity:
                     self._changing = (identity, clock)
-                    log.warning("the store at %s was overwritten in place rather than swapped "
-                                "in by rename; keeping generation %d until it stops changing",
-                                self.path, self._generation)
+                    # Imported here, the one place the store logs: a fresh `crimebot ask` never
+                    # gets here, and logging was a twentieth of its start.
+                    import logging
+
+                    logging.getLogger(__name__).warning(
+                        "the store at %s was overwritten in place rather than swapped in by "
+                        "rename; keeping generation %d until it stops changing", self.path,
+                        self._generation)
                     return False
                 if clock - self._changing[1] < IN_PLACE_SETTLE_S:
                     return False
@@ -455,6 +458,17 @@ class Store:
         return {k: (label, parent, level or "national") for k, label, parent, level in self._rows(
             "select key, label, parent, level from offences")}
 
+    def meta(self, key: str) -> str | None:
+        rows = self._rows("select value from meta where key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def stored_indexes(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, int]],
+                                      list[tuple[str, int]]]:
+        """The name indexes ingest built (see `bot.indexes`), each in the order it was written."""
+        return (self._rows("select name, code, source from place_names order by rowid"),
+                self._rows("select phrase, offence, label from offence_phrases order by rowid"),
+                self._rows("select key, year from la_keys order by rowid"))
+
     def latest_period(self) -> str | None:
         """The newest period held, from `meta` (O(1)); older stores fall back to a scan."""
         try:
@@ -563,6 +577,21 @@ class Store:
         family = self._offence_family(offence)
         return [NoteRow(*row) for row in rows if row[2] is None or row[2] in family]
 
+    def undercounts(self, area: str, offence: str) -> list[NoteRow]:
+        """Every note calling a figure of this area (or its force) and offence family an
+        undercount, whatever its periods and edition, oldest edition first: one read serves
+        every figure of a series (`bot.facts` filters by period and edition)."""
+        rows = self._rows(
+            "select n.edition, n.area, n.offence, n.period_from, n.period_to, n.text, n.kind "
+            "from notes n left join editions e on e.key = n.edition where n.kind = 'undercount' "
+            "and (n.area is null or n.area = ? or n.area = "
+            "(select force_code from areas where code = ?)) order by e.period_end, n.rowid",
+            (area, area))
+        if not rows:
+            return []
+        family = self._offence_family(offence)
+        return [NoteRow(*row) for row in rows if row[2] is None or row[2] in family]
+
     def breaks(self, area: str, offence: str) -> list[Break]:
         """The breaks that split this area's series of this offence, oldest first (a break
         stated for a force also splits its local areas' series)."""
@@ -588,8 +617,16 @@ class Store:
             "order by offence, area, starts")]
         return notes, breaks
 
-    def _offence_family(self, offence: str) -> set[str]:
+    def _offence_family(self, offence: str) -> frozenset[str]:
+        """The offence, every offence it belongs to and every one inside it: computed once per
+        offence and store file, since a note's reach was most of a warm answer's Python."""
         snapshot = self._snap()
+        found = snapshot.families.get(offence)
+        if found is None:
+            found = snapshot.families[offence] = frozenset(self._family(snapshot, offence))
+        return found
+
+    def _family(self, snapshot: Snapshot, offence: str) -> set[str]:
         if snapshot.parents is None:
             snapshot.parents = {key: parent for key, parent in self._rows(
                 "select key, parent from offences")}

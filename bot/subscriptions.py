@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.gazetteer import Candidate, Gazetteer
 from bot.places import KIND_NAMES, display, name_key, normalise
-from bot.understanding import Candidate, Gazetteer
 
 MAX_PATCH = 20
 ADMINS_ONLY = "Only the group's admins can change its patch and alerts."

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.answer import Engine
+from bot.places import name_key
 from bot.rankings import (
     REGION_FORCES,
     SMALL,
@@ -24,7 +25,6 @@ from bot.rankings import (
     ranking_buttons,
 )
 from bot.telegram.render import ranking_html
-from bot.understanding import name_key
 from tests.fake_telegram import parse_html
 
 

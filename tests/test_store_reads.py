@@ -14,7 +14,7 @@ def build(path: Path) -> Store:
     conn = sqlite3.connect(path)
     conn.executescript("""
         create table meta (key text primary key, value text);
-        insert into meta values ('schema', '4');
+        insert into meta values ('schema', '5');
         create table sources (id integer primary key, edition text, sheet text, cell text,
                               row_label integer, column_label integer, cells text);
         create table labels (id integer primary key, label text);
@@ -26,6 +26,9 @@ def build(path: Path) -> Store:
         create table area_names (name text, code text, source text);
         create table local_authorities (code text, name text, csp_code text, year integer);
         create table population (code text, year integer, people integer, basis text);
+        create table place_names (name text, code text, source text);
+        create table offence_phrases (phrase text, offence text, label integer);
+        create table la_keys (key text, year integer);
         create table offences (key text, label text, parent text, level text);
         insert into offences values ('theft', 'Theft offences', null, 'csp');
         insert into offences values ('burglary', 'Burglary', 'theft', 'csp');

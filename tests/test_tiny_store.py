@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.ingest import SCHEMA, SCHEMA_VERSION
+from bot.schema import SCHEMA, SCHEMA_VERSION
 from bot.store import Store
 from tests.fixtures import (
     DERIVED_LANCASHIRE_2021,

@@ -8,16 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.places import display
-from bot.understanding import (
-    OffenceIndex,
-    PeriodAsk,
-    normalise,
-    parse,
-    parse_offence,
-    parse_period,
-    resolve_year,
-)
+from bot.offence_index import OffenceIndex, parse_offence
+from bot.period_ask import PeriodAsk, parse_period, resolve_year
+from bot.places import display, normalise
+from bot.understanding import parse
 
 
 @pytest.mark.parametrize(("text", "expected"), [
