@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Paths, read, settings_help
-from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.answer import Engine
@@ -202,40 +201,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     return ANSWERED
 
 
-KIND_NAMES = {"undercount": "undercount", "exclusion": "total leaves a force out",
-              "break": "not comparable", "method": "new method", "revision": "revised",
-              "": "note"}
-
-
-def notes_listing(store: Store, words: list[str]) -> list[str]:
-    """Every break and note the store holds, one line each, kept when it mentions every word
-    (an area, an offence, an edition): what `crimebot notes` prints."""
-    from bot.periods import label as period_label
-
-    names = {a.code: a.name for a in store.areas()}
-    notes, breaks = store.all_notes()
-    wanted = [w.lower() for w in words]
-
-    def keep(line: str) -> bool:
-        return all(w in line.lower() for w in wanted)
-
-    out = [line for b in breaks if keep(line := (
-        f"break · {b.offence} · {names.get(b.area or '', 'every area the note covers')} · "
-        f"not compared across {period_label(b.starts)} · {b.edition}: {b.reason}"))]
-    for n in notes:
-        when = (f"{n.period_from} … {n.period_to}" if n.period_from else "every period")
-        line = (f"{KIND_NAMES.get(n.kind, n.kind)} · {n.offence or 'every offence'} · "
-                f"{names.get(n.area or '', 'every area')} · {when} · {n.edition}: "
-                + " ".join(n.text.split()))
-        if keep(line):
-            out.append(line)
-    return out
-
-
 def cmd_notes(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if engine is None:
         return NO_STORE
+    from bot.qualifications import notes_listing
+
     lines = notes_listing(engine.store, args.words)
     print("\n".join(lines) if lines else "No notes or breaks held match that.")
     return 0

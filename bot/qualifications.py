@@ -27,9 +27,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.periods import MONTH_NAMES, month_end
+from bot.periods import label as period_label
 
 if TYPE_CHECKING:  # the readers' records; the answer path (facts) never loads the readers
     from bot.readers.common import NoteMarker, NoteText
+    from bot.store import Store
 
 MONTHS = {name.lower(): number for number, name in enumerate(MONTH_NAMES, start=1)}
 
@@ -186,3 +188,32 @@ def method_changes(edition: str, notes: Iterable[NoteText],
         out += [MethodChange(offence, edition, first_sentence(note.text), exempt)
                 for offence in sorted(offences_of(note, table_offences))]
     return list(dict.fromkeys(out))
+
+
+# How `crimebot notes` names each kind of note.
+NOTE_KIND_NAMES = {"undercount": "undercount", "exclusion": "total leaves a force out",
+              "break": "not comparable", "method": "new method", "revision": "revised",
+              "": "note"}
+
+
+def notes_listing(store: Store, words: list[str]) -> list[str]:
+    """Every break and note the store holds, one line each, kept when it mentions every word
+    (an area, an offence, an edition): what `crimebot notes` prints."""
+    names = {a.code: a.name for a in store.areas()}
+    notes, breaks = store.all_notes()
+    wanted = [w.lower() for w in words]
+
+    def keep(line: str) -> bool:
+        return all(w in line.lower() for w in wanted)
+
+    out = [line for b in breaks if keep(line := (
+        f"break · {b.offence} · {names.get(b.area or '', 'every area the note covers')} · "
+        f"not compared across {period_label(b.starts)} · {b.edition}: {b.reason}"))]
+    for n in notes:
+        when = (f"{n.period_from} … {n.period_to}" if n.period_from else "every period")
+        line = (f"{NOTE_KIND_NAMES.get(n.kind, n.kind)} · {n.offence or 'every offence'} · "
+                f"{names.get(n.area or '', 'every area')} · {when} · {n.edition}: "
+                + " ".join(n.text.split()))
+        if keep(line):
+            out.append(line)
+    return out

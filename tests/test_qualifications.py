@@ -94,7 +94,7 @@ def test_published_knife_rates_per_100000_are_held_per_1000(store: Store):
 
 
 def test_the_store_lists_what_it_holds_for_crimebot_notes(store: Store):
-    from bot.cli import notes_listing
+    from bot.qualifications import notes_listing
 
     lines = notes_listing(store, ["Leicestershire", "burglary"])
     assert lines and all("undercount" in line for line in lines)
