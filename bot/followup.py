@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.gazetteer import AreaMatch, Candidate, Gazetteer
+from bot.gazetteer import AreaMatch, Candidate, Gazetteer, Place
 from bot.offence_index import OffenceIndex
 from bot.period_ask import PeriodAsk
 from bot.periods import month_end
@@ -60,13 +60,6 @@ POINTING = re.compile(
 FORCE = re.compile(r"\b(?:the|its|their|whole|that) (?:whole )?(?:police )?force(?: area)?"
                    r"(?: as a whole)?\b|\bforce[- ]wide\b")
 CONTAINER = re.compile(r"\b(?:in|across|among|amongst|within)\s+(?P<place>.+)$")
-
-
-@dataclass(frozen=True)
-class Place:
-    code: str
-    name: str
-    kind: str
 
 
 @dataclass(frozen=True)
