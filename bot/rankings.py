@@ -22,9 +22,9 @@ from bot.period_ask import PeriodAsk, parse_period, resolve_year
 from bot.periods import label as period_label
 from bot.periods import year_before
 from bot.places import ENGLAND_AND_WALES, WALES, display_name, name_key, normalise
-from bot.rates import computed_rate
+from bot.rates import rate_of
 from bot.series import break_between, crosses_boundary, notes_text, undercounts
-from bot.store import AreaRow, FigureRow, Store
+from bot.store import AreaRow, Store
 from bot.style import rate, signed_percent, source_line
 from bot.words import FILLER
 
@@ -268,18 +268,6 @@ def _siblings(store: Store, scope: AreaRow, level: str) -> list[AreaRow]:
     return [a for a in every if level == "csp" or a.code.startswith(("E23", "W15"))]
 
 
-def _rate(store: Store, code: str, figure: FigureRow) -> tuple[float | None, str]:
-    """(rate, "" when ONS published it, else how it was computed); (None, why) when neither.
-    A computed rate follows `computed_rate`, the rule the answers and charts use, so a ranking
-    never rates an area on a population estimate the answer would refuse."""
-    if figure.rate is not None:
-        return figure.rate, ""
-    if figure.count is None:
-        return None, "not available"
-    year = int(figure.period_end[:4])
-    return computed_rate(figure.count, year, store.population(code, year))
-
-
 def _shown(value: float, measure: str) -> str:
     if measure == "count":
         return f"{value:,.0f}"
@@ -308,10 +296,13 @@ def _entry(store: Store, area: AreaRow, offence: str, period_end: str, measure: 
         if figure.rate is None and not compute_rates:
             return Entry(area.code, name, count, reason="ONS publishes no rate for this area, "
                                                         "so none is computed")
-        rate, how = _rate(store, area.code, figure)
+        # The answers' and charts' one rule, so a ranking never rates an area on a population
+        # estimate the answer would refuse.
+        rate, basis, why = rate_of(store, area.code, figure)
         if rate is None:
-            return Entry(area.code, name, count, reason=how)
-        basis = f"{how} estimate" if how else (figure.rate_basis or "ONS published rate")
+            return Entry(area.code, name, count, reason=why)
+        how = "" if figure.rate is not None else basis
+        basis = f"{how} estimate" if how else basis
         return Entry(area.code, name, count, value=rate, computed_rate=how, small=count < SMALL,
                      rate_basis=basis)
     before = store.figure(area.code, offence, year_before(period_end))
